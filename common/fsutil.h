@@ -1,0 +1,23 @@
+/* Small file-system helpers. All return 0, or -1 with errno set. */
+#ifndef TERN_FSUTIL_H
+#define TERN_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p with 'mode' for the directories it creates. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
+/* Writes 'len' bytes to 'path' through a temporary file, fsync and rename,
+ * so readers see the old content or the new, never a part. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a whole file of at most 'max' bytes into a NUL-terminated buffer
+ * the caller frees. EFBIG when larger. */
+int fs_read_all(const char *path, size_t max, char **out, size_t *outlen);
+
+/* Resolves 'path' against 'cwd' when relative; writes at most 'len' bytes.
+ * ENAMETOOLONG when it does not fit. */
+int fs_absolute(const char *cwd, const char *path, char *out, size_t len);
+
+#endif

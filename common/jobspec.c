@@ -1,0 +1,109 @@
+#include "common/jobspec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int long_string(const char *s, size_t max)
+{
+    return s && strnlen(s, max + 1) > max;
+}
+
+int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
+    if (!spec) {
+        snprintf(err, errlen, "submit without a job specification");
+        return -1;
+    }
+    if (spec->nodes < 1 || spec->nodes > JOBSPEC_MAX_NODES) {
+        snprintf(err, errlen, "-N %u: a job needs 1 to %u nodes", spec->nodes, JOBSPEC_MAX_NODES);
+        return -1;
+    }
+    if (spec->tasks_per_node < 1 || spec->tasks_per_node > JOBSPEC_MAX_TASKS_PER_NODE) {
+        snprintf(err, errlen, "--ntasks-per-node %u: must be 1 to %u", spec->tasks_per_node,
+                 JOBSPEC_MAX_TASKS_PER_NODE);
+        return -1;
+    }
+    if (spec->cpus_per_task < 1 || spec->cpus_per_task > JOBSPEC_MAX_CPUS_PER_TASK) {
+        snprintf(err, errlen, "-c %u: must be 1 to %u", spec->cpus_per_task,
+                 JOBSPEC_MAX_CPUS_PER_TASK);
+        return -1;
+    }
+    if (spec->gpus_per_node > JOBSPEC_MAX_GPUS_PER_NODE) {
+        snprintf(err, errlen, "--gpus-per-node %u: at most %u", spec->gpus_per_node,
+                 JOBSPEC_MAX_GPUS_PER_NODE);
+        return -1;
+    }
+    if ((unsigned long long)spec->nodes * spec->tasks_per_node > 1000000ull) {
+        snprintf(err, errlen, "%u nodes x %u tasks: more than 1000000 ranks", spec->nodes,
+                 spec->tasks_per_node);
+        return -1;
+    }
+    if (spec->n_argv < 1 || spec->n_argv > JOBSPEC_MAX_ARGS) {
+        snprintf(err, errlen, spec->n_argv ? "more than %u arguments" : "no command to run",
+                 JOBSPEC_MAX_ARGS);
+        return -1;
+    }
+    if (!spec->argv[0][0]) {
+        snprintf(err, errlen, "empty command");
+        return -1;
+    }
+    for (size_t i = 0; i < spec->n_argv; i++) {
+        if (long_string(spec->argv[i], JOBSPEC_MAX_STRING)) {
+            snprintf(err, errlen, "argument %zu longer than %u bytes", i, JOBSPEC_MAX_STRING);
+            return -1;
+        }
+    }
+    if (spec->n_env > JOBSPEC_MAX_ENV) {
+        snprintf(err, errlen, "more than %u environment variables", JOBSPEC_MAX_ENV);
+        return -1;
+    }
+    for (size_t i = 0; i < spec->n_env; i++) {
+        const char *e = spec->env[i];
+        if (long_string(e, JOBSPEC_MAX_STRING) || !strchr(e, '=') || e[0] == '=') {
+            snprintf(err, errlen, "environment entry %zu is not KEY=VALUE (or too long)", i);
+            return -1;
+        }
+    }
+    if (long_string(spec->name, JOBSPEC_MAX_NAME) || long_string(spec->user, JOBSPEC_MAX_NAME)) {
+        snprintf(err, errlen, "job or user name longer than %u bytes", JOBSPEC_MAX_NAME);
+        return -1;
+    }
+    if (spec->name && strpbrk(spec->name, "\n\r\t/")) {
+        snprintf(err, errlen, "-J: job name may not contain '/' or control characters");
+        return -1;
+    }
+    if (!spec->cwd || spec->cwd[0] != '/' || long_string(spec->cwd, 4095)) {
+        snprintf(err, errlen, "working directory must be an absolute path");
+        return -1;
+    }
+    const char *paths[] = { spec->stdout_pattern, spec->stderr_pattern, spec->checkpoint_dir };
+    for (size_t i = 0; i < 3; i++) {
+        if (paths[i] && paths[i][0] && (paths[i][0] != '/' || long_string(paths[i], 4095))) {
+            snprintf(err, errlen, "output and checkpoint paths must be absolute and < 4096 bytes");
+            return -1;
+        }
+    }
+    if (spec->script.len > JOBSPEC_MAX_SCRIPT) {
+        snprintf(err, errlen, "script larger than %u bytes", JOBSPEC_MAX_SCRIPT);
+        return -1;
+    }
+    if (spec->preempt_signal < 0 || spec->preempt_signal > 64) {
+        snprintf(err, errlen, "--signal: no signal %d", spec->preempt_signal);
+        return -1;
+    }
+    if (spec->launcher && spec->launcher[0] && strcmp(spec->launcher, "direct") != 0) {
+        snprintf(err, errlen, "--launcher %.32s: this build launches 'direct' only",
+                 spec->launcher);
+        return -1;
+    }
+    if (long_string(spec->token, 128)) {
+        snprintf(err, errlen, "submit token longer than 128 bytes");
+        return -1;
+    }
+    return 0;
+}
+
+unsigned jobspec_world_size(const Tern__JobSpec *spec)
+{
+    return spec->nodes * spec->tasks_per_node;
+}

@@ -1,0 +1,27 @@
+/* Validation of a job specification, shared by the CLI (before sending)
+ * and ternd (before trusting what arrived). */
+#ifndef TERN_JOBSPEC_H
+#define TERN_JOBSPEC_H
+
+#include <stddef.h>
+
+#include "proto/tern.pb-c.h"
+
+#define JOBSPEC_MAX_NODES 100000u
+#define JOBSPEC_MAX_TASKS_PER_NODE 4096u
+#define JOBSPEC_MAX_CPUS_PER_TASK 4096u
+#define JOBSPEC_MAX_GPUS_PER_NODE 64u
+#define JOBSPEC_MAX_ARGS 4096u
+#define JOBSPEC_MAX_ENV 16384u
+#define JOBSPEC_MAX_STRING 65536u
+#define JOBSPEC_MAX_SCRIPT (4u << 20)
+#define JOBSPEC_MAX_NAME 256u
+
+/* Checks counts, ranges and string lengths. Returns 0, or -1 with one line
+ * in 'err' naming the field, e.g. "-N 0: a job needs at least one node". */
+int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen);
+
+/* Total ranks: nodes x tasks per node. */
+unsigned jobspec_world_size(const Tern__JobSpec *spec);
+
+#endif

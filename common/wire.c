@@ -1,0 +1,175 @@
+#include "common/wire.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+void wire_init(Tern__Envelope *env, uint64_t seq)
+{
+    tern__envelope__init(env);
+    env->version = TERN_PROTO_VERSION;
+    env->seq = seq;
+}
+
+int wire_socket_defaults(void *sock)
+{
+    int linger = 0;
+    int64_t maxmsg = WIRE_MAX_MSG;
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) < 0)
+        return -1;
+    return zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+}
+
+int wire_send(void *sock, const wire_peer *peer, Tern__Envelope *env, int flags)
+{
+    env->version = TERN_PROTO_VERSION;
+    size_t len = tern__envelope__get_packed_size(env);
+    if (len > WIRE_MAX_MSG) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, len) < 0)
+        return -1;
+    tern__envelope__pack(env, zmq_msg_data(&msg));
+
+    if (peer) {
+        if (zmq_send(sock, peer->id, peer->id_len, ZMQ_SNDMORE | flags) < 0)
+            goto error;
+        if (peer->delim && zmq_send(sock, "", 0, ZMQ_SNDMORE | flags) < 0)
+            goto error;
+    }
+    if (zmq_msg_send(&msg, sock, flags) < 0)
+        goto error;
+    return 0;
+error: {
+        int saved = errno;
+        zmq_msg_close(&msg);
+        errno = saved;
+        return -1;
+    }
+}
+
+/* Reads and discards the remaining frames of a multipart message. */
+static void drain_frames(void *sock)
+{
+    int more = 1;
+    size_t sz = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+static bool has_more(void *sock)
+{
+    int more = 0;
+    size_t sz = sizeof more;
+    return zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more;
+}
+
+int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
+              Tern__Envelope **out, char *err, size_t errlen)
+{
+    zmq_msg_t msg;
+    *out = NULL;
+    if (peer) {
+        peer->id_len = 0;
+        peer->delim = false;
+    }
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, flags) < 0) {
+        int saved = errno;
+        zmq_msg_close(&msg);
+        errno = saved;
+        return -1;
+    }
+    if (router) {
+        size_t idlen = zmq_msg_size(&msg);
+        if (peer && idlen <= sizeof peer->id) {
+            memcpy(peer->id, zmq_msg_data(&msg), idlen);
+            peer->id_len = idlen;
+        }
+        if (!has_more(sock)) {
+            zmq_msg_close(&msg);
+            snprintf(err, errlen, "message without payload");
+            return -2;
+        }
+        zmq_msg_close(&msg);
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, 0) < 0) {
+            zmq_msg_close(&msg);
+            snprintf(err, errlen, "truncated message");
+            return -2;
+        }
+        if (zmq_msg_size(&msg) == 0 && has_more(sock)) {
+            if (peer)
+                peer->delim = true;
+            zmq_msg_close(&msg);
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, sock, 0) < 0) {
+                zmq_msg_close(&msg);
+                snprintf(err, errlen, "truncated message");
+                return -2;
+            }
+        }
+    }
+    if (has_more(sock)) {
+        drain_frames(sock);
+        zmq_msg_close(&msg);
+        snprintf(err, errlen, "unexpected extra frames");
+        return -2;
+    }
+
+    size_t len = zmq_msg_size(&msg);
+    Tern__Envelope *env = tern__envelope__unpack(NULL, len, zmq_msg_data(&msg));
+    zmq_msg_close(&msg);
+    if (!env) {
+        snprintf(err, errlen, "malformed message (%zu bytes): not a tern envelope", len);
+        return -2;
+    }
+    if (env->version != TERN_PROTO_VERSION && env->body_case != TERN__ENVELOPE__BODY_ERROR) {
+        snprintf(err, errlen, "peer speaks protocol version %u, this program speaks %u",
+                 env->version, TERN_PROTO_VERSION);
+        tern__envelope__free_unpacked(env, NULL);
+        return -2;
+    }
+    if (env->body_case == TERN__ENVELOPE__BODY__NOT_SET) {
+        snprintf(err, errlen, "message with no body (version %u)", env->version);
+        tern__envelope__free_unpacked(env, NULL);
+        return -2;
+    }
+    *out = env;
+    return 0;
+}
+
+void wire_free(Tern__Envelope *env)
+{
+    if (env)
+        tern__envelope__free_unpacked(env, NULL);
+}
+
+void wire_send_error(void *sock, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+
+    Tern__Envelope env;
+    Tern__Error e = TERN__ERROR__INIT;
+    wire_init(&env, seq);
+    e.message = text;
+    env.body_case = TERN__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    (void)wire_send(sock, peer, &env, ZMQ_DONTWAIT);
+}

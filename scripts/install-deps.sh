@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tern builds and tests with. Idempotent and quiet
+# when everything is already there.  Usage: scripts/install-deps.sh [--bench]
+#   --bench  also the peers the benchmarks measure against (Open MPI, SLURM).
+set -eu
+
+pkgs="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+      libhwloc-dev hwloc libcunit1-dev libsqlite3-dev sqlite3 libjansson-dev
+      clang libclang-rt-14-dev procps iproute2 python3"
+if [ "${1:-}" = "--bench" ]; then
+    pkgs="$pkgs openmpi-bin libopenmpi-dev slurm-wlm munge"
+fi
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
