@@ -1,0 +1,414 @@
+/* The life of an attempt: placed as one gang, launched on every node,
+ * torn down on every node as soon as one rank fails, finished when the
+ * last rank is gone. The attempt number fences all of it. */
+#include "scheduler/sched.h"
+
+#include "common/clock.h"
+#include "common/jobspec.h"
+#include "common/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Exit statuses of jobs that ended without a failing rank's own. */
+#define EXIT_CANCELLED (128 + SIGTERM)
+#define EXIT_NODE_FAIL (128 + SIGKILL)
+
+int attempt_node_rank(const job *j, const node *n)
+{
+    if (!j->nodes)
+        return -1;
+    for (size_t i = 0; i < j->placement->n_nodes; i++)
+        if (j->nodes[i] == n)
+            return (int)i;
+    return -1;
+}
+
+static void take(node *n, const Tern__PlacedNode *pn, int sign)
+{
+    n->cpus_used = (uint32_t)((int64_t)n->cpus_used + sign * (int64_t)pn->cpus);
+    for (size_t g = 0; g < pn->n_gpus; g++)
+        if (pn->gpus[g] < PLACE_MAX_GPUS)
+            n->gpu_used[pn->gpus[g]] = sign > 0;
+    n->nattempts = (uint32_t)((int64_t)n->nattempts + sign);
+}
+
+int attempt_bind(sched *s, job *j)
+{
+    const Tern__Placement *p = j->placement;
+    unsigned world = jobspec_world_size(j->spec);
+    j->nodes = calloc(p->n_nodes ? p->n_nodes : 1, sizeof *j->nodes);
+    j->rank_exited = calloc(world ? world : 1, 1);
+    if (!j->nodes || !j->rank_exited)
+        goto error;
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        node *n = sched_node(s, p->nodes[i]->name);
+        if (!n) {
+            log_err("job=%llu placed on unknown node %s", (unsigned long long)j->id,
+                    p->nodes[i]->name);
+            goto error;
+        }
+        j->nodes[i] = n;
+    }
+    for (size_t i = 0; i < p->n_nodes; i++)
+        take(j->nodes[i], p->nodes[i], +1);
+    j->ranks_left = world;
+    return 0;
+error:
+    free(j->nodes);
+    free(j->rank_exited);
+    j->nodes = NULL;
+    j->rank_exited = NULL;
+    return -1;
+}
+
+static void attempt_release(job *j)
+{
+    if (j->nodes)
+        for (size_t i = 0; i < j->placement->n_nodes; i++)
+            take(j->nodes[i], j->placement->nodes[i], -1);
+    free(j->nodes);
+    free(j->rank_exited);
+    j->nodes = NULL;
+    j->rank_exited = NULL;
+}
+
+static int attempt_save(sched *s, const job *j, enum job_state st)
+{
+    size_t len = tern__placement__get_packed_size(j->placement);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return -1;
+    tern__placement__pack(j->placement, buf);
+    store_attempt a = {
+        .job_id = j->id, .attempt = j->attempt, .state = (int)st,
+        .placement = buf, .placement_len = len,
+        .start_ms = j->start_ms, .end_ms = j->end_ms, .exit_code = j->exit_code,
+    };
+    int rc = sched_db(s, store_attempt_put(s->db, &a));
+    free(buf);
+    if (rc < 0)
+        log_err("job=%llu cannot save attempt: %s", (unsigned long long)j->id,
+                store_errmsg(s->db));
+    return rc;
+}
+
+/* A MASTER_PORT no running attempt with the same master address uses. */
+static uint32_t pick_port(sched *s, const char *addr)
+{
+    uint32_t span = s->opt.port_hi - s->opt.port_lo + 1;
+    for (uint32_t tries = 0; tries < span; tries++) {
+        s->rng = s->rng * 1103515245u + 12345u;
+        uint32_t port = s->opt.port_lo + (s->rng >> 8) % span;
+        bool used = false;
+        for (job *a = s->active.head; a && !used; a = a->next)
+            used = a->placement->master_port == port &&
+                   strcmp(a->placement->master_addr, addr) == 0;
+        if (!used)
+            return port;
+    }
+    return s->opt.port_lo;
+}
+
+static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, char **names)
+{
+    const Tern__PlacedNode *pn = j->placement->nodes[k];
+    Tern__Envelope env;
+    Tern__Launch l = TERN__LAUNCH__INIT;
+    wire_init(&env, 0);
+    l.job_id = j->id;
+    l.attempt = j->attempt;
+    l.spec = j->spec;
+    l.node_rank = (uint32_t)k;
+    l.nnodes = (uint32_t)j->placement->n_nodes;
+    l.master_addr = j->placement->master_addr;
+    l.master_port = j->placement->master_port;
+    l.n_gpus = pn->n_gpus;
+    l.gpus = pn->gpus;
+    l.job_dir = (char *)job_dir;
+    l.n_node_names = j->placement->n_nodes;
+    l.node_names = names;
+    l.kill_wait_ms = s->opt.kill_wait_ms;
+    env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
+    env.launch = &l;
+    outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
+}
+
+/* Builds j->placement from the choices (packed and unpacked again, so the
+ * job owns one allocation tree). */
+static int placement_build(sched *s, job *j, const place_choice *choice)
+{
+    uint32_t nn = j->spec->nodes;
+    Tern__Placement p = TERN__PLACEMENT__INIT;
+    Tern__PlacedNode *pns = calloc(nn, sizeof *pns);
+    Tern__PlacedNode **pptr = calloc(nn, sizeof *pptr);
+    uint32_t *gpus = calloc((size_t)nn * PLACE_MAX_GPUS, sizeof *gpus);
+    uint8_t *buf = NULL;
+    int rc = -1;
+    if (!pns || !pptr || !gpus)
+        goto done;
+    for (uint32_t k = 0; k < nn; k++) {
+        node *n = s->nodes[choice[k].node];
+        tern__placed_node__init(&pns[k]);
+        pns[k].name = n->name;
+        pns[k].cpus = j->spec->tasks_per_node * j->spec->cpus_per_task;
+        pns[k].n_gpus = choice[k].ngpus;
+        pns[k].gpus = gpus + (size_t)k * PLACE_MAX_GPUS;
+        memcpy(pns[k].gpus, choice[k].gpus, choice[k].ngpus * sizeof *gpus);
+        pptr[k] = &pns[k];
+    }
+    p.n_nodes = nn;
+    p.nodes = pptr;
+    p.master_addr = s->nodes[choice[0].node]->info->addr;
+    p.master_port = pick_port(s, p.master_addr);
+    size_t len = tern__placement__get_packed_size(&p);
+    if (!(buf = malloc(len ? len : 1)))
+        goto done;
+    tern__placement__pack(&p, buf);
+    Tern__Placement *owned = tern__placement__unpack(NULL, len, buf);
+    if (!owned)
+        goto done;
+    if (j->placement)
+        tern__placement__free_unpacked(j->placement, NULL);
+    j->placement = owned;
+    rc = 0;
+done:
+    free(pns);
+    free(pptr);
+    free(gpus);
+    free(buf);
+    return rc;
+}
+
+static int attempt_start(sched *s, job *j, const place_choice *choice)
+{
+    if (j->state != JOB_PENDING || placement_build(s, j, choice) < 0 || attempt_bind(s, j) < 0)
+        return -1;
+    job_list_remove(&s->pending, j);
+    job_list_push(&s->active, j);
+    j->state = JOB_RUNNING;
+    j->start_ms = clock_wall_ms();
+    j->end_ms = 0;
+    j->ending = false;
+    snprintf(j->reason, sizeof j->reason, "None");
+    sched_job_save(s, j);
+    attempt_save(s, j, JOB_RUNNING);
+
+    char job_dir[4096], nodelist[1024] = "";
+    snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
+    char **names = calloc(j->placement->n_nodes, sizeof *names);
+    for (size_t k = 0; k < j->placement->n_nodes; k++) {
+        if (names)
+            names[k] = j->placement->nodes[k]->name;
+        size_t used = strlen(nodelist);
+        snprintf(nodelist + used, sizeof nodelist - used, "%s%s", k ? "," : "",
+                 j->placement->nodes[k]->name);
+    }
+    for (size_t k = 0; k < j->placement->n_nodes && names; k++)
+        send_launch(s, j, k, job_dir, names);
+    free(names);
+    sched_db(s, store_event(s->db, j->id, nodelist, "start", NULL));
+    log_info("job=%llu attempt=%u start nodes=%s master=%s:%u", (unsigned long long)j->id,
+             j->attempt, nodelist, j->placement->master_addr, j->placement->master_port);
+    return 0;
+}
+
+void sched_schedule(sched *s)
+{
+    s->dirty = false;
+    if (!s->pending.head)
+        return;
+    place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
+    if (!view)
+        return;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        node *n = s->nodes[i];
+        view[i] = (place_node){
+            .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
+            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
+        };
+    }
+    place_choice *choice = NULL;
+    size_t choice_cap = 0;
+    for (job *j = s->pending.head, *next; j; j = next) {
+        next = j->next;
+        const Tern__JobSpec *sp = j->spec;
+        if (sp->nodes > choice_cap) {
+            free(choice);
+            choice_cap = sp->nodes;
+            if (!(choice = malloc(choice_cap * sizeof *choice)))
+                break;
+        }
+        place_request req = { sp->nodes, sp->tasks_per_node, sp->cpus_per_task, sp->gpus_per_node };
+        char why[256] = "";
+        enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);
+        if (r == PLACE_NEVER) {
+            /* The cluster shrank below this job; others may still start. */
+            snprintf(j->reason, sizeof j->reason, "%s", why);
+            continue;
+        }
+        if (r == PLACE_WAIT) {
+            snprintf(j->reason, sizeof j->reason, "Resources");
+            break;   /* strict queue order until backfill exists */
+        }
+        if (attempt_start(s, j, choice) < 0) {
+            log_err("job=%llu cannot start (out of memory?)", (unsigned long long)j->id);
+            break;
+        }
+        for (uint32_t k = 0; k < sp->nodes; k++)
+            view[choice[k].node].cpus_used = s->nodes[choice[k].node]->cpus_used;
+    }
+    free(choice);
+    free(view);
+}
+
+void attempt_kill_node(sched *s, const job *j, const node *n, int sig, uint32_t grace_ms,
+                       const char *why)
+{
+    if (!n->connected)
+        return;
+    Tern__Envelope env;
+    Tern__Kill k = TERN__KILL__INIT;
+    wire_init(&env, 0);
+    k.job_id = j->id;
+    k.attempt = j->attempt;
+    k.signal = sig;
+    k.grace_ms = grace_ms;
+    k.reason = (char *)why;
+    env.body_case = TERN__ENVELOPE__BODY_KILL;
+    env.kill = &k;
+    outbox_add(s, s->workers, &n->peer, &env, false);
+}
+
+void sched_wake_waiters(sched *s, job *j)
+{
+    if (!job_state_final(j->state))
+        return;
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nwaiters; i++) {
+        waiter *w = &s->waiters[i];
+        if (w->job_id == j->id)
+            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false);
+        else
+            s->waiters[keep++] = *w;
+    }
+    s->nwaiters = keep;
+}
+
+/* The last rank is gone: the job takes its final state. */
+static void attempt_done(sched *s, job *j)
+{
+    enum job_state final = j->ending ? j->end_state : JOB_COMPLETED;
+    if (final == JOB_COMPLETED)
+        j->exit_code = 0;
+    else if (final == JOB_CANCELLED && j->exit_code == 0)
+        j->exit_code = EXIT_CANCELLED;
+    else if (final == JOB_NODE_FAIL && j->exit_code == 0)
+        j->exit_code = EXIT_NODE_FAIL;
+    attempt_release(j);
+    job_list_remove(&s->active, j);
+    j->state = final;
+    j->ending = false;
+    j->end_ms = clock_wall_ms();
+    if (final == JOB_COMPLETED)
+        snprintf(j->reason, sizeof j->reason, "None");
+    sched_job_save(s, j);
+    attempt_save(s, j, final);
+    char detail[64];
+    snprintf(detail, sizeof detail, "%s exit=%d", job_state_code(final), j->exit_code);
+    sched_db(s, store_event(s->db, j->id, NULL, "end", detail));
+    log_info("job=%llu attempt=%u end state=%s exit=%d", (unsigned long long)j->id, j->attempt,
+             job_state_code(final), j->exit_code);
+    sched_wake_waiters(s, j);
+    s->dirty = true;
+}
+
+void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
+                 const char *why)
+{
+    if (j->ending || (j->state != JOB_RUNNING && j->state != JOB_COMPLETING))
+        return;
+    j->ending = true;
+    j->end_state = end;
+    j->state = JOB_COMPLETING;
+    snprintf(j->reason, sizeof j->reason, "%s", why);
+    for (size_t k = 0; k < j->placement->n_nodes; k++)
+        attempt_kill_node(s, j, j->nodes[k], sig, grace_ms, why);
+    sched_job_save(s, j);
+    attempt_save(s, j, end);
+    sched_db(s, store_event(s->db, j->id, NULL, "ending", why));
+    log_info("job=%llu attempt=%u ending as %s: %s", (unsigned long long)j->id, j->attempt,
+             job_state_code(end), why);
+}
+
+void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char *node,
+                       const char *msg)
+{
+    if (!j->rank_exited || rank >= jobspec_world_size(j->spec) || j->rank_exited[rank])
+        return;
+    j->rank_exited[rank] = 1;
+    j->ranks_left--;
+    log_debug("job=%llu attempt=%u rank=%u node=%s exit=%d", (unsigned long long)j->id,
+              j->attempt, rank, node, code);
+    if (code != 0 && !j->ending) {
+        char why[128];
+        if (msg && msg[0])
+            snprintf(why, sizeof why, "rank %u on %s: %s", rank, node, msg);
+        else
+            snprintf(why, sizeof why, "rank %u exited %d on %s", rank, code, node);
+        j->exit_code = code;
+        j->failed_rank = (int32_t)rank;
+        snprintf(j->failed_node, sizeof j->failed_node, "%s", node);
+        attempt_end(s, j, JOB_FAILED, SIGTERM, s->opt.fail_kill_ms, why);
+    }
+    if (j->ranks_left == 0)
+        attempt_done(s, j);
+}
+
+void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
+{
+    int k = attempt_node_rank(j, n);
+    if (k < 0)
+        return;
+    uint32_t tpn = j->spec->tasks_per_node;
+    for (uint32_t r = (uint32_t)k * tpn; r < ((uint32_t)k + 1) * tpn; r++) {
+        if (!j->rank_exited[r]) {
+            j->rank_exited[r] = 1;
+            j->ranks_left--;
+        }
+    }
+    if (!j->ending) {
+        char msg[192];
+        snprintf(msg, sizeof msg, "ranks lost on %s: %s", n->name, why);
+        snprintf(j->failed_node, sizeof j->failed_node, "%s", n->name);
+        attempt_end(s, j, JOB_NODE_FAIL, SIGTERM, s->opt.fail_kill_ms, msg);
+    }
+    if (j->ranks_left == 0)
+        attempt_done(s, j);
+}
+
+int sched_cancel(sched *s, job *j, char *err, size_t errlen)
+{
+    if (job_state_final(j->state)) {
+        snprintf(err, errlen, "job %llu already %s", (unsigned long long)j->id,
+                 job_state_name(j->state));
+        return -1;
+    }
+    if (j->state == JOB_PENDING) {
+        job_list_remove(&s->pending, j);
+        j->state = JOB_CANCELLED;
+        j->exit_code = EXIT_CANCELLED;
+        j->end_ms = clock_wall_ms();
+        snprintf(j->reason, sizeof j->reason, "Cancelled while pending");
+        sched_job_save(s, j);
+        sched_db(s, store_event(s->db, j->id, NULL, "end", "CA pending"));
+        log_info("job=%llu cancelled while pending", (unsigned long long)j->id);
+        sched_wake_waiters(s, j);
+        s->dirty = true;
+        return 0;
+    }
+    attempt_end(s, j, JOB_CANCELLED, SIGTERM, s->opt.kill_wait_ms, "Cancelled");
+    return 0;
+}

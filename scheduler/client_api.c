@@ -1,0 +1,399 @@
+/* Requests from the tern CLI (and any client) on the client endpoint. */
+#include "scheduler/sched.h"
+
+#include "common/clock.h"
+#include "common/jobspec.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_WAIT_MS 60000u
+#define MAX_WAITERS 100000u
+
+static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
+{
+    outbox_add(s, s->clients, peer, env, true);
+}
+
+void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
+                       bool full)
+{
+    Tern__JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
+    Tern__JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    Tern__JobSpec *specs = calloc(n ? n : 1, sizeof *specs);
+    size_t nnames = 0;
+    for (size_t i = 0; i < n; i++)
+        nnames += jobs[i]->placement ? jobs[i]->placement->n_nodes : 0;
+    char **names = calloc(nnames ? nnames : 1, sizeof *names);
+    if (!infos || !ptrs || !specs || !names) {
+        outbox_error(s, peer, seq, "ternd: out of memory listing %zu jobs", n);
+        goto done;
+    }
+    char **next_names = names;
+    for (size_t i = 0; i < n; i++) {
+        job_info_fill(jobs[i], &infos[i], &specs[i], next_names, full);
+        infos[i].reason = (char *)job_reason(s, jobs[i]);
+        next_names += infos[i].n_node_names;
+        ptrs[i] = &infos[i];
+    }
+    Tern__Envelope env;
+    Tern__JobsReply r = TERN__JOBS_REPLY__INIT;
+    wire_init(&env, seq);
+    r.n_jobs = n;
+    r.jobs = ptrs;
+    env.body_case = TERN__ENVELOPE__BODY_JOBS;
+    env.jobs = &r;
+    reply(s, peer, &env);
+done:
+    free(infos);
+    free(ptrs);
+    free(specs);
+    free(names);
+}
+
+/* A copy of 'spec' the job can own: packed for the database and unpacked. */
+static Tern__JobSpec *spec_own(const Tern__JobSpec *spec, uint8_t **packed, size_t *len)
+{
+    *len = tern__job_spec__get_packed_size(spec);
+    *packed = malloc(*len ? *len : 1);
+    if (!*packed)
+        return NULL;
+    tern__job_spec__pack(spec, *packed);
+    return tern__job_spec__unpack(NULL, *len, *packed);
+}
+
+static void build_view(sched *s, place_node *view)
+{
+    for (size_t i = 0; i < s->nnodes; i++) {
+        node *n = s->nodes[i];
+        view[i] = (place_node){
+            .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
+            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
+        };
+    }
+}
+
+static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__SubmitRequest *rq)
+{
+    char err[512];
+    Tern__JobSpec *spec = rq->spec;
+    if (jobspec_validate(spec, err, sizeof err) < 0) {
+        outbox_error(s, peer, seq, "invalid job: %s", err);
+        return;
+    }
+    if (spec->token && spec->token[0]) {
+        uint64_t existing;
+        int found = sched_db(s, store_job_by_token(s->db, spec->token, &existing));
+        if (found == 1) {   /* a retry of a submission we already took */
+            Tern__Envelope env;
+            Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
+            wire_init(&env, seq);
+            r.job_id = existing;
+            env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
+            env.submitted = &r;
+            reply(s, peer, &env);
+            return;
+        }
+    }
+    /* A job no node of the cluster could ever hold is refused now. */
+    place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
+    if (!view) {
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        return;
+    }
+    build_view(s, view);
+    place_request req = { spec->nodes, spec->tasks_per_node, spec->cpus_per_task,
+                          spec->gpus_per_node };
+    enum place_result fit = place_check(&req, view, s->nnodes, err, sizeof err);
+    free(view);
+    if (fit == PLACE_NEVER) {
+        outbox_error(s, peer, seq, "job can never run: %s", err);
+        return;
+    }
+
+    uint64_t id = s->njobs + 1;
+    /* Defaults filled in a shallow copy: the request's strings are its own. */
+    Tern__JobSpec filled = *spec;
+    char outpat[4200];
+    if (!filled.stdout_pattern || !filled.stdout_pattern[0]) {
+        snprintf(outpat, sizeof outpat, "%s/%%j/rank-%%t.out", s->opt.log_dir);
+        filled.stdout_pattern = outpat;
+    }
+    if (!filled.launcher || !filled.launcher[0])
+        filled.launcher = "direct";
+    uint8_t *packed;
+    size_t len;
+    Tern__JobSpec *owned = spec_own(&filled, &packed, &len);
+    job *j = owned ? sched_job_add(s, id, owned) : NULL;
+    if (!j) {
+        if (owned)
+            tern__job_spec__free_unpacked(owned, NULL);
+        free(packed);
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        return;
+    }
+    j->state = JOB_PENDING;
+    j->submit_ms = clock_wall_ms();
+    store_job row = {
+        .id = id, .token = spec->token, .spec = packed, .spec_len = len,
+        .state = JOB_PENDING, .reason = "", .submit_ms = j->submit_ms, .failed_rank = -1,
+    };
+    int rc = sched_db(s, store_job_insert(s->db, &row));
+    free(packed);
+    if (rc < 0)
+        log_err("job=%llu cannot store: %s", (unsigned long long)id, store_errmsg(s->db));
+    sched_db(s, store_event(s->db, id, NULL, "submit", spec->name));
+    sched_queue_pending(s, j);
+    s->dirty = true;
+    log_debug("job=%llu submitted user=%s nodes=%u tasks=%u", (unsigned long long)id,
+              spec->user, spec->nodes, spec->tasks_per_node);
+
+    Tern__Envelope env;
+    Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
+    wire_init(&env, seq);
+    r.job_id = id;
+    env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
+    env.submitted = &r;
+    reply(s, peer, &env);
+}
+
+static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__JobsRequest *rq)
+{
+    size_t n = rq->n_job_ids;
+    if (n > 0) {
+        if (n > 10000) {
+            outbox_error(s, peer, seq, "ask for at most 10000 job ids at once");
+            return;
+        }
+        job **list = calloc(n, sizeof *list);
+        if (!list) {
+            outbox_error(s, peer, seq, "ternd: out of memory");
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            list[i] = sched_job(s, rq->job_ids[i]);
+            if (!list[i]) {
+                outbox_error(s, peer, seq, "no job %llu", (unsigned long long)rq->job_ids[i]);
+                free(list);
+                return;
+            }
+        }
+        client_reply_jobs(s, peer, seq, list, n, n == 1);
+        free(list);
+        return;
+    }
+    /* Pending in queue order, then running, then (with 'all') the rest by id. */
+    size_t cap = s->pending.count + s->active.count + (rq->all ? s->njobs : 0);
+    job **list = calloc(cap ? cap : 1, sizeof *list);
+    if (!list) {
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        return;
+    }
+    size_t k = 0;
+    for (job *j = s->active.head; j; j = j->next)
+        list[k++] = j;
+    for (job *j = s->pending.head; j; j = j->next)
+        list[k++] = j;
+    for (size_t i = 0; rq->all && i < s->njobs; i++)
+        if (s->jobs[i] && job_state_final(s->jobs[i]->state))
+            list[k++] = s->jobs[i];
+    client_reply_jobs(s, peer, seq, list, k, false);
+    free(list);
+}
+
+static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__CancelRequest *rq)
+{
+    if (rq->n_job_ids == 0 || rq->n_job_ids > 10000) {
+        outbox_error(s, peer, seq, "cancel needs 1 to 10000 job ids");
+        return;
+    }
+    char **errors = calloc(rq->n_job_ids, sizeof *errors);
+    char (*buf)[160] = calloc(rq->n_job_ids, sizeof *buf);
+    if (!errors || !buf) {
+        free(errors);
+        free(buf);
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        return;
+    }
+    size_t nerr = 0;
+    for (size_t i = 0; i < rq->n_job_ids; i++) {
+        job *j = sched_job(s, rq->job_ids[i]);
+        if (!j)
+            snprintf(buf[nerr], sizeof buf[nerr], "no job %llu",
+                     (unsigned long long)rq->job_ids[i]);
+        else if (sched_cancel(s, j, buf[nerr], sizeof buf[nerr]) == 0)
+            continue;
+        errors[nerr] = buf[nerr];
+        nerr++;
+    }
+    Tern__Envelope env;
+    Tern__CancelReply r = TERN__CANCEL_REPLY__INIT;
+    wire_init(&env, seq);
+    r.n_errors = nerr;
+    r.errors = errors;
+    env.body_case = TERN__ENVELOPE__BODY_CANCELLED;
+    env.cancelled = &r;
+    reply(s, peer, &env);
+    free(errors);
+    free(buf);
+}
+
+static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__WaitRequest *rq)
+{
+    job *j = sched_job(s, rq->job_id);
+    if (!j) {
+        outbox_error(s, peer, seq, "no job %llu", (unsigned long long)rq->job_id);
+        return;
+    }
+    if (job_state_final(j->state) || rq->max_wait_ms == 0 || s->nwaiters >= MAX_WAITERS) {
+        client_reply_jobs(s, peer, seq, &j, 1, false);
+        return;
+    }
+    if (s->nwaiters == s->waiters_cap) {
+        size_t cap = s->waiters_cap ? s->waiters_cap * 2 : 64;
+        waiter *w = realloc(s->waiters, cap * sizeof *w);
+        if (!w) {
+            client_reply_jobs(s, peer, seq, &j, 1, false);
+            return;
+        }
+        s->waiters = w;
+        s->waiters_cap = cap;
+    }
+    uint32_t ms = rq->max_wait_ms > MAX_WAIT_MS ? MAX_WAIT_MS : rq->max_wait_ms;
+    s->waiters[s->nwaiters++] = (waiter){
+        .peer = *peer, .seq = seq, .job_id = j->id, .deadline = clock_mono_ms() + ms,
+    };
+}
+
+void client_expire_waiters(sched *s, int64_t now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nwaiters; i++) {
+        waiter *w = &s->waiters[i];
+        job *j = sched_job(s, w->job_id);
+        if (j && w->deadline > now && !job_state_final(j->state)) {
+            s->waiters[keep++] = *w;
+            continue;
+        }
+        if (j)
+            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false);
+        else
+            outbox_error(s, &w->peer, w->seq, "no job %llu", (unsigned long long)w->job_id);
+    }
+    s->nwaiters = keep;
+}
+
+static void handle_nodes(sched *s, const wire_peer *peer, uint64_t seq)
+{
+    size_t n = s->nnodes;
+    Tern__NodeInfo *infos = calloc(n ? n : 1, sizeof *infos);
+    Tern__NodeInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    uint64_t *jobids = calloc(s->active.count ? s->active.count * n : 1, sizeof *jobids);
+    if (!infos || !ptrs || !jobids) {
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        goto done;
+    }
+    size_t used_ids = 0;
+    for (size_t i = 0; i < n; i++) {
+        node *nd = s->nodes[i];
+        if (nd->info)
+            infos[i] = *nd->info;
+        else
+            tern__node_info__init(&infos[i]);
+        infos[i].name = nd->name;
+        infos[i].state = (char *)(nd->state == NODE_UP && !nd->connected
+                                      ? "UNKNOWN" : node_state_name(nd->state));
+        infos[i].reason = nd->reason;
+        infos[i].cpus_used = nd->cpus_used;
+        uint32_t g = 0;
+        for (uint32_t k = 0; k < PLACE_MAX_GPUS; k++)
+            g += nd->gpu_used[k];
+        infos[i].gpus_used = g;
+        infos[i].jobs = jobids + used_ids;
+        infos[i].n_jobs = 0;
+        for (job *j = s->active.head; j; j = j->next)
+            if (attempt_node_rank(j, nd) >= 0)
+                infos[i].jobs[infos[i].n_jobs++] = j->id;
+        used_ids += infos[i].n_jobs;
+        ptrs[i] = &infos[i];
+    }
+    Tern__Envelope env;
+    Tern__NodesReply r = TERN__NODES_REPLY__INIT;
+    wire_init(&env, seq);
+    r.n_nodes = n;
+    r.nodes = ptrs;
+    env.body_case = TERN__ENVELOPE__BODY_NODES;
+    env.nodes = &r;
+    reply(s, peer, &env);
+done:
+    free(infos);
+    free(ptrs);
+    free(jobids);
+}
+
+static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
+                                Tern__NodeCommand *rq)
+{
+    node *n = rq->node ? sched_node(s, rq->node) : NULL;
+    if (!n) {
+        outbox_error(s, peer, seq, "no node '%.64s'", rq->node ? rq->node : "");
+        return;
+    }
+    const char *cmd = rq->command ? rq->command : "";
+    if (strcmp(cmd, "drain") == 0) {
+        n->state = NODE_DRAIN;
+        snprintf(n->reason, sizeof n->reason, "%s",
+                 rq->reason && rq->reason[0] ? rq->reason : "drained by admin");
+    } else if (strcmp(cmd, "resume") == 0) {
+        if (n->state == NODE_DOWN && !n->connected) {
+            outbox_error(s, peer, seq, "node %s is down and not connected", n->name);
+            return;
+        }
+        n->state = NODE_UP;
+        n->reason[0] = '\0';
+        s->dirty = true;
+    } else {
+        outbox_error(s, peer, seq, "unknown node command '%.32s'", cmd);
+        return;
+    }
+    sched_node_save(s, n);
+    sched_db(s, store_event(s->db, 0, n->name, cmd, n->reason));
+    log_info("node=%s %s", n->name, cmd);
+    Tern__Envelope env;
+    Tern__Ok ok = TERN__OK__INIT;
+    wire_init(&env, seq);
+    ok.message = (char *)node_state_name(n->state);
+    env.body_case = TERN__ENVELOPE__BODY_OK;
+    env.ok = &ok;
+    reply(s, peer, &env);
+}
+
+void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
+{
+    switch (env->body_case) {
+    case TERN__ENVELOPE__BODY_SUBMIT:
+        handle_submit(s, peer, env->seq, env->submit);
+        break;
+    case TERN__ENVELOPE__BODY_JOBS_QUERY:
+        handle_jobs(s, peer, env->seq, env->jobs_query);
+        break;
+    case TERN__ENVELOPE__BODY_CANCEL:
+        handle_cancel(s, peer, env->seq, env->cancel);
+        break;
+    case TERN__ENVELOPE__BODY_WAIT:
+        handle_wait(s, peer, env->seq, env->wait);
+        break;
+    case TERN__ENVELOPE__BODY_NODES_QUERY:
+        handle_nodes(s, peer, env->seq);
+        break;
+    case TERN__ENVELOPE__BODY_NODE_COMMAND:
+        handle_node_command(s, peer, env->seq, env->node_command);
+        break;
+    default:
+        outbox_error(s, peer, env->seq, "message type %d is not a client request",
+                     (int)env->body_case);
+        break;
+    }
+}

@@ -1,0 +1,190 @@
+/* The job table (indexed by id), the pending queue and the active list. */
+#include "scheduler/sched.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+job *sched_job(sched *s, uint64_t id)
+{
+    return id >= 1 && id <= s->njobs ? s->jobs[id - 1] : NULL;
+}
+
+job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec)
+{
+    if (id == 0 || sched_job(s, id)) {
+        errno = EEXIST;
+        return NULL;
+    }
+    if (id > s->jobs_cap) {
+        size_t cap = s->jobs_cap ? s->jobs_cap : 1024;
+        while (cap < id)
+            cap *= 2;
+        job **n = realloc(s->jobs, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        memset(n + s->jobs_cap, 0, (cap - s->jobs_cap) * sizeof *n);
+        s->jobs = n;
+        s->jobs_cap = cap;
+    }
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->id = id;
+    j->spec = spec;
+    j->failed_rank = -1;
+    s->jobs[id - 1] = j;
+    if (id > s->njobs)
+        s->njobs = id;
+    return j;
+}
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    if (j->spec)
+        tern__job_spec__free_unpacked(j->spec, NULL);
+    if (j->placement)
+        tern__placement__free_unpacked(j->placement, NULL);
+    free(j->nodes);
+    free(j->rank_exited);
+    free(j);
+}
+
+void sched_jobs_clear(sched *s)
+{
+    for (size_t i = 0; i < s->njobs; i++)
+        job_free(s->jobs[i]);
+    free(s->jobs);
+    s->jobs = NULL;
+    s->njobs = s->jobs_cap = 0;
+    memset(&s->pending, 0, sizeof s->pending);
+    memset(&s->active, 0, sizeof s->active);
+}
+
+void job_list_push(job_list *l, job *j)
+{
+    j->next = NULL;
+    j->prev = l->tail;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->count++;
+}
+
+void job_list_remove(job_list *l, job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        l->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        l->tail = j->prev;
+    j->prev = j->next = NULL;
+    l->count--;
+}
+
+/* Queue order: higher priority first, then lower id. */
+static bool before(const job *a, const job *b)
+{
+    if (a->spec->priority != b->spec->priority)
+        return a->spec->priority > b->spec->priority;
+    return a->id < b->id;
+}
+
+void sched_queue_pending(sched *s, job *j)
+{
+    job_list *l = &s->pending;
+    /* New jobs usually go last: walk from the tail. */
+    job *at = l->tail;
+    while (at && before(j, at))
+        at = at->prev;
+    if (!at) {
+        j->prev = NULL;
+        j->next = l->head;
+        if (l->head)
+            l->head->prev = j;
+        else
+            l->tail = j;
+        l->head = j;
+    } else {
+        j->prev = at;
+        j->next = at->next;
+        if (at->next)
+            at->next->prev = j;
+        else
+            l->tail = j;
+        at->next = j;
+    }
+    l->count++;
+}
+
+int sched_job_save(sched *s, job *j)
+{
+    store_job row = {
+        .id = j->id,
+        .state = (int)j->state,
+        .reason = j->reason,
+        .exit_code = j->exit_code,
+        .attempt = j->attempt,
+        .submit_ms = j->submit_ms,
+        .start_ms = j->start_ms,
+        .end_ms = j->end_ms,
+        .failed_rank = j->failed_rank,
+        .failed_node = j->failed_node,
+    };
+    if (sched_db(s, store_job_update(s->db, &row)) < 0) {
+        log_err("job=%llu cannot save: %s", (unsigned long long)j->id, store_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+const char *job_reason(const sched *s, const job *j)
+{
+    if (j->state != JOB_PENDING)
+        return j->reason;
+    /* The head of the queue waits for resources; the rest wait behind it. */
+    if (s->pending.head == j || j->reason[0] == '\0')
+        return j->reason[0] ? j->reason : "None";
+    return "Priority";
+}
+
+void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, char **names,
+                   bool full)
+{
+    tern__job_info__init(info);
+    *spec_copy = *j->spec;
+    if (!full) {
+        spec_copy->n_env = 0;
+        spec_copy->env = NULL;
+        spec_copy->script.len = 0;
+        spec_copy->script.data = NULL;
+    }
+    info->id = j->id;
+    info->spec = spec_copy;
+    info->state = (char *)job_state_code(j->state);
+    info->reason = (char *)j->reason;
+    info->exit_code = j->exit_code;
+    info->attempt = j->attempt;
+    info->submit_ms = j->submit_ms;
+    info->start_ms = j->start_ms;
+    info->end_ms = j->end_ms;
+    info->failed_rank = j->failed_rank;
+    info->failed_node = (char *)j->failed_node;
+    if (j->placement) {
+        for (size_t i = 0; i < j->placement->n_nodes; i++)
+            names[i] = j->placement->nodes[i]->name;
+        info->n_node_names = j->placement->n_nodes;
+        info->node_names = names;
+        info->master_addr = j->placement->master_addr;
+        info->master_port = j->placement->master_port;
+    }
+}

@@ -1,0 +1,330 @@
+/* ternd's event loop and its group commit.
+ *
+ * One turn: wait for messages; open a transaction; handle every message
+ * waiting on both sockets; check timers; place pending jobs; commit; send
+ * what the turn produced. A burst of submissions thus costs one fsync, and
+ * nothing leaves ternd that the database does not already hold. If the
+ * commit fails (a full disk), the turn is rolled back, its clients are told,
+ * and the model is rebuilt from the database as it was. */
+#include "scheduler/sched.h"
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_PER_TURN 4096
+#define SWEEP_MS 250
+#define POLL_MS 100
+
+static int node_cb(void *arg, const store_node *row)
+{
+    sched *s = arg;
+    node *n = sched_node(s, row->name);
+    if (!n && !(n = sched_node_add(s, row->name)))
+        return -1;
+    n->in_db = true;
+    if (!n->connected) {
+        /* Live registrations are newer than the row; others come from it. */
+        if (n->info)
+            tern__node_info__free_unpacked(n->info, NULL);
+        n->info = row->info_len ? tern__node_info__unpack(NULL, row->info_len, row->info) : NULL;
+        n->last_seen = clock_mono_ms();
+    }
+    if (node_state_parse(row->state, &n->state) < 0)
+        n->state = NODE_UP;
+    snprintf(n->reason, sizeof n->reason, "%s", row->reason ? row->reason : "");
+    return 0;
+}
+
+static int job_cb(void *arg, const store_job *row)
+{
+    sched *s = arg;
+    Tern__JobSpec *spec = tern__job_spec__unpack(NULL, row->spec_len, row->spec);
+    if (!spec) {
+        log_err("job=%llu: stored specification unreadable; skipped",
+                (unsigned long long)row->id);
+        return 0;
+    }
+    job *j = sched_job_add(s, row->id, spec);
+    if (!j) {
+        tern__job_spec__free_unpacked(spec, NULL);
+        return -1;
+    }
+    j->state = (enum job_state)row->state;
+    snprintf(j->reason, sizeof j->reason, "%s", row->reason ? row->reason : "");
+    j->exit_code = row->exit_code;
+    j->attempt = row->attempt;
+    j->submit_ms = row->submit_ms;
+    j->start_ms = row->start_ms;
+    j->end_ms = row->end_ms;
+    j->failed_rank = row->failed_rank;
+    snprintf(j->failed_node, sizeof j->failed_node, "%s", row->failed_node ? row->failed_node : "");
+
+    store_attempt a;
+    bool placed = j->state != JOB_PENDING &&
+                  store_attempt_get(s->db, j->id, j->attempt, &a) == 1 &&
+                  (j->placement = tern__placement__unpack(NULL, a.placement_len, a.placement));
+    if (j->state == JOB_PENDING) {
+        sched_queue_pending(s, j);
+    } else if (j->state == JOB_RUNNING || j->state == JOB_COMPLETING) {
+        if (!placed || attempt_bind(s, j) < 0) {
+            log_err("job=%llu: placement of attempt %u lost; marked failed",
+                    (unsigned long long)j->id, j->attempt);
+            j->state = JOB_FAILED;
+            snprintf(j->reason, sizeof j->reason, "placement lost");
+            return 0;
+        }
+        job_list_push(&s->active, j);
+        if (j->state == JOB_COMPLETING) {
+            j->ending = true;
+            j->end_state = (enum job_state)a.state;
+            if (!job_state_final(j->end_state))
+                j->end_state = JOB_FAILED;
+        }
+    }
+    return 0;
+}
+
+int sched_reload(sched *s)
+{
+    sched_jobs_clear(s);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        node *n = s->nodes[i];
+        n->cpus_used = 0;
+        n->nattempts = 0;
+        memset(n->gpu_used, 0, sizeof n->gpu_used);
+    }
+    for (size_t i = 0; i < s->nnodes; i++)
+        s->nodes[i]->in_db = false;
+    if (store_nodes_load(s->db, node_cb, s) != 0 || store_jobs_load(s->db, job_cb, s) != 0) {
+        log_err("cannot load state: %s", store_errmsg(s->db));
+        return -1;
+    }
+    /* A registration lost with a rolled-back turn is asked for again. */
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (!s->nodes[i]->in_db)
+            s->nodes[i]->connected = false;
+    log_info("state loaded: %zu jobs (%zu pending, %zu running), %zu nodes", s->njobs,
+             s->pending.count, s->active.count, s->nnodes);
+    s->dirty = true;
+    return 0;
+}
+
+/* "tcp://127.0.0.1:0" asks for an ephemeral port, as "tcp://127.0.0.1:*". */
+static int bind_endpoint(void *sock, const char *ep, char *bound, size_t len)
+{
+    char buf[512];
+    size_t l = strlen(ep);
+    if (l >= sizeof buf)
+        return -1;
+    memcpy(buf, ep, l + 1);
+    if (l > 2 && strcmp(buf + l - 2, ":0") == 0)
+        buf[l - 1] = '*';
+    if (zmq_bind(sock, buf) < 0)
+        return -1;
+    size_t blen = len;
+    return zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &blen);
+}
+
+static void *router(sched *s, bool workers)
+{
+    void *sock = zmq_socket(s->zctx, ZMQ_ROUTER);
+    if (!sock)
+        return NULL;
+    int one = 1;
+    wire_socket_defaults(sock);
+    if (workers) {
+        /* Reach workers by node name, and let a restarted worker take its
+         * name over from its dead predecessor's connection. */
+        zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    }
+    return sock;
+}
+
+int sched_start(sched *s)
+{
+    char err[1024];
+    if (fs_mkdir_p(s->opt.log_dir, 0755) < 0) {
+        log_err("log directory %s: %s", s->opt.log_dir, strerror(errno));
+        return -1;
+    }
+    s->db = store_open(s->opt.state_path, err, sizeof err);
+    if (!s->db) {
+        log_err("%s", err);
+        return -1;
+    }
+    if (getrandom(&s->incarnation, sizeof s->incarnation, 0) != sizeof s->incarnation)
+        s->incarnation = (uint64_t)clock_wall_ms() ^ (uint64_t)getpid() << 32;
+    s->rng = (uint32_t)s->incarnation;
+    if (!(s->node_by_name = strmap_new()))
+        return -1;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    s->zctx = zmq_ctx_new();
+    s->clients = router(s, false);
+    s->workers = router(s, true);
+    char cep[512], wep[512];
+    if (!s->clients || !s->workers ||
+        bind_endpoint(s->clients, s->opt.client_ep, cep, sizeof cep) < 0) {
+        log_err("cannot bind client endpoint %s: %s", s->opt.client_ep, zmq_strerror(errno));
+        return -1;
+    }
+    if (bind_endpoint(s->workers, s->opt.worker_ep, wep, sizeof wep) < 0) {
+        log_err("cannot bind worker endpoint %s: %s", s->opt.worker_ep, zmq_strerror(errno));
+        return -1;
+    }
+    if (sched_reload(s) < 0)
+        return -1;
+    if (s->opt.endpoints_file) {
+        char buf[1200];
+        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\npid=%d\n", cep, wep,
+                         (int)getpid());
+        if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0644) < 0) {
+            log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
+            return -1;
+        }
+    }
+    log_info("serving clients on %s, workers on %s, state %s", cep, wep, s->opt.state_path);
+    return 0;
+}
+
+static void drain(sched *s, void *sock, bool clients)
+{
+    for (int i = 0; i < MAX_PER_TURN; i++) {
+        wire_peer peer;
+        Tern__Envelope *env;
+        char err[256];
+        int rc = wire_recv(sock, true, ZMQ_DONTWAIT, &peer, &env, err, sizeof err);
+        if (rc == -1)
+            return;
+        if (rc == -2) {
+            log_warn("%s endpoint: %s", clients ? "client" : "worker", err);
+            if (peer.id_len == 0)
+                continue;
+            if (clients)
+                outbox_error(s, &peer, 0, "ternd: %s", err);
+            else
+                wire_send_error(sock, &peer, 0, "ternd: %s", err);
+            continue;
+        }
+        if (clients)
+            client_handle(s, &peer, env);
+        else
+            worker_handle(s, &peer, env);
+        wire_free(env);
+    }
+}
+
+static void sweep(sched *s, int64_t now)
+{
+    for (size_t i = 0; i < s->nnodes; i++) {
+        node *n = s->nodes[i];
+        if (n->state == NODE_DOWN || now - n->last_seen <= (int64_t)s->opt.node_timeout_ms)
+            continue;
+        if (!n->connected && n->nattempts == 0 && n->state != NODE_UP)
+            continue;
+        char why[96];
+        snprintf(why, sizeof why, "no heartbeat for %lld ms", (long long)(now - n->last_seen));
+        sched_node_down(s, n, why);
+    }
+    client_expire_waiters(s, now);
+}
+
+int sched_run(sched *s)
+{
+    int64_t last_begin_err = 0;
+    while (!s->stop) {
+        zmq_pollitem_t items[3] = {
+            { s->clients, 0, ZMQ_POLLIN, 0 },
+            { s->workers, 0, ZMQ_POLLIN, 0 },
+            { NULL, s->sigfd, ZMQ_POLLIN, 0 },
+        };
+        if (zmq_poll(items, 3, POLL_MS) < 0 && errno != EINTR) {
+            log_err("poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(s->sigfd, &si, sizeof si) == sizeof si) {
+                log_info("signal %d: shutting down (jobs keep running on their workers)",
+                         (int)si.ssi_signo);
+                s->stop = true;
+                break;
+            }
+        }
+        int64_t now = clock_mono_ms();
+        if (store_begin(s->db) < 0) {
+            if (now - last_begin_err > 1000) {
+                log_err("cannot open a transaction: %s", store_errmsg(s->db));
+                last_begin_err = now;
+            }
+            clock_sleep_ms(POLL_MS);
+            continue;
+        }
+        s->tx_failed = false;
+        drain(s, s->workers, false);
+        drain(s, s->clients, true);
+        if (now >= s->next_sweep) {
+            sweep(s, now);
+            s->next_sweep = now + SWEEP_MS;
+        }
+        if (s->dirty)
+            sched_schedule(s);
+        if (s->tx_failed || store_commit(s->db) < 0) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", store_errmsg(s->db));
+            log_err("state not saved, turn rolled back: %s", why);
+            store_rollback(s->db);
+            outbox_fail(s, why);
+            if (sched_reload(s) < 0) {
+                log_err("cannot reload state; stopping");
+                return -1;
+            }
+        }
+        outbox_flush(s);
+    }
+    return 0;
+}
+
+void sched_finish(sched *s)
+{
+    if (s->clients)
+        zmq_close(s->clients);
+    if (s->workers)
+        zmq_close(s->workers);
+    if (s->zctx)
+        zmq_ctx_term(s->zctx);
+    sched_jobs_clear(s);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        if (s->nodes[i]->info)
+            tern__node_info__free_unpacked(s->nodes[i]->info, NULL);
+        free(s->nodes[i]);
+    }
+    free(s->nodes);
+    strmap_destroy(&s->node_by_name);
+    for (size_t i = 0; i < s->nout; i++)
+        free(s->out[i].data);
+    free(s->out);
+    free(s->waiters);
+    store_close(&s->db);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+}

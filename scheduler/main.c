@@ -1,0 +1,195 @@
+/* ternd: the tern scheduler daemon. */
+#include "scheduler/sched.h"
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/parse.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: ternd [options]\n"
+    "  --state FILE          SQLite state database (default ./ternd.db)\n"
+    "  --client ENDPOINT     client endpoint (default tcp://127.0.0.1:7817; port 0: any)\n"
+    "  --worker ENDPOINT     worker endpoint (default tcp://127.0.0.1:7818; port 0: any)\n"
+    "  --endpoints-file FILE write the bound endpoints and pid here once serving\n"
+    "  --log-dir DIR         root of job logs (default: logs/ beside the state file)\n"
+    "  --heartbeat-ms MS     worker heartbeat interval (default 1000)\n"
+    "  --node-timeout S      a worker silent this long is down (default 5)\n"
+    "  --kill-wait S         cancel: signal, this long, then SIGKILL (default 10)\n"
+    "  --fail-kill-ms MS     gang teardown after a failed rank: SIGTERM, this long,\n"
+    "                        then SIGKILL (default 1000)\n"
+    "  --master-ports LO-HI  MASTER_PORT range (default 29500-29999)\n"
+    "  --config FILE         read 'option = value' lines (same names as above)\n"
+    "  --log-level LEVEL     error, warn, info (default) or debug\n";
+
+typedef struct opts {
+    sched_opts *so;
+    enum log_level level;
+} opts;
+
+static int set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? 0 : -1;
+}
+
+static int set_option(void *arg, const char *key, const char *v, char *err, size_t errlen)
+{
+    opts *o = arg;
+    sched_opts *so = o->so;
+    uint32_t n;
+    if (strcmp(key, "state") == 0)
+        return set_str(&so->state_path, v);
+    if (strcmp(key, "client") == 0)
+        return set_str(&so->client_ep, v);
+    if (strcmp(key, "worker") == 0)
+        return set_str(&so->worker_ep, v);
+    if (strcmp(key, "endpoints-file") == 0)
+        return set_str(&so->endpoints_file, v);
+    if (strcmp(key, "log-dir") == 0)
+        return set_str(&so->log_dir, v);
+    if (strcmp(key, "heartbeat-ms") == 0) {
+        if (parse_u32(v, 10, 600000, &so->heartbeat_ms) == 0)
+            return 0;
+        snprintf(err, errlen, "heartbeat-ms '%s': expected 10 to 600000", v);
+        return -1;
+    }
+    if (strcmp(key, "node-timeout") == 0) {
+        if (parse_u32(v, 1, 86400, &n) == 0) {
+            so->node_timeout_ms = n * 1000;
+            return 0;
+        }
+        snprintf(err, errlen, "node-timeout '%s': expected seconds, 1 to 86400", v);
+        return -1;
+    }
+    if (strcmp(key, "kill-wait") == 0) {
+        if (parse_u32(v, 0, 3600, &n) == 0) {
+            so->kill_wait_ms = n * 1000;
+            return 0;
+        }
+        snprintf(err, errlen, "kill-wait '%s': expected seconds, 0 to 3600", v);
+        return -1;
+    }
+    if (strcmp(key, "fail-kill-ms") == 0) {
+        if (parse_u32(v, 0, 60000, &so->fail_kill_ms) == 0)
+            return 0;
+        snprintf(err, errlen, "fail-kill-ms '%s': expected 0 to 60000", v);
+        return -1;
+    }
+    if (strcmp(key, "master-ports") == 0) {
+        char lo[16], hi[16];
+        uint32_t a, b;
+        if (sscanf(v, "%15[0-9]-%15[0-9]", lo, hi) == 2 && parse_u32(lo, 1024, 65535, &a) == 0 &&
+            parse_u32(hi, 1024, 65535, &b) == 0 && a <= b) {
+            so->port_lo = a;
+            so->port_hi = b;
+            return 0;
+        }
+        snprintf(err, errlen, "master-ports '%s': expected LO-HI within 1024-65535", v);
+        return -1;
+    }
+    if (strcmp(key, "log-level") == 0) {
+        if (log_level_parse(v, &o->level) == 0)
+            return 0;
+        snprintf(err, errlen, "log-level '%s': expected error, warn, info or debug", v);
+        return -1;
+    }
+    if (strcmp(key, "config") == 0) {
+        char why[1024];
+        if (config_read(v, set_option, arg, why, sizeof why) == 0)
+            return 0;
+        snprintf(err, errlen, "config %s", why);
+        return -1;
+    }
+    snprintf(err, errlen, "unknown option '%s'", key);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "state", required_argument, 0, 0 },
+        { "client", required_argument, 0, 0 },
+        { "worker", required_argument, 0, 0 },
+        { "endpoints-file", required_argument, 0, 0 },
+        { "log-dir", required_argument, 0, 0 },
+        { "heartbeat-ms", required_argument, 0, 0 },
+        { "node-timeout", required_argument, 0, 0 },
+        { "kill-wait", required_argument, 0, 0 },
+        { "fail-kill-ms", required_argument, 0, 0 },
+        { "master-ports", required_argument, 0, 0 },
+        { "config", required_argument, 0, 0 },
+        { "log-level", required_argument, 0, 0 },
+        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    sched s;
+    memset(&s, 0, sizeof s);
+    s.sigfd = -1;
+    sched_opts *so = &s.opt;
+    so->heartbeat_ms = 1000;
+    so->node_timeout_ms = 5000;
+    so->kill_wait_ms = 10000;
+    so->fail_kill_ms = 1000;
+    so->port_lo = 29500;
+    so->port_hi = 29999;
+    opts o = { so, LOG_INFO };
+
+    opterr = 0;
+    int c, idx;
+    while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
+        char err[1200];
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (c == '?') {
+            fprintf(stderr, "ternd: unknown option '%s' (see ternd --help)\n", argv[optind - 1]);
+            return 2;
+        }
+        if (set_option(&o, longopts[idx].name, optarg, err, sizeof err) < 0) {
+            fprintf(stderr, "ternd: %s\n", err);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ternd: unexpected argument '%s' (see ternd --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!so->state_path)
+        set_str(&so->state_path, "ternd.db");
+    if (!so->client_ep)
+        set_str(&so->client_ep, "tcp://127.0.0.1:7817");
+    if (!so->worker_ep)
+        set_str(&so->worker_ep, "tcp://127.0.0.1:7818");
+    if (!so->log_dir) {
+        char *copy = strdup(so->state_path), buf[4096];
+        snprintf(buf, sizeof buf, "%s/logs", dirname(copy));
+        free(copy);
+        set_str(&so->log_dir, buf);
+    }
+    if (so->log_dir[0] != '/') {
+        char cwd[2048], buf[4096];
+        if (getcwd(cwd, sizeof cwd)) {
+            snprintf(buf, sizeof buf, "%s/%s", cwd, so->log_dir);
+            set_str(&so->log_dir, buf);
+        }
+    }
+    log_init("ternd", o.level);
+
+    int rc = sched_start(&s) == 0 && sched_run(&s) == 0 ? 0 : 1;
+    sched_finish(&s);
+    free(so->state_path);
+    free(so->client_ep);
+    free(so->worker_ep);
+    free(so->endpoints_file);
+    free(so->log_dir);
+    return rc;
+}

@@ -1,0 +1,114 @@
+/* The node registry: what each worker registered, whether it is alive,
+ * and what of it is in use. */
+#include "scheduler/sched.h"
+
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = { "UP", "DOWN", "DRAIN" };
+
+const char *node_state_name(enum node_state st)
+{
+    return (unsigned)st <= NODE_DRAIN ? state_names[st] : "UNKNOWN";
+}
+
+int node_state_parse(const char *s, enum node_state *out)
+{
+    for (int i = 0; i <= NODE_DRAIN; i++) {
+        if (s && strcmp(s, state_names[i]) == 0) {
+            *out = (enum node_state)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+node *sched_node(sched *s, const char *name)
+{
+    return strmap_get(s->node_by_name, name);
+}
+
+node *sched_node_add(sched *s, const char *name)
+{
+    if (s->nnodes == s->nodes_cap) {
+        size_t cap = s->nodes_cap ? s->nodes_cap * 2 : 64;
+        node **n = realloc(s->nodes, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->nodes = n;
+        s->nodes_cap = cap;
+    }
+    node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    snprintf(n->name, sizeof n->name, "%s", name);
+    if (strmap_put(s->node_by_name, n->name, n) < 0) {
+        free(n);
+        return NULL;
+    }
+    n->state = NODE_UP;
+    s->nodes[s->nnodes++] = n;
+    return n;
+}
+
+uint32_t node_cpus(const node *n)
+{
+    return n->info ? n->info->cpus : 0;
+}
+
+uint32_t node_gpus(const node *n)
+{
+    if (!n->info)
+        return 0;
+    return n->info->n_gpus < PLACE_MAX_GPUS ? (uint32_t)n->info->n_gpus : PLACE_MAX_GPUS;
+}
+
+bool node_usable(const node *n)
+{
+    return n->connected && n->state == NODE_UP && n->info;
+}
+
+int sched_node_save(sched *s, node *n)
+{
+    uint8_t stackbuf[4096];
+    uint8_t *buf = stackbuf;
+    size_t len = 0;
+    if (n->info) {
+        len = tern__node_info__get_packed_size(n->info);
+        if (len > sizeof stackbuf && !(buf = malloc(len)))
+            return -1;
+        tern__node_info__pack(n->info, buf);
+    }
+    store_node row = {
+        .name = n->name,
+        .info = buf,
+        .info_len = len,
+        .state = node_state_name(n->state),
+        .reason = n->reason,
+    };
+    int rc = sched_db(s, store_node_put(s->db, &row));
+    if (buf != stackbuf)
+        free(buf);
+    if (rc < 0)
+        log_err("node=%s cannot save: %s", n->name, store_errmsg(s->db));
+    return rc;
+}
+
+void sched_node_down(sched *s, node *n, const char *why)
+{
+    log_warn("node=%s down: %s", n->name, why);
+    n->state = NODE_DOWN;
+    n->connected = false;
+    snprintf(n->reason, sizeof n->reason, "%s", why);
+    sched_node_save(s, n);
+    sched_db(s, store_event(s->db, 0, n->name, "node_down", why));
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        if (attempt_node_rank(j, n) >= 0)
+            attempt_ranks_lost(s, j, n, why);
+    }
+    s->dirty = true;
+}

@@ -1,0 +1,103 @@
+/* Messages held until the transaction that justifies them is committed:
+ * a submitter hears "accepted" only for a job that is on disk, and a worker
+ * launches only an attempt that is on disk. */
+#include "scheduler/sched.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static outmsg *outbox_slot(sched *s)
+{
+    if (s->nout == s->out_cap) {
+        size_t cap = s->out_cap ? s->out_cap * 2 : 256;
+        outmsg *n = realloc(s->out, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        s->out = n;
+        s->out_cap = cap;
+    }
+    return &s->out[s->nout++];
+}
+
+void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env, bool client)
+{
+    env->version = TERN_PROTO_VERSION;
+    size_t len = tern__envelope__get_packed_size(env);
+    if (len > WIRE_MAX_MSG) {
+        log_err("reply of %zu bytes exceeds the message limit; sending an error instead", len);
+        outbox_error(s, peer, env->seq, "reply too large (%zu bytes); ask for fewer jobs", len);
+        return;
+    }
+    void *data = malloc(len ? len : 1);
+    outmsg *m = data ? outbox_slot(s) : NULL;
+    if (!m) {
+        free(data);
+        log_err("out of memory queueing a message");
+        return;
+    }
+    tern__envelope__pack(env, data);
+    m->sock = sock;
+    m->peer = *peer;
+    m->data = data;
+    m->len = len;
+    m->client = client;
+    m->seq = env->seq;
+}
+
+void outbox_error(sched *s, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    Tern__Envelope env;
+    Tern__Error e = TERN__ERROR__INIT;
+    wire_init(&env, seq);
+    e.message = text;
+    env.body_case = TERN__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    outbox_add(s, s->clients, peer, &env, true);
+}
+
+static void send_raw(void *sock, const outmsg *m)
+{
+    if (zmq_send(sock, m->peer.id, m->peer.id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        (m->peer.delim && zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+        zmq_send(sock, m->data, m->len, ZMQ_DONTWAIT) < 0) {
+        /* EHOSTUNREACH: the peer left; the heartbeat sweep notices workers. */
+        if (errno != EHOSTUNREACH)
+            log_warn("send to %.*s failed: %s", (int)m->peer.id_len, (const char *)m->peer.id,
+                     zmq_strerror(errno));
+    }
+}
+
+void outbox_flush(sched *s)
+{
+    for (size_t i = 0; i < s->nout; i++) {
+        send_raw(s->out[i].sock, &s->out[i]);
+        free(s->out[i].data);
+    }
+    s->nout = 0;
+}
+
+void outbox_fail(sched *s, const char *why)
+{
+    size_t n = s->nout;
+    outmsg *msgs = s->out;
+    s->out = NULL;
+    s->nout = s->out_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].client)
+            outbox_error(s, &msgs[i].peer, msgs[i].seq,
+                         "ternd could not save its state (%s); nothing was changed", why);
+        free(msgs[i].data);
+    }
+    free(msgs);
+}

@@ -1,0 +1,106 @@
+#include "scheduler/placement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t cpus_needed(const place_request *req)
+{
+    return (uint64_t)req->tasks_per_node * req->cpus_per_task;
+}
+
+enum place_result place_check(const place_request *req, const place_node *nodes, size_t n,
+                              char *reason, size_t len)
+{
+    if (n == 0)
+        return PLACE_WAIT;
+    uint32_t max_gpus = 0, max_cpus = 0;
+    size_t fitting = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nodes[i].ngpus > max_gpus)
+            max_gpus = nodes[i].ngpus;
+        if (nodes[i].cpus > max_cpus)
+            max_cpus = nodes[i].cpus;
+        if (nodes[i].ngpus >= req->gpus_per_node && nodes[i].cpus >= cpus_needed(req))
+            fitting++;
+    }
+    if (req->gpus_per_node > max_gpus) {
+        snprintf(reason, len, "--gpus-per-node %u exceeds every node (max %u)",
+                 req->gpus_per_node, max_gpus);
+        return PLACE_NEVER;
+    }
+    if (cpus_needed(req) > max_cpus) {
+        snprintf(reason, len, "%u tasks x %u cpus per node exceeds every node (max %u cpus)",
+                 req->tasks_per_node, req->cpus_per_task, max_cpus);
+        return PLACE_NEVER;
+    }
+    if (req->nodes > fitting) {
+        snprintf(reason, len, "needs %u nodes with %llu cpus and %u gpus, the cluster has %zu",
+                 req->nodes, (unsigned long long)cpus_needed(req), req->gpus_per_node, fitting);
+        return PLACE_NEVER;
+    }
+    return PLACE_OK;
+}
+
+typedef struct candidate {
+    uint32_t node;
+    uint32_t cpus_left;
+} candidate;
+
+/* Best fit first; ties by node name, so placement does not depend on the
+ * order in which nodes registered. */
+static int by_fit(const void *a, const void *b, void *arg)
+{
+    const candidate *x = a, *y = b;
+    const place_node *nodes = arg;
+    if (x->cpus_left != y->cpus_left)
+        return x->cpus_left < y->cpus_left ? -1 : 1;
+    int c = strcmp(nodes[x->node].name, nodes[y->node].name);
+    if (c)
+        return c;
+    return x->node < y->node ? -1 : x->node > y->node;
+}
+
+enum place_result place_gang(const place_request *req, const place_node *nodes, size_t n,
+                             place_choice *out, char *reason, size_t len)
+{
+    enum place_result r = place_check(req, nodes, n, reason, len);
+    if (r != PLACE_OK)
+        return r;
+    uint64_t cpus = cpus_needed(req);
+    candidate *cand = malloc(n * sizeof *cand);
+    if (!cand) {
+        snprintf(reason, len, "out of memory");
+        return PLACE_WAIT;
+    }
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const place_node *pn = &nodes[i];
+        if (!pn->usable || pn->cpus_used > pn->cpus || pn->cpus - pn->cpus_used < cpus)
+            continue;
+        uint32_t gfree = 0;
+        for (uint32_t g = 0; g < pn->ngpus && g < PLACE_MAX_GPUS; g++)
+            gfree += !pn->gpu_used[g];
+        if (gfree < req->gpus_per_node)
+            continue;
+        cand[nc].node = (uint32_t)i;
+        cand[nc].cpus_left = (uint32_t)(pn->cpus - pn->cpus_used - cpus);
+        nc++;
+    }
+    if (nc < req->nodes) {
+        free(cand);
+        snprintf(reason, len, "Resources");
+        return PLACE_WAIT;
+    }
+    qsort_r(cand, nc, sizeof *cand, by_fit, (void *)nodes);
+    for (uint32_t k = 0; k < req->nodes; k++) {
+        const place_node *pn = &nodes[cand[k].node];
+        out[k].node = cand[k].node;
+        out[k].ngpus = 0;
+        for (uint32_t g = 0; g < pn->ngpus && out[k].ngpus < req->gpus_per_node; g++)
+            if (!pn->gpu_used[g])
+                out[k].gpus[out[k].ngpus++] = g;
+    }
+    free(cand);
+    return PLACE_OK;
+}

@@ -1,0 +1,54 @@
+/* Gang placement: choose every node of a job at once, or none.
+ *
+ * The scheduler hands placement a read-only view of the nodes; placement
+ * decides which nodes and which GPUs on them. Topology scoring and policy
+ * plug in here without the rest of the scheduler changing. */
+#ifndef TERN_PLACEMENT_H
+#define TERN_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLACE_MAX_GPUS 64
+
+typedef struct place_node {
+    const char *name;
+    bool usable;                     /* up, registered and not drained */
+    uint32_t cpus, cpus_used;
+    uint32_t ngpus;                  /* GPUs 0..ngpus-1 */
+    const bool *gpu_used;            /* ngpus entries */
+} place_node;
+
+typedef struct place_request {
+    uint32_t nodes;
+    uint32_t tasks_per_node;
+    uint32_t cpus_per_task;
+    uint32_t gpus_per_node;
+} place_request;
+
+typedef struct place_choice {
+    uint32_t node;                   /* position in the node view */
+    uint32_t ngpus;
+    uint32_t gpus[PLACE_MAX_GPUS];   /* GPU indexes on that node */
+} place_choice;
+
+enum place_result {
+    PLACE_OK,        /* 'out' holds req->nodes choices, node rank order */
+    PLACE_WAIT,      /* fits the cluster, not its free resources now */
+    PLACE_NEVER,     /* no set of the known nodes could ever hold it */
+};
+
+/* Whether the cluster 'nodes' could ever hold 'req' (free or not, usable or
+ * not). PLACE_NEVER comes with a one-line reason, e.g. "--gpus-per-node 9
+ * exceeds every node (max 8)". With no nodes known at all, PLACE_WAIT. */
+enum place_result place_check(const place_request *req, const place_node *nodes, size_t n,
+                              char *reason, size_t len);
+
+/* Places 'req' on usable nodes with enough free CPUs and GPUs, best fit
+ * first (fewest free CPUs left), ties by node name. 'out' has room for
+ * req->nodes entries. PLACE_NEVER as place_check. */
+enum place_result place_gang(const place_request *req, const place_node *nodes, size_t n,
+                             place_choice *out, char *reason, size_t len);
+
+#endif

@@ -1,0 +1,214 @@
+/* ternd's in-memory model: jobs, nodes, and what waits to be sent.
+ *
+ * The database (store.h) is the truth; this model is rebuilt from it at start
+ * and after a failed commit. One thread runs everything: each turn of the
+ * loop handles every waiting message inside one transaction, places pending
+ * jobs, commits, and only then sends replies, launches and kills (outbox). */
+#ifndef TERN_SCHED_H
+#define TERN_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/jobstate.h"
+#include "common/strmap.h"
+#include "common/wire.h"
+#include "scheduler/placement.h"
+#include "scheduler/store.h"
+
+#define NODE_NAME_MAX 64
+
+enum node_state { NODE_UP, NODE_DOWN, NODE_DRAIN };
+
+typedef struct node {
+    char name[NODE_NAME_MAX + 1];
+    Tern__NodeInfo *info;          /* as registered; owned */
+    enum node_state state;         /* durable */
+    char reason[128];
+    bool connected;                /* registered with this ternd */
+    uint64_t incarnation;          /* of the worker process */
+    int64_t last_seen;             /* monotonic ms */
+    wire_peer peer;                /* routing id on the worker socket */
+    uint32_t cpus_used;
+    bool gpu_used[PLACE_MAX_GPUS];
+    uint32_t nattempts;            /* running attempts with ranks here */
+    bool in_db;                    /* has a row in the database */
+} node;
+
+typedef struct job {
+    uint64_t id;
+    Tern__JobSpec *spec;           /* owned */
+    enum job_state state;
+    char reason[128];
+    int32_t exit_code;
+    uint32_t attempt;
+    int64_t submit_ms, start_ms, end_ms;
+    int32_t failed_rank;
+    char failed_node[NODE_NAME_MAX + 1];
+
+    /* The current attempt (R, CG) or the last one. */
+    Tern__Placement *placement;    /* owned; NULL if never placed */
+    node **nodes;                  /* placement's nodes while R or CG */
+    uint8_t *rank_exited;          /* world size entries while R or CG */
+    uint32_t ranks_left;
+    bool ending;                   /* ranks told to stop */
+    enum job_state end_state;      /* what the job becomes when they are gone */
+
+    struct job *prev, *next;       /* in s->pending or s->active */
+} job;
+
+typedef struct job_list {
+    job *head, *tail;
+    size_t count;
+} job_list;
+
+typedef struct waiter {
+    wire_peer peer;
+    uint64_t seq;
+    uint64_t job_id;
+    int64_t deadline;              /* monotonic ms */
+} waiter;
+
+typedef struct outmsg {
+    void *sock;
+    wire_peer peer;
+    void *data;
+    size_t len;
+    bool client;                   /* a reply to a client request */
+    uint64_t seq;
+} outmsg;
+
+typedef struct sched_opts {
+    char *state_path;              /* SQLite database */
+    char *client_ep, *worker_ep;
+    char *endpoints_file;          /* written once bound */
+    char *log_dir;                 /* root of job logs */
+    uint32_t heartbeat_ms;
+    uint32_t node_timeout_ms;
+    uint32_t kill_wait_ms;         /* cancel: signal, this long, SIGKILL */
+    uint32_t fail_kill_ms;         /* gang teardown after a failed rank */
+    uint32_t port_lo, port_hi;     /* MASTER_PORT range */
+} sched_opts;
+
+typedef struct sched {
+    sched_opts opt;
+    void *zctx, *clients, *workers;
+    int sigfd;
+    bool stop;
+    store *db;
+    uint64_t incarnation;
+
+    job **jobs;                    /* jobs[id - 1]; NULL for a gap */
+    size_t njobs, jobs_cap;
+    job_list pending, active;
+
+    node **nodes;
+    size_t nnodes, nodes_cap;
+    strmap *node_by_name;
+
+    outmsg *out;
+    size_t nout, out_cap;
+    waiter *waiters;
+    size_t nwaiters, waiters_cap;
+
+    bool dirty;                    /* something may let a pending job start */
+    bool tx_failed;                /* a write of this turn failed: roll back */
+    int64_t next_sweep;
+    uint32_t rng;
+} sched;
+
+/* ---- loop.c: start, run, stop ---- */
+/* Opens the database, binds the sockets and loads the state. Returns 0, or
+ * -1 after logging why. */
+int sched_start(sched *s);
+/* Runs until SIGTERM/SIGINT. Returns 0. */
+int sched_run(sched *s);
+void sched_finish(sched *s);
+/* Rebuilds jobs (and node usage) from the database; live node connections
+ * are kept. Returns 0, or -1 with the reason logged. */
+int sched_reload(sched *s);
+
+/* Notes the result of a store call; a failure dooms this turn's
+ * transaction (rolled back, model reloaded). Returns rc. */
+static inline int sched_db(sched *s, int rc)
+{
+    if (rc < 0)
+        s->tx_failed = true;
+    return rc;
+}
+
+/* ---- outbox.c: messages sent after the commit ---- */
+void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env, bool client);
+void outbox_error(sched *s, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void outbox_flush(sched *s);
+/* Drops everything; each client reply becomes an error saying 'why'. */
+void outbox_fail(sched *s, const char *why);
+
+/* ---- jobs.c: the job table and queues ---- */
+job *sched_job(sched *s, uint64_t id);
+/* Takes ownership of 'spec'. Returns the job, or NULL (ENOMEM). */
+job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec);
+void sched_jobs_clear(sched *s);
+void job_list_push(job_list *l, job *j);
+void job_list_remove(job_list *l, job *j);
+/* Puts a pending job into s->pending by priority, then id. */
+void sched_queue_pending(sched *s, job *j);
+/* Writes the job's row; logs and returns -1 on failure (the commit fails). */
+int sched_job_save(sched *s, job *j);
+/* Fills 'info' with pointers into 'j' (valid while j lives and is unchanged).
+ * 'spec_copy' receives the spec shown: without environment and script
+ * unless 'full'. 'names' must hold placement->n_nodes pointers. */
+void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, char **names,
+                   bool full);
+/* What 'tern queue' shows as the reason of a pending job. */
+const char *job_reason(const sched *s, const job *j);
+
+/* ---- nodes.c: the node registry ---- */
+node *sched_node(sched *s, const char *name);
+/* Adds a node known by name only (no info yet). Returns NULL on ENOMEM. */
+node *sched_node_add(sched *s, const char *name);
+uint32_t node_cpus(const node *n);
+uint32_t node_gpus(const node *n);
+bool node_usable(const node *n);
+const char *node_state_name(enum node_state st);
+int node_state_parse(const char *s, enum node_state *out);
+int sched_node_save(sched *s, node *n);
+/* Marks 'n' DOWN with 'why' and fails the attempts that had ranks on it. */
+void sched_node_down(sched *s, node *n, const char *why);
+
+/* ---- attempt.c: the life of an attempt ---- */
+/* Places pending jobs in queue order while they fit. */
+void sched_schedule(sched *s);
+/* Takes resources and sets up rank tracking for j->placement. Returns 0, or
+ * -1 when a placed node is unknown or memory runs out. */
+int attempt_bind(sched *s, job *j);
+/* A rank of the current attempt exited with 'code'; 'msg' (may be NULL or
+ * empty) says why when it could not be started. */
+void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char *node,
+                       const char *msg);
+/* The ranks of j's attempt on 'n' are gone without a report. */
+void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why);
+/* Tells every rank of the attempt to stop; the job becomes 'end' once they
+ * are gone. Does nothing if it is already ending. */
+void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
+                 const char *why);
+/* Sends one Kill for j's current attempt to 'n'. */
+void attempt_kill_node(sched *s, const job *j, const node *n, int sig, uint32_t grace_ms,
+                       const char *why);
+/* Cancels a pending or running job. Returns 0, or -1 with 'err' filled. */
+int sched_cancel(sched *s, job *j, char *err, size_t errlen);
+/* Answers the waiters of j, if it is final. */
+void sched_wake_waiters(sched *s, job *j);
+/* Index of n in j's placement, or -1. */
+int attempt_node_rank(const job *j, const node *n);
+
+/* ---- client_api.c, worker_api.c ---- */
+void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
+void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
+/* Answers waiters whose deadline passed. */
+void client_expire_waiters(sched *s, int64_t now);
+void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
+                       bool full);
+
+#endif

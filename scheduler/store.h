@@ -1,0 +1,83 @@
+/* The scheduler's durable state: jobs, attempts, nodes and an event log in
+ * one SQLite database (WAL, synchronous=FULL). Writes happen inside
+ * store_begin()/store_commit(); a job is acknowledged to its submitter only
+ * after the commit that holds it, and many changes share one commit.
+ *
+ * All functions return 0 on success and -1 on failure; store_errmsg() then
+ * says what SQLite said. Strings and blobs passed in are copied by SQLite;
+ * those handed to load callbacks live only for the call. */
+#ifndef TERN_STORE_H
+#define TERN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+typedef struct store_job {
+    uint64_t id;
+    const char *token;          /* may be NULL */
+    const void *spec;           /* packed tern.JobSpec */
+    size_t spec_len;
+    int state;                  /* enum job_state */
+    const char *reason;
+    int32_t exit_code;
+    uint32_t attempt;
+    int64_t submit_ms, start_ms, end_ms;
+    int32_t failed_rank;
+    const char *failed_node;
+} store_job;
+
+typedef struct store_attempt {
+    uint64_t job_id;
+    uint32_t attempt;
+    int state;                  /* enum job_state of the attempt */
+    const void *placement;      /* packed tern.Placement */
+    size_t placement_len;
+    int64_t start_ms, end_ms;
+    int32_t exit_code;
+} store_attempt;
+
+typedef struct store_node {
+    const char *name;
+    const void *info;           /* packed tern.NodeInfo as registered */
+    size_t info_len;
+    const char *state;          /* UP DOWN DRAIN */
+    const char *reason;
+} store_node;
+
+/* Opens (creating if needed) the database at 'path'. Refuses with a message
+ * in 'err' when another process holds it. */
+store *store_open(const char *path, char *err, size_t errlen);
+void store_close(store **stp);
+const char *store_errmsg(store *st);
+
+int store_begin(store *st);
+int store_commit(store *st);
+/* Rolls back the open transaction, if any. */
+void store_rollback(store *st);
+
+int store_job_insert(store *st, const store_job *j);
+/* Updates everything but id, token and spec. */
+int store_job_update(store *st, const store_job *j);
+/* Returns 1 and sets *id when a job has 'token', 0 when none, -1 on error. */
+int store_job_by_token(store *st, const char *token, uint64_t *id);
+/* Calls fn for every job in id order; a non-zero return from fn stops the
+ * walk and is returned. */
+int store_jobs_load(store *st, int (*fn)(void *arg, const store_job *j), void *arg);
+
+int store_attempt_put(store *st, const store_attempt *a);
+/* Returns 1 with *a filled (placement valid until the next store call),
+ * 0 when there is no such attempt, -1 on error. */
+int store_attempt_get(store *st, uint64_t job_id, uint32_t attempt, store_attempt *a);
+
+int store_node_put(store *st, const store_node *n);
+int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void *arg);
+
+/* Appends to the event log; job_id 0 and node NULL when not about one. */
+int store_event(store *st, uint64_t job_id, const char *node, const char *kind,
+                const char *detail);
+/* Number of events about 'job_id' (all events when 0), for tests and tools. */
+int64_t store_event_count(store *st, uint64_t job_id);
+
+#endif

@@ -1,0 +1,270 @@
+/* Messages from tern-worker on the worker endpoint: registration,
+ * heartbeats carrying the state of every attempt on the node, rank exits.
+ *
+ * A worker reports an attempt until told to forget it, so an exit lost in a
+ * crash of either side is reported again. Reports about attempts the
+ * scheduler has moved on from are fenced: running ranks of such an attempt
+ * are killed, never counted. */
+#include "scheduler/sched.h"
+
+#include "common/clock.h"
+#include "common/jobspec.h"
+#include "common/log.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LABELS 64
+#define MAX_LABEL_LEN 256
+#define MAX_ATTEMPTS_REPORTED 100000
+
+static bool valid_name(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if (!isalnum((unsigned char)s[n]) && !strchr("._-", s[n]))
+            return false;
+    return n >= 1 && n <= NODE_NAME_MAX;
+}
+
+/* The node a message on the worker socket comes from: its routing id. */
+static node *peer_node(sched *s, const wire_peer *peer)
+{
+    char name[NODE_NAME_MAX + 1];
+    if (peer->id_len == 0 || peer->id_len > NODE_NAME_MAX)
+        return NULL;
+    memcpy(name, peer->id, peer->id_len);
+    name[peer->id_len] = '\0';
+    if (strlen(name) != peer->id_len)
+        return NULL;
+    return sched_node(s, name);
+}
+
+static void send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
+                      uint32_t grace_ms, const char *why)
+{
+    Tern__Envelope env;
+    Tern__Kill k = TERN__KILL__INIT;
+    wire_init(&env, 0);
+    k.job_id = job_id;
+    k.attempt = attempt;
+    k.signal = sig;
+    k.grace_ms = grace_ms;
+    k.reason = (char *)why;
+    env.body_case = TERN__ENVELOPE__BODY_KILL;
+    env.kill = &k;
+    outbox_add(s, s->workers, &n->peer, &env, false);
+}
+
+/* The job whose current attempt has ranks on 'n', or NULL if fenced off. */
+static job *live_job(sched *s, const node *n, uint64_t job_id, uint32_t attempt)
+{
+    job *j = sched_job(s, job_id);
+    if (!j || j->attempt != attempt ||
+        (j->state != JOB_RUNNING && j->state != JOB_COMPLETING))
+        return NULL;
+    return attempt_node_rank(j, n) >= 0 ? j : NULL;
+}
+
+static bool rank_on_node(const job *j, const node *n, uint32_t rank)
+{
+    int k = attempt_node_rank(j, n);
+    uint32_t tpn = j->spec->tasks_per_node;
+    return k >= 0 && rank >= (uint32_t)k * tpn && rank < ((uint32_t)k + 1) * tpn;
+}
+
+/* Applies one attempt's report. Returns true when the worker may forget it. */
+static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
+{
+    bool running = false;
+    for (size_t i = 0; i < a->n_ranks; i++)
+        running |= a->ranks[i]->running;
+    job *j = live_job(s, n, a->job_id, a->attempt);
+    if (!j) {
+        if (running) {
+            log_warn("node=%s job=%llu attempt=%u: stale attempt still running, killing",
+                     n->name, (unsigned long long)a->job_id, a->attempt);
+            send_kill(s, n, a->job_id, a->attempt, SIGKILL, 0, "stale attempt");
+        }
+        return !running;
+    }
+    for (size_t i = 0; i < a->n_ranks && j->rank_exited; i++) {
+        const Tern__RankStatus *r = a->ranks[i];
+        if (!r->running && rank_on_node(j, n, r->rank))
+            attempt_rank_exit(s, j, r->rank, r->exit_code, n->name, r->message);
+    }
+    if (running && j->state == JOB_COMPLETING && j->ending)
+        attempt_kill_node(s, j, n, SIGTERM,
+                          j->end_state == JOB_CANCELLED ? s->opt.kill_wait_ms
+                                                        : s->opt.fail_kill_ms,
+                          j->reason);
+    return false;
+}
+
+static const char *check_info(const wire_peer *peer, const Tern__NodeInfo *in)
+{
+    if (!in || !valid_name(in->name))
+        return "node name must be 1-64 characters of [A-Za-z0-9._-]";
+    if (peer->id_len != strlen(in->name) || memcmp(peer->id, in->name, peer->id_len) != 0)
+        return "a worker's routing id must be its node name";
+    if (!in->addr || !in->addr[0] || strlen(in->addr) > 255 || strpbrk(in->addr, " \t\n"))
+        return "node address missing or malformed";
+    if (in->cpus < 1 || in->cpus > 1000000)
+        return "node cpus must be 1 to 1000000";
+    if (in->n_gpus > PLACE_MAX_GPUS)
+        return "more than 64 GPUs on one node";
+    if (in->n_labels > MAX_LABELS)
+        return "more than 64 labels";
+    for (size_t i = 0; i < in->n_labels; i++)
+        if (strlen(in->labels[i]) > MAX_LABEL_LEN || !strchr(in->labels[i], '='))
+            return "labels must be key=value, at most 256 bytes";
+    return NULL;
+}
+
+static Tern__NodeInfo *info_copy(const Tern__NodeInfo *in)
+{
+    size_t len = tern__node_info__get_packed_size(in);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return NULL;
+    tern__node_info__pack(in, buf);
+    Tern__NodeInfo *copy = tern__node_info__unpack(NULL, len, buf);
+    free(buf);
+    return copy;
+}
+
+static bool reported(const Tern__Register *r, const job *j)
+{
+    for (size_t i = 0; i < r->n_attempts; i++)
+        if (r->attempts[i]->job_id == j->id && r->attempts[i]->attempt == j->attempt)
+            return true;
+    return false;
+}
+
+static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern__Register *r)
+{
+    const char *bad = check_info(peer, r->node);
+    if (!bad && r->n_attempts > MAX_ATTEMPTS_REPORTED)
+        bad = "too many attempts reported";
+    if (bad) {
+        log_warn("registration refused: %s", bad);
+        wire_send_error(s->workers, peer, seq, "registration refused: %s", bad);
+        return;
+    }
+    Tern__NodeInfo *info = info_copy(r->node);
+    node *n = sched_node(s, r->node->name);
+    if (!info || (!n && !(n = sched_node_add(s, r->node->name)))) {
+        if (info)
+            tern__node_info__free_unpacked(info, NULL);
+        log_err("node=%s cannot register: out of memory", r->node->name);
+        return;
+    }
+    bool restarted = n->connected && n->incarnation != r->incarnation;
+    if (n->info)
+        tern__node_info__free_unpacked(n->info, NULL);
+    n->info = info;
+    n->peer = *peer;
+    n->incarnation = r->incarnation;
+    n->connected = true;
+    n->last_seen = clock_mono_ms();
+    if (n->state == NODE_DOWN) {
+        n->state = NODE_UP;
+        n->reason[0] = '\0';
+    }
+    sched_node_save(s, n);
+    sched_db(s, store_event(s->db, 0, n->name, "register", n->info->addr));
+    log_info("node=%s registered addr=%s cpus=%u gpus=%zu%s", n->name, n->info->addr,
+             n->info->cpus, n->info->n_gpus, restarted ? " (worker restarted)" : "");
+
+    for (size_t i = 0; i < r->n_attempts; i++)
+        apply_status(s, n, r->attempts[i]);
+    /* Attempts placed here that the worker does not know are gone with it. */
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        if (attempt_node_rank(j, n) >= 0 && !reported(r, j))
+            attempt_ranks_lost(s, j, n, "worker does not have them (restarted?)");
+    }
+
+    Tern__Envelope env;
+    Tern__Registered ok = TERN__REGISTERED__INIT;
+    wire_init(&env, seq);
+    ok.scheduler_incarnation = s->incarnation;
+    ok.heartbeat_ms = s->opt.heartbeat_ms;
+    env.body_case = TERN__ENVELOPE__BODY_REGISTERED;
+    env.registered = &ok;
+    outbox_add(s, s->workers, peer, &env, false);
+    s->dirty = true;
+}
+
+static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern__Heartbeat *hb)
+{
+    node *n = peer_node(s, peer);
+    Tern__Envelope env;
+    Tern__HeartbeatAck ack = TERN__HEARTBEAT_ACK__INIT;
+    wire_init(&env, seq);
+    ack.scheduler_incarnation = s->incarnation;
+    env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT_ACK;
+    env.heartbeat_ack = &ack;
+    if (!n || !n->connected || n->incarnation != hb->incarnation ||
+        hb->n_attempts > MAX_ATTEMPTS_REPORTED) {
+        ack.reregister = true;
+        outbox_add(s, s->workers, peer, &env, false);
+        return;
+    }
+    n->last_seen = clock_mono_ms();
+    Tern__AttemptRef *refs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *refs);
+    Tern__AttemptRef **ptrs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *ptrs);
+    if (refs && ptrs) {
+        for (size_t i = 0; i < hb->n_attempts; i++) {
+            if (!apply_status(s, n, hb->attempts[i]))
+                continue;
+            Tern__AttemptRef *ref = &refs[ack.n_forget];
+            tern__attempt_ref__init(ref);
+            ref->job_id = hb->attempts[i]->job_id;
+            ref->attempt = hb->attempts[i]->attempt;
+            ptrs[ack.n_forget++] = ref;
+        }
+        ack.forget = ptrs;
+    }
+    outbox_add(s, s->workers, peer, &env, false);
+    free(refs);
+    free(ptrs);
+}
+
+static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re)
+{
+    node *n = peer_node(s, peer);
+    if (!n || !n->connected)
+        return;
+    job *j = live_job(s, n, re->job_id, re->attempt);
+    if (!j || !rank_on_node(j, n, re->rank)) {
+        log_debug("node=%s job=%llu attempt=%u rank=%u: exit of a fenced attempt ignored",
+                  n->name, (unsigned long long)re->job_id, re->attempt, re->rank);
+        return;
+    }
+    attempt_rank_exit(s, j, re->rank, re->exit_code, n->name, re->message);
+}
+
+void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
+{
+    switch (env->body_case) {
+    case TERN__ENVELOPE__BODY_REG:
+        handle_register(s, peer, env->seq, env->reg);
+        break;
+    case TERN__ENVELOPE__BODY_HEARTBEAT:
+        handle_heartbeat(s, peer, env->seq, env->heartbeat);
+        break;
+    case TERN__ENVELOPE__BODY_RANK_EXIT:
+        handle_rank_exit(s, peer, env->rank_exit);
+        break;
+    default:
+        log_warn("worker endpoint: message type %d is not a worker message",
+                 (int)env->body_case);
+        wire_send_error(s->workers, peer, env->seq, "message type %d is not a worker message",
+                        (int)env->body_case);
+        break;
+    }
+}
