@@ -1,0 +1,366 @@
+/* The worker's conversation with ternd: register the node, heartbeat with
+ * the state of every attempt, act on launches and kills. */
+#include "worker/worker.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define REGISTER_RETRY_MS 200
+#define SHUTDOWN_GRACE_MS 3000
+
+/* The local address on the route to the scheduler: what ranks on other
+ * nodes use to reach this one. */
+static void route_addr(const char *endpoint, char *out, size_t len)
+{
+    snprintf(out, len, "127.0.0.1");
+    char host[256];
+    const char *p = strstr(endpoint, "://");
+    if (!p)
+        return;
+    p += 3;
+    const char *colon = strrchr(p, ':');
+    size_t hl = colon ? (size_t)(colon - p) : strlen(p);
+    if (hl == 0 || hl >= sizeof host)
+        return;
+    memcpy(host, p, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
+    if (getaddrinfo(host, "9", &hints, &res) != 0)
+        return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &ml) == 0)
+        inet_ntop(AF_INET, &me.sin_addr, out, (socklen_t)len);
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+}
+
+static int send_env(worker *w, Tern__Envelope *env)
+{
+    env->seq = ++w->seq;
+    if (wire_send(w->sock, NULL, env, ZMQ_DONTWAIT) < 0) {
+        if (errno != EAGAIN)
+            log_warn("send to scheduler: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void send_register(worker *w)
+{
+    const topology *t = w->topo;
+    size_t ng = topo_ngpus(t), nn = topo_nnics(t);
+    Tern__Gpu *gpus = calloc(ng ? ng : 1, sizeof *gpus);
+    Tern__Gpu **gp = calloc(ng ? ng : 1, sizeof *gp);
+    Tern__Nic *nics = calloc(nn ? nn : 1, sizeof *nics);
+    Tern__Nic **np = calloc(nn ? nn : 1, sizeof *np);
+    Tern__AttemptStatus **st = NULL;
+    int nst = worker_status(w, &st);
+    if (!gpus || !gp || !nics || !np || nst < 0)
+        goto done;
+    for (size_t i = 0; i < ng; i++) {
+        const topo_gpu *g = topo_gpu_at(t, i);
+        tern__gpu__init(&gpus[i]);
+        gpus[i].index = g->index;
+        gpus[i].name = (char *)g->name;
+        gpus[i].pci_bus_id = (char *)g->pci_bus_id;
+        gpus[i].numa = g->numa;
+        gpus[i].memory_mb = g->memory_mb;
+        gp[i] = &gpus[i];
+    }
+    for (size_t i = 0; i < nn; i++) {
+        const topo_nic *n = topo_nic_at(t, i);
+        tern__nic__init(&nics[i]);
+        nics[i].name = (char *)n->name;
+        nics[i].pci_bus_id = (char *)n->pci_bus_id;
+        nics[i].numa = n->numa;
+        np[i] = &nics[i];
+    }
+    Tern__NodeInfo info = TERN__NODE_INFO__INIT;
+    info.name = w->opt.name;
+    info.addr = w->opt.addr;
+    info.cpus = w->opt.cpus ? w->opt.cpus : topo_npus(t);
+    info.cores = topo_ncores(t);
+    info.numa_nodes = topo_nnuma(t);
+    info.memory_mb = topo_memory_mb(t);
+    info.n_gpus = ng;
+    info.gpus = gp;
+    info.n_nics = nn;
+    info.nics = np;
+    info.n_labels = w->opt.nlabels;
+    info.labels = w->opt.labels;
+
+    Tern__Envelope env;
+    Tern__Register reg = TERN__REGISTER__INIT;
+    wire_init(&env, 0);
+    reg.node = &info;
+    reg.incarnation = w->incarnation;
+    reg.n_attempts = (size_t)nst;
+    reg.attempts = st;
+    env.body_case = TERN__ENVELOPE__BODY_REG;
+    env.reg = &reg;
+    send_env(w, &env);
+done:
+    worker_status_free(st, nst);
+    free(gpus);
+    free(gp);
+    free(nics);
+    free(np);
+}
+
+static void send_heartbeat(worker *w)
+{
+    Tern__AttemptStatus **st = NULL;
+    int nst = worker_status(w, &st);
+    if (nst < 0)
+        return;
+    Tern__Envelope env;
+    Tern__Heartbeat hb = TERN__HEARTBEAT__INIT;
+    wire_init(&env, 0);
+    hb.incarnation = w->incarnation;
+    hb.n_attempts = (size_t)nst;
+    hb.attempts = st;
+    env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    send_env(w, &env);
+    worker_status_free(st, nst);
+}
+
+void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
+{
+    Tern__Envelope env;
+    Tern__RankExit re = TERN__RANK_EXIT__INIT;
+    wire_init(&env, 0);
+    re.job_id = a->job_id;
+    re.attempt = a->attempt;
+    re.rank = r->rank;
+    re.exit_code = r->exit_code;
+    re.node = w->opt.name;
+    re.message = (char *)r->message;
+    env.body_case = TERN__ENVELOPE__BODY_RANK_EXIT;
+    env.rank_exit = &re;
+    send_env(w, &env);
+}
+
+int worker_start(worker *w)
+{
+    char err[512];
+    w->topo = topo_load(w->opt.topology_xml, w->opt.gpus, err, sizeof err);
+    if (!w->topo) {
+        log_err("%s", err);
+        return -1;
+    }
+    if (!w->opt.addr) {
+        char addr[64];
+        route_addr(w->opt.scheduler, addr, sizeof addr);
+        w->opt.addr = strdup(addr);
+    }
+    if (getrandom(&w->incarnation, sizeof w->incarnation, 0) != sizeof w->incarnation)
+        w->incarnation = (uint64_t)clock_wall_ms() ^ (uint64_t)getpid() << 32;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    w->zctx = zmq_ctx_new();
+    w->sock = zmq_socket(w->zctx, ZMQ_DEALER);
+    if (!w->sock) {
+        log_err("cannot create socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int one = 1, ivl = 100, ivl_max = 2000;
+    wire_socket_defaults(w->sock);
+    zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, w->opt.name, strlen(w->opt.name));
+    /* Queue nothing for a scheduler that is away: heartbeats carry the whole
+     * state, so stale ones are worth nothing when it returns. */
+    zmq_setsockopt(w->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    if (zmq_connect(w->sock, w->opt.scheduler) < 0) {
+        log_err("cannot connect to %s: %s", w->opt.scheduler, zmq_strerror(errno));
+        return -1;
+    }
+    log_info("node=%s addr=%s cpus=%u gpus=%zu numa=%u scheduler=%s%s", w->opt.name,
+             w->opt.addr, w->opt.cpus ? w->opt.cpus : topo_npus(w->topo), topo_ngpus(w->topo),
+             topo_nnuma(w->topo), w->opt.scheduler,
+             topo_is_this_system(w->topo) ? "" : " (topology from file: ranks not bound)");
+    w->heartbeat_ms = 1000;
+    return 0;
+}
+
+/* Returns -1 when the worker must stop (registration refused). */
+static int handle(worker *w, Tern__Envelope *env)
+{
+    int64_t now = clock_mono_ms();
+    switch (env->body_case) {
+    case TERN__ENVELOPE__BODY_REGISTERED:
+        if (!w->registered)
+            log_info("registered with scheduler");
+        w->registered = true;
+        w->sched_incarnation = env->registered->scheduler_incarnation;
+        if (env->registered->heartbeat_ms >= 10)
+            w->heartbeat_ms = env->registered->heartbeat_ms;
+        w->next_heartbeat = now + w->heartbeat_ms;
+        break;
+    case TERN__ENVELOPE__BODY_HEARTBEAT_ACK: {
+        Tern__HeartbeatAck *ack = env->heartbeat_ack;
+        if (ack->reregister || ack->scheduler_incarnation != w->sched_incarnation) {
+            log_info("scheduler asks this node to register again");
+            w->registered = false;
+            w->next_register = now;
+            break;
+        }
+        for (size_t i = 0; i < ack->n_forget; i++)
+            worker_forget(w, ack->forget[i]->job_id, ack->forget[i]->attempt);
+        break;
+    }
+    case TERN__ENVELOPE__BODY_LAUNCH:
+        worker_launch(w, env->launch);
+        break;
+    case TERN__ENVELOPE__BODY_KILL: {
+        wattempt *a = worker_attempt(w, env->kill->job_id, env->kill->attempt);
+        if (a)
+            worker_kill(w, a, env->kill->signal, env->kill->grace_ms);
+        break;
+    }
+    case TERN__ENVELOPE__BODY_ERROR:
+        log_err("scheduler: %s", env->error->message);
+        if (!w->registered && strstr(env->error->message, "registration refused"))
+            return -1;
+        break;
+    default:
+        log_warn("unexpected message type %d from scheduler", (int)env->body_case);
+        break;
+    }
+    return 0;
+}
+
+static void drain(worker *w)
+{
+    for (;;) {
+        Tern__Envelope *env;
+        char err[256];
+        int rc = wire_recv(w->sock, false, ZMQ_DONTWAIT, NULL, &env, err, sizeof err);
+        if (rc == -1)
+            return;
+        if (rc == -2) {
+            log_warn("from scheduler: %s", err);
+            continue;
+        }
+        int stop = handle(w, env);
+        wire_free(env);
+        if (stop < 0) {
+            w->stop = true;
+            return;
+        }
+    }
+}
+
+static void read_signals(worker *w)
+{
+    struct signalfd_siginfo si;
+    while (read(w->sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+            worker_reap(w);
+        } else if (!w->stop) {
+            log_info("signal %d: stopping ranks and leaving", (int)si.ssi_signo);
+            w->stop = true;
+        }
+    }
+}
+
+/* Stops every rank (SIGTERM, then SIGKILL) and reports their exits. */
+static void shutdown_ranks(worker *w)
+{
+    for (wattempt *a = w->attempts; a; a = a->next)
+        worker_kill(w, a, SIGTERM, SHUTDOWN_GRACE_MS);
+    int64_t until = clock_mono_ms() + SHUTDOWN_GRACE_MS + 2000;
+    while (worker_running_ranks(w) > 0 && clock_mono_ms() < until) {
+        zmq_pollitem_t item = { NULL, w->sigfd, ZMQ_POLLIN, 0 };
+        zmq_poll(&item, 1, 100);
+        read_signals(w);
+        worker_kill_timers(w, clock_mono_ms());
+    }
+    if (w->registered)
+        send_heartbeat(w);
+}
+
+int worker_run(worker *w)
+{
+    int rc = 0;
+    while (!w->stop) {
+        int64_t now = clock_mono_ms();
+        int64_t due = w->registered ? w->next_heartbeat : w->next_register;
+        int64_t timeout = due - now;
+        int64_t kt = worker_kill_timers(w, now);
+        if (kt < timeout)
+            timeout = kt;
+        if (timeout < 0)
+            timeout = 0;
+        zmq_pollitem_t items[2] = {
+            { w->sock, 0, ZMQ_POLLIN, 0 },
+            { NULL, w->sigfd, ZMQ_POLLIN, 0 },
+        };
+        if (zmq_poll(items, 2, (long)timeout) < 0 && errno != EINTR) {
+            log_err("poll: %s", zmq_strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            read_signals(w);
+        if (items[0].revents & ZMQ_POLLIN) {
+            drain(w);
+            if (w->stop && !w->registered) {
+                rc = -1;
+                break;
+            }
+        }
+        now = clock_mono_ms();
+        if (!w->registered && now >= w->next_register) {
+            send_register(w);
+            w->next_register = now + REGISTER_RETRY_MS;
+        } else if (w->registered && now >= w->next_heartbeat) {
+            send_heartbeat(w);
+            w->next_heartbeat = now + w->heartbeat_ms;
+        }
+    }
+    shutdown_ranks(w);
+    return rc;
+}
+
+void worker_finish(worker *w)
+{
+    if (w->sock) {
+        int linger = 500;
+        zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(w->sock);
+    }
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+    worker_attempts_free(w);
+    topo_destroy(&w->topo);
+    if (w->sigfd >= 0)
+        close(w->sigfd);
+}

@@ -1,0 +1,363 @@
+/* Launching ranks: fork/exec with the rank environment, in a process group
+ * of their own, bound to processors near their GPUs, stdout and stderr to
+ * the job's files.
+ *
+ * Everything the child needs is prepared before vfork: the worker has ZeroMQ
+ * threads, and the child shares its memory, so between vfork and exec the
+ * child only makes system calls. */
+#include "worker/worker.h"
+
+#include "common/fsutil.h"
+#include "common/jobspec.h"
+#include "common/log.h"
+#include "common/pattern.h"
+#include "worker/rankenv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hwloc/glibc-sched.h>
+#include <libgen.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_CANNOT_RUN 126
+#define EXIT_NOT_FOUND 127
+
+/* Finds 'cmd' as execvp would, with the job's PATH and working directory.
+ * Returns 0 with the path in 'out', or -1 with errno. */
+static int resolve_command(const char *cmd, const char *path, const char *cwd, char *out,
+                           size_t len)
+{
+    if (strchr(cmd, '/')) {
+        if (fs_absolute(cwd, cmd, out, len) < 0)
+            return -1;
+        return access(out, X_OK);
+    }
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    int first_err = ENOENT;
+    for (const char *p = path;; ) {
+        const char *colon = strchrnul(p, ':');
+        size_t dl = (size_t)(colon - p);
+        int n = dl ? snprintf(out, len, "%.*s/%s", (int)dl, p, cmd)
+                   : snprintf(out, len, "%s/%s", cwd, cmd);
+        struct stat st;
+        if (n > 0 && (size_t)n < len && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(out, X_OK) == 0)
+                return 0;
+            first_err = errno;
+        }
+        if (!*colon)
+            break;
+        p = colon + 1;
+    }
+    errno = first_err;
+    return -1;
+}
+
+static void join_u32(char *buf, size_t len, const uint32_t *v, size_t n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%u", i ? "," : "", v[i]);
+}
+
+static void rank_failed(rank_proc *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void rank_failed(rank_proc *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    r->running = false;
+    r->exit_code = code;
+}
+
+static int open_output(const char *pattern, const pattern_vars *vars, char *path, size_t len)
+{
+    if (pattern_expand(pattern, vars, path, len) < 0)
+        return -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    if (fs_mkdir_p(dirname(dir), 0755) < 0)
+        return -1;
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+typedef struct spawn {
+    const char *exe;
+    char **argv;
+    char **env;
+    const char *cwd;
+    int out_fd, err_fd;
+    bool bind;
+    cpu_set_t cpus;
+} spawn;
+
+/* The child: system calls only, then exec. Reports a failure as errno
+ * through 'errfd' (close-on-exec: EOF means exec succeeded). */
+static _Noreturn void child(const spawn *sp, pid_t parent, int errfd)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(EXIT_CANNOT_RUN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(sp->out_fd, 1);
+    dup2(sp->err_fd, 2);
+    int err = 0;
+    if (chdir(sp->cwd) < 0)
+        err = errno;
+    else if (sp->bind && sched_setaffinity(0, sizeof sp->cpus, &sp->cpus) < 0)
+        err = errno;
+    if (!err) {
+        execve(sp->exe, sp->argv, sp->env);
+        err = errno;
+    }
+    if (write(errfd, &err, sizeof err) < 0)
+        _exit(EXIT_CANNOT_RUN);
+    _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
+}
+
+static void spawn_rank(worker *w, rank_proc *r, spawn *sp)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        rank_failed(r, EXIT_CANNOT_RUN, "pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t parent = getpid();
+    /* vfork: no copy of the worker's page tables, so a launch costs the same
+     * however large the worker grows. The child only makes system calls on
+     * its own copies of the descriptor table and working directory, then
+     * execs or _exits; it never returns into this frame. */
+    pid_t pid = vfork();
+    if (pid == 0) {
+        close(pfd[0]);
+        child(sp, parent, pfd[1]);
+    }
+    close(pfd[1]);
+    if (pid < 0) {
+        close(pfd[0]);
+        rank_failed(r, EXIT_CANNOT_RUN, "fork: %s", strerror(errno));
+        return;
+    }
+    setpgid(pid, pid);   /* also here, so a kill right away finds the group */
+    r->pid = pid;
+    r->running = true;
+    int err = 0;
+    ssize_t n;
+    while ((n = read(pfd[0], &err, sizeof err)) < 0 && errno == EINTR)
+        ;
+    close(pfd[0]);
+    if (n == sizeof err)   /* the child exits; the reaper reports it */
+        snprintf(r->message, sizeof r->message, "cannot run %s in %s: %s", sp->exe, sp->cwd,
+                 strerror(err));
+    (void)w;
+}
+
+/* The GPUs (positions in the node's list) a rank binds near: its share of
+ * the node's GPUs, or one of them when ranks outnumber GPUs. */
+static size_t rank_gpus(const Tern__Launch *l, uint32_t local, uint32_t tpn, uint32_t *out)
+{
+    size_t ng = l->n_gpus, n = 0;
+    if (ng == 0)
+        return 0;
+    if (ng >= tpn) {
+        for (size_t g = local * ng / tpn; g < (local + 1) * ng / tpn; g++)
+            out[n++] = l->gpus[g];
+    } else {
+        out[n++] = l->gpus[local * ng / tpn];
+    }
+    return n;
+}
+
+static hwloc_bitmap_t busy_cpus(const worker *w)
+{
+    hwloc_bitmap_t busy = hwloc_bitmap_alloc();
+    for (const wattempt *a = w->attempts; a && busy; a = a->next)
+        for (uint32_t i = 0; i < a->nranks; i++)
+            if (a->ranks[i].running && a->ranks[i].cpus)
+                hwloc_bitmap_or(busy, busy, a->ranks[i].cpus);
+    return busy;
+}
+
+static const char *check_launch(const worker *w, const Tern__Launch *l, char *err, size_t len)
+{
+    if (jobspec_validate(l->spec, err, len) < 0)
+        return err;
+    if (l->nnodes != l->spec->nodes || l->node_rank >= l->nnodes ||
+        l->n_node_names != l->nnodes)
+        return "inconsistent node counts";
+    if (!l->job_dir || l->job_dir[0] != '/')
+        return "job directory must be absolute";
+    if (!l->master_addr || !l->master_addr[0] || l->master_port == 0 || l->master_port > 65535)
+        return "bad master address";
+    for (size_t i = 0; i < l->n_gpus; i++)
+        if (l->gpus[i] >= topo_ngpus(w->topo))
+            return "GPU not on this node";
+    return NULL;
+}
+
+void worker_launch(worker *w, const Tern__Launch *l)
+{
+    if (worker_attempt(w, l->job_id, l->attempt))
+        return;
+    char err[512];
+    const char *bad = check_launch(w, l, err, sizeof err);
+    if (bad && !(l->spec && l->spec->tasks_per_node >= 1 &&
+                 l->spec->tasks_per_node <= JOBSPEC_MAX_TASKS_PER_NODE)) {
+        log_err("job=%llu attempt=%u: launch refused: %s", (unsigned long long)l->job_id,
+                l->attempt, bad);
+        return;
+    }
+    const Tern__JobSpec *spec = l->spec;
+    uint32_t tpn = spec->tasks_per_node;
+    wattempt *a = calloc(1, sizeof *a);
+    rank_proc *ranks = calloc(tpn, sizeof *ranks);
+    if (!a || !ranks) {
+        free(a);
+        free(ranks);
+        log_err("job=%llu: out of memory launching", (unsigned long long)l->job_id);
+        return;
+    }
+    a->job_id = l->job_id;
+    a->attempt = l->attempt;
+    a->nranks = tpn;
+    a->ranks = ranks;
+    a->next = w->attempts;
+    w->attempts = a;
+    for (uint32_t i = 0; i < tpn; i++) {
+        ranks[i].rank = l->node_rank * tpn + i;
+        ranks[i].cpus = hwloc_bitmap_alloc();
+    }
+    if (bad) {
+        for (uint32_t i = 0; i < tpn; i++) {
+            rank_failed(&ranks[i], EXIT_CANNOT_RUN, "launch refused: %s", bad);
+            worker_report_exit(w, a, &ranks[i]);
+        }
+        return;
+    }
+
+    /* The job's directory, and the script as submitted. */
+    char exe[4096], script[4200], ckpt[4200], gpus[512], nodelist[4096] = "";
+    const char *setup_err = NULL;
+    if (fs_mkdir_p(l->job_dir, 0755) < 0)
+        setup_err = "cannot create the job directory";
+    snprintf(script, sizeof script, "%s/script", l->job_dir);
+    if (!setup_err && spec->script.len &&
+        fs_write_atomic(script, spec->script.data, spec->script.len, 0755) < 0)
+        setup_err = "cannot write the job script";
+    if (spec->checkpoint_dir && spec->checkpoint_dir[0])
+        snprintf(ckpt, sizeof ckpt, "%s", spec->checkpoint_dir);
+    else
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoints", l->job_dir);
+    uint32_t phys[64];
+    for (size_t i = 0; i < l->n_gpus && i < 64; i++)
+        phys[i] = topo_gpu_at(w->topo, l->gpus[i])->index;
+    join_u32(gpus, sizeof gpus, phys, l->n_gpus < 64 ? l->n_gpus : 64);
+    for (size_t i = 0, o = 0; i < l->n_node_names && o < sizeof nodelist; i++)
+        o += (size_t)snprintf(nodelist + o, sizeof nodelist - o, "%s%s", i ? "," : "",
+                              l->node_names[i]);
+
+    char **argv = calloc(spec->n_argv + 1, sizeof *argv);
+    if (!argv)
+        setup_err = "out of memory";
+    else
+        memcpy(argv, spec->argv, spec->n_argv * sizeof *argv);
+    if (argv && spec->script.len)
+        argv[0] = script;
+
+    hwloc_bitmap_t busy = busy_cpus(w);
+    char cpulist[1024];
+    for (uint32_t i = 0; i < tpn; i++) {
+        rank_proc *r = &ranks[i];
+        if (setup_err || !busy) {
+            rank_failed(r, EXIT_CANNOT_RUN, "%s: %s", setup_err ? setup_err : "out of memory",
+                        strerror(errno));
+            worker_report_exit(w, a, r);
+            continue;
+        }
+        uint32_t mine[64];
+        size_t nmine = rank_gpus(l, i, tpn, mine);
+        if (topo_pick_cpus(w->topo, mine, nmine, spec->cpus_per_task, busy, r->cpus) == 0)
+            hwloc_bitmap_or(busy, busy, r->cpus);
+        topo_cpulist(r->cpus, cpulist, sizeof cpulist);
+
+        rankenv_in ein = {
+            .spec = spec, .job_id = l->job_id, .attempt = l->attempt, .rank = r->rank,
+            .local_rank = i, .node_rank = l->node_rank, .nnodes = l->nnodes,
+            .master_addr = l->master_addr, .master_port = l->master_port, .gpus = gpus,
+            .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
+            .checkpoint_dir = ckpt,
+        };
+        char **env = rankenv_build(&ein);
+        pattern_vars vars = { l->job_id, r->rank, l->node_rank, w->opt.name, spec->name };
+        char outpath[4096], errpath[4096];
+        int out_fd = -1, err_fd = -1;
+        if (!env) {
+            rank_failed(r, EXIT_CANNOT_RUN, "out of memory");
+        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, outpath,
+                                          sizeof outpath)) < 0) {
+            rank_failed(r, EXIT_CANNOT_RUN, "cannot open output %s: %s", spec->stdout_pattern,
+                        strerror(errno));
+        } else if (spec->stderr_pattern && spec->stderr_pattern[0] &&
+                   (err_fd = open_output(spec->stderr_pattern, &vars, errpath,
+                                         sizeof errpath)) < 0) {
+            rank_failed(r, EXIT_CANNOT_RUN, "cannot open error output %s: %s",
+                        spec->stderr_pattern, strerror(errno));
+        } else if (resolve_command(argv[0], rankenv_get(env, "PATH"), spec->cwd, exe,
+                                   sizeof exe) < 0) {
+            int e = errno;
+            rank_failed(r, e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN,
+                        "cannot run '%s': %s", argv[0],
+                        e == ENOENT ? "command not found" : strerror(e));
+        } else {
+            spawn sp = { .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
+                         .out_fd = out_fd, .err_fd = err_fd >= 0 ? err_fd : out_fd,
+                         .bind = topo_is_this_system(w->topo) };
+            CPU_ZERO(&sp.cpus);
+            if (sp.bind)
+                hwloc_cpuset_to_glibc_sched_affinity(topo_hwloc(w->topo), r->cpus, &sp.cpus,
+                                                     sizeof sp.cpus);
+            spawn_rank(w, r, &sp);
+        }
+        if (out_fd >= 0)
+            close(out_fd);
+        if (err_fd >= 0)
+            close(err_fd);
+        if (r->message[0]) {
+            if (out_fd >= 0) {   /* say it where the user looks first too */
+                int fd = open(outpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+                if (fd >= 0) {
+                    dprintf(fd, "tern-worker: %s\n", r->message);
+                    close(fd);
+                }
+            }
+            log_warn("job=%llu attempt=%u rank=%u: %s", (unsigned long long)l->job_id,
+                     l->attempt, r->rank, r->message);
+        }
+        if (!r->running)
+            worker_report_exit(w, a, r);
+        rankenv_free(env);
+    }
+    hwloc_bitmap_free(busy);
+    free(argv);
+    log_info("job=%llu attempt=%u launched %u ranks (node rank %u of %u)",
+             (unsigned long long)l->job_id, l->attempt, tpn, l->node_rank, l->nnodes);
+}

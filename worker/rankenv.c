@@ -1,0 +1,170 @@
+#include "worker/rankenv.h"
+
+#include "common/parse.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct envb {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} envb;
+
+static size_t key_len(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+static ssize_t find(const envb *b, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (key_len(b->v[i]) == klen && strncmp(b->v[i], key, klen) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+/* Sets KEY to a printf-formatted value, replacing an inherited one. */
+static void set(envb *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set(envb *b, const char *key, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    char *kv;
+    va_list ap;
+    va_start(ap, fmt);
+    char *val;
+    int rc = vasprintf(&val, fmt, ap);
+    va_end(ap);
+    if (rc < 0 || asprintf(&kv, "%s=%s", key, val) < 0) {
+        if (rc >= 0)
+            free(val);
+        b->oom = true;
+        return;
+    }
+    free(val);
+    ssize_t at = find(b, key, strlen(key));
+    if (at >= 0) {
+        free(b->v[at]);
+        b->v[at] = kv;
+        return;
+    }
+    if (b->n + 1 >= b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 128;
+        char **nv = realloc(b->v, cap * sizeof *nv);
+        if (!nv) {
+            free(kv);
+            b->oom = true;
+            return;
+        }
+        b->v = nv;
+        b->cap = cap;
+    }
+    b->v[b->n++] = kv;
+    b->v[b->n] = NULL;
+}
+
+static void inherit(envb *b, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return;
+    char key[256];
+    size_t kl = (size_t)(eq - kv);
+    if (kl >= sizeof key)
+        return;
+    memcpy(key, kv, kl);
+    key[kl] = '\0';
+    set(b, key, "%s", eq + 1);
+}
+
+char **rankenv_build(const rankenv_in *in)
+{
+    const Tern__JobSpec *sp = in->spec;
+    envb b = { 0 };
+    for (size_t i = 0; i < sp->n_env; i++)
+        inherit(&b, sp->env[i]);
+
+    uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
+    /* torchrun */
+    set(&b, "RANK", "%u", in->rank);
+    set(&b, "WORLD_SIZE", "%u", world);
+    set(&b, "LOCAL_RANK", "%u", in->local_rank);
+    set(&b, "LOCAL_WORLD_SIZE", "%u", tpn);
+    set(&b, "GROUP_RANK", "%u", in->node_rank);
+    set(&b, "GROUP_WORLD_SIZE", "%u", in->nnodes);
+    set(&b, "ROLE_RANK", "%u", in->rank);
+    set(&b, "ROLE_WORLD_SIZE", "%u", world);
+    set(&b, "ROLE_NAME", "default");
+    set(&b, "MASTER_ADDR", "%s", in->master_addr);
+    set(&b, "MASTER_PORT", "%u", in->master_port);
+    set(&b, "TORCHELASTIC_RESTART_COUNT", "%u", in->attempt);
+    set(&b, "TORCHELASTIC_MAX_RESTARTS", "%u", sp->max_restarts);
+    set(&b, "TORCHELASTIC_RUN_ID", "tern-%llu", (unsigned long long)in->job_id);
+    if (!rankenv_get(b.v, "OMP_NUM_THREADS"))
+        set(&b, "OMP_NUM_THREADS", "%u", sp->cpus_per_task);
+    /* tern */
+    set(&b, "TERN_JOB_ID", "%llu", (unsigned long long)in->job_id);
+    set(&b, "TERN_JOB_NAME", "%s", sp->name && sp->name[0] ? sp->name : sp->argv[0]);
+    set(&b, "TERN_ATTEMPT", "%u", in->attempt);
+    set(&b, "TERN_NODE_RANK", "%u", in->node_rank);
+    set(&b, "TERN_NNODES", "%u", in->nnodes);
+    set(&b, "TERN_NODE_NAME", "%s", in->node_name);
+    set(&b, "TERN_NODELIST", "%s", in->nodelist);
+    set(&b, "TERN_CHECKPOINT_DIR", "%s", in->checkpoint_dir);
+    set(&b, "TERN_PREEMPT_SIGNAL", "%s",
+        signal_name(sp->preempt_signal ? sp->preempt_signal : SIGUSR1));
+    set(&b, "TERN_CPUS", "%s", in->cpus);
+    set(&b, "CUDA_VISIBLE_DEVICES", "%s", in->gpus);
+    if (sp->slurm_env) {
+        set(&b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);
+        set(&b, "SLURM_JOBID", "%llu", (unsigned long long)in->job_id);
+        set(&b, "SLURM_JOB_NAME", "%s", sp->name && sp->name[0] ? sp->name : sp->argv[0]);
+        set(&b, "SLURM_PROCID", "%u", in->rank);
+        set(&b, "SLURM_NTASKS", "%u", world);
+        set(&b, "SLURM_NPROCS", "%u", world);
+        set(&b, "SLURM_LOCALID", "%u", in->local_rank);
+        set(&b, "SLURM_NODEID", "%u", in->node_rank);
+        set(&b, "SLURM_NNODES", "%u", in->nnodes);
+        set(&b, "SLURM_JOB_NUM_NODES", "%u", in->nnodes);
+        set(&b, "SLURM_NTASKS_PER_NODE", "%u", tpn);
+        set(&b, "SLURM_CPUS_PER_TASK", "%u", sp->cpus_per_task);
+        set(&b, "SLURM_RESTART_COUNT", "%u", in->attempt);
+        set(&b, "SLURM_JOB_NODELIST", "%s", in->nodelist);
+        set(&b, "SLURM_NODELIST", "%s", in->nodelist);
+        set(&b, "SLURMD_NODENAME", "%s", in->node_name);
+        set(&b, "SLURM_STEP_ID", "0");
+        set(&b, "SLURM_GPUS_ON_NODE", "%u", sp->gpus_per_node);
+    }
+    if (b.oom || !b.v) {
+        rankenv_free(b.v);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return b.v;
+}
+
+void rankenv_free(char **env)
+{
+    if (!env)
+        return;
+    for (char **p = env; *p; p++)
+        free(*p);
+    free(env);
+}
+
+const char *rankenv_get(char *const *env, const char *key)
+{
+    size_t kl = strlen(key);
+    for (char *const *p = env; p && *p; p++)
+        if (key_len(*p) == kl && strncmp(*p, key, kl) == 0)
+            return *p + kl + 1;
+    return NULL;
+}

@@ -1,0 +1,187 @@
+/* Supervision of the ranks on this node: reaping, killing with a grace
+ * period, and the per-attempt status the heartbeat carries. */
+#include "worker/worker.h"
+
+#include "common/clock.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt)
+{
+    for (wattempt *a = w->attempts; a; a = a->next)
+        if (a->job_id == job_id && a->attempt == attempt)
+            return a;
+    return NULL;
+}
+
+static void signal_ranks(wattempt *a, int sig)
+{
+    for (uint32_t i = 0; i < a->nranks; i++)
+        if (a->ranks[i].running && a->ranks[i].pid > 0)
+            kill(-a->ranks[i].pid, sig);
+}
+
+void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms)
+{
+    int64_t deadline = clock_mono_ms() + grace_ms;
+    if (sig <= 0 || sig > 64)
+        sig = SIGTERM;
+    if (!a->killing || deadline < a->kill_deadline) {
+        if (!a->killing)
+            log_info("job=%llu attempt=%u: signal %d, SIGKILL in %u ms",
+                     (unsigned long long)a->job_id, a->attempt, sig, grace_ms);
+        a->killing = true;
+        a->kill_deadline = deadline;
+    }
+    /* SIGCONT first so a stopped rank can act on the signal. */
+    signal_ranks(a, sig);
+    if (sig != SIGKILL)
+        signal_ranks(a, SIGCONT);
+    (void)w;
+}
+
+int64_t worker_kill_timers(worker *w, int64_t now)
+{
+    int64_t next = INT32_MAX;
+    for (wattempt *a = w->attempts; a; a = a->next) {
+        bool running = false;
+        for (uint32_t i = 0; i < a->nranks; i++)
+            running |= a->ranks[i].running;
+        if (!a->killing || !running)
+            continue;
+        if (now >= a->kill_deadline) {
+            signal_ranks(a, SIGKILL);
+            a->kill_deadline = now + 1000;   /* again, should one survive */
+        }
+        if (a->kill_deadline - now < next)
+            next = a->kill_deadline - now;
+    }
+    return next;
+}
+
+static rank_proc *find_pid(worker *w, pid_t pid, wattempt **owner)
+{
+    for (wattempt *a = w->attempts; a; a = a->next)
+        for (uint32_t i = 0; i < a->nranks; i++)
+            if (a->ranks[i].pid == pid && a->ranks[i].running) {
+                *owner = a;
+                return &a->ranks[i];
+            }
+    return NULL;
+}
+
+void worker_reap(worker *w)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        wattempt *a;
+        rank_proc *r = find_pid(w, pid, &a);
+        if (!r)
+            continue;
+        r->running = false;
+        r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        /* Whatever the rank left in its group goes with it. */
+        kill(-pid, SIGKILL);
+        log_info("job=%llu attempt=%u rank=%u pid=%d exit=%d", (unsigned long long)a->job_id,
+                 a->attempt, r->rank, (int)pid, r->exit_code);
+        worker_report_exit(w, a, r);
+    }
+}
+
+static void attempt_free(wattempt *a)
+{
+    for (uint32_t i = 0; i < a->nranks; i++)
+        hwloc_bitmap_free(a->ranks[i].cpus);
+    free(a->ranks);
+    free(a);
+}
+
+void worker_forget(worker *w, uint64_t job_id, uint32_t attempt)
+{
+    for (wattempt **pp = &w->attempts; *pp; pp = &(*pp)->next) {
+        wattempt *a = *pp;
+        if (a->job_id != job_id || a->attempt != attempt)
+            continue;
+        for (uint32_t i = 0; i < a->nranks; i++)
+            if (a->ranks[i].running)
+                return;
+        *pp = a->next;
+        attempt_free(a);
+        return;
+    }
+}
+
+void worker_attempts_free(worker *w)
+{
+    while (w->attempts) {
+        wattempt *a = w->attempts;
+        w->attempts = a->next;
+        attempt_free(a);
+    }
+}
+
+size_t worker_running_ranks(const worker *w)
+{
+    size_t n = 0;
+    for (const wattempt *a = w->attempts; a; a = a->next)
+        for (uint32_t i = 0; i < a->nranks; i++)
+            n += a->ranks[i].running;
+    return n;
+}
+
+int worker_status(worker *w, Tern__AttemptStatus ***out)
+{
+    int n = 0;
+    for (wattempt *a = w->attempts; a; a = a->next)
+        n++;
+    Tern__AttemptStatus **st = calloc(n ? (size_t)n : 1, sizeof *st);
+    if (!st)
+        return -1;
+    int k = 0;
+    for (wattempt *a = w->attempts; a; a = a->next, k++) {
+        Tern__AttemptStatus *s = malloc(sizeof *s);
+        Tern__RankStatus *rs = calloc(a->nranks, sizeof *rs);
+        Tern__RankStatus **rp = calloc(a->nranks, sizeof *rp);
+        if (!s || !rs || !rp) {
+            free(s);
+            free(rs);
+            free(rp);
+            worker_status_free(st, k);
+            return -1;
+        }
+        tern__attempt_status__init(s);
+        s->job_id = a->job_id;
+        s->attempt = a->attempt;
+        s->n_ranks = a->nranks;
+        s->ranks = rp;
+        for (uint32_t i = 0; i < a->nranks; i++) {
+            tern__rank_status__init(&rs[i]);
+            rs[i].rank = a->ranks[i].rank;
+            rs[i].running = a->ranks[i].running;
+            rs[i].exit_code = a->ranks[i].exit_code;
+            rs[i].message = a->ranks[i].message;
+            rp[i] = &rs[i];
+        }
+        st[k] = s;
+    }
+    *out = st;
+    return n;
+}
+
+void worker_status_free(Tern__AttemptStatus **st, int n)
+{
+    for (int i = 0; st && i < n; i++) {
+        if (st[i]->n_ranks)
+            free(st[i]->ranks[0]);
+        free(st[i]->ranks);
+        free(st[i]);
+    }
+    free(st);
+}

@@ -1,0 +1,93 @@
+/* tern-worker: the node agent. It registers its node with ternd, launches
+ * the ranks ternd places here, supervises them, and reports every exit until
+ * ternd says it has recorded it. It keeps no durable state: ranks die with
+ * it (PR_SET_PDEATHSIG), so a restarted worker starts from a clean node. */
+#ifndef TERN_WORKER_H
+#define TERN_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto/tern.pb-c.h"
+#include "worker/topology.h"
+
+typedef struct rank_proc {
+    uint32_t rank;
+    pid_t pid;                     /* process group id too; 0 if never started */
+    bool running;
+    int32_t exit_code;             /* 128+N when killed by signal N */
+    char message[160];             /* why it could not start */
+    hwloc_bitmap_t cpus;
+} rank_proc;
+
+typedef struct wattempt {
+    uint64_t job_id;
+    uint32_t attempt;
+    uint32_t nranks;
+    rank_proc *ranks;
+    bool killing;
+    int64_t kill_deadline;         /* monotonic ms: SIGKILL then */
+    struct wattempt *next;
+} wattempt;
+
+typedef struct worker_opts {
+    char *scheduler;               /* ternd's worker endpoint */
+    char *name;
+    char *addr;
+    char *topology_xml;
+    int gpus;                      /* -1: discover */
+    uint32_t cpus;                 /* 0: as discovered */
+    char **labels;
+    size_t nlabels;
+} worker_opts;
+
+typedef struct worker {
+    worker_opts opt;
+    topology *topo;
+    void *zctx, *sock;
+    int sigfd;
+    bool stop;
+    uint64_t incarnation;
+    uint64_t sched_incarnation;
+    bool registered;
+    uint32_t heartbeat_ms;
+    int64_t next_register, next_heartbeat;
+    uint64_t seq;
+    wattempt *attempts;
+} worker;
+
+/* ---- launch.c ---- */
+/* Starts the ranks of a Launch on this node. A rank that cannot start is
+ * recorded as exited (126, or 127 when the command is not found) with the
+ * reason, and reported like any exit. Duplicates are ignored. */
+void worker_launch(worker *w, const Tern__Launch *l);
+
+/* ---- ranks.c ---- */
+wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt);
+/* Sends 'sig' to every running rank of 'a' (their process groups); SIGKILL
+ * follows after grace_ms unless they are gone. A later request never pushes
+ * an earlier SIGKILL deadline back. */
+void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms);
+/* Reaps exited ranks and reports each exit. */
+void worker_reap(worker *w);
+/* SIGKILLs attempts whose grace ran out. Returns ms until the next deadline
+ * (or INT32_MAX). */
+int64_t worker_kill_timers(worker *w, int64_t now);
+/* Drops an attempt that has no running rank. */
+void worker_forget(worker *w, uint64_t job_id, uint32_t attempt);
+/* Fills 'out' with the status of every attempt; returns the count, or -1
+ * on ENOMEM. Free with worker_status_free. */
+int worker_status(worker *w, Tern__AttemptStatus ***out);
+void worker_status_free(Tern__AttemptStatus **st, int n);
+size_t worker_running_ranks(const worker *w);
+void worker_attempts_free(worker *w);
+
+/* ---- agent.c ---- */
+int worker_start(worker *w);
+int worker_run(worker *w);
+void worker_finish(worker *w);
+/* Sends a RankExit for 'r' of 'a'. */
+void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r);
+
+#endif
