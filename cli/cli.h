@@ -1,0 +1,55 @@
+/* The tern CLI's commands and the helpers they share. Every command
+ * returns its exit status; errors are one line on stderr, "tern: CMD: what". */
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli/client.h"
+
+int cmd_submit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
+int cmd_node_command(int argc, char **argv);   /* drain, resume */
+int cmd_logs(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+
+/* Prints "tern: CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Connects, or prints why and returns NULL. */
+client *cli_connect(const char *cmd, const char *scheduler);
+
+/* One request and its reply, or NULL after printing the error. */
+Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req, int timeout_ms);
+
+/* Parses a job id ("42"), or prints why and returns -1. */
+int cli_job_id(const char *cmd, const char *s, uint64_t *id);
+
+/* Options most commands share: --json, --scheduler, --help, -a. */
+typedef struct cli_common {
+    bool json, all, help;
+    const char *scheduler;
+} cli_common;
+
+/* Parses the shared options and those in 'extra' (getopt_long tables,
+ * handled by 'fn'); returns the index of the first operand, or -1 after
+ * printing the error. */
+struct option;
+int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
+              const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
+              void *ctx);
+
+/* Fetches jobs by id (all active ones when n == 0, plus finished with 'all').
+ * Returns the reply or NULL after printing the error. */
+Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool all);
+
+/* "2026-11-27T14:03:05" in local time, or "Unknown" for 0. */
+void cli_time(int64_t unix_ms, char *buf, unsigned len);
+
+#endif

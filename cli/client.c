@@ -1,0 +1,290 @@
+#include "cli/client.h"
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "common/proc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+struct client {
+    void *ctx, *sock, *mon;
+    char endpoint[512];
+    uint64_t seq;
+    bool connected;
+};
+
+int client_timeout_ms(void)
+{
+    uint32_t s;
+    const char *v = getenv("TERN_TIMEOUT");
+    if (v && parse_u32(v, 1, 86400, &s) == 0)
+        return (int)s * 1000;
+    return 10000;
+}
+
+int cluster_read(const char *dir, cluster_info *ci)
+{
+    char path[4200], *text;
+    snprintf(path, sizeof path, "%s/%s", dir, CLUSTER_FILE);
+    if (fs_read_all(path, 1 << 20, &text, NULL) < 0)
+        return -1;
+    memset(ci, 0, sizeof *ci);
+    ci->gpus_per_worker = -1;
+    snprintf(ci->dir, sizeof ci->dir, "%s", dir);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        const char *k = line, *v = eq + 1;
+        uint32_t n;
+        if (strcmp(k, "scheduler") == 0)
+            snprintf(ci->scheduler, sizeof ci->scheduler, "%s", v);
+        else if (strcmp(k, "worker_endpoint") == 0)
+            snprintf(ci->worker_endpoint, sizeof ci->worker_endpoint, "%s", v);
+        else if (strcmp(k, "ternd_pid") == 0 && parse_u32(v, 1, INT_MAX, &n) == 0)
+            ci->ternd_pid = (pid_t)n;
+        else if (strcmp(k, "cpus_per_worker") == 0 && parse_u32(v, 0, 1000000, &n) == 0)
+            ci->cpus_per_worker = n;
+        else if (strcmp(k, "gpus_per_worker") == 0)
+            parse_i32(v, -1, 64, &ci->gpus_per_worker);
+        else if (strcmp(k, "worker") == 0 && ci->nworkers < 256) {
+            /* worker=NAME PID */
+            char name[65];
+            unsigned pid;
+            if (sscanf(v, "%64s %u", name, &pid) == 2) {
+                snprintf(ci->worker_names[ci->nworkers], sizeof ci->worker_names[0], "%s", name);
+                ci->worker_pids[ci->nworkers++] = (pid_t)pid;
+            }
+        }
+    }
+    free(text);
+    if (!ci->scheduler[0]) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+int cluster_write(const cluster_info *ci)
+{
+    char buf[65536], path[4200];
+    int n = snprintf(buf, sizeof buf,
+                     "scheduler=%s\nworker_endpoint=%s\nternd_pid=%d\n"
+                     "cpus_per_worker=%u\ngpus_per_worker=%d\n",
+                     ci->scheduler, ci->worker_endpoint, (int)ci->ternd_pid, ci->cpus_per_worker,
+                     ci->gpus_per_worker);
+    for (int i = 0; i < ci->nworkers && n < (int)sizeof buf; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "worker=%s %d\n", ci->worker_names[i],
+                      (int)ci->worker_pids[i]);
+    if (n >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_FILE);
+    return fs_write_atomic(path, buf, (size_t)n, 0644);
+}
+
+int cluster_find(char *dir, size_t len)
+{
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    for (;;) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s/%s", strcmp(cwd, "/") ? cwd : "", CLUSTER_DIR,
+                 CLUSTER_FILE);
+        if (access(path, R_OK) == 0) {
+            snprintf(dir, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", CLUSTER_DIR);
+            return 0;
+        }
+        char *slash = strrchr(cwd, '/');
+        if (!slash || slash == cwd)
+            break;
+        *slash = '\0';
+    }
+    return -1;
+}
+
+/* The endpoint to use, or -1 with the reason. */
+static int resolve(const char *scheduler, char *out, size_t len, char *err, size_t errlen)
+{
+    if (!scheduler)
+        scheduler = getenv("TERN_SCHEDULER");
+    if (scheduler && *scheduler) {
+        snprintf(out, len, "%s", scheduler);
+        return 0;
+    }
+    char dir[4096];
+    if (cluster_find(dir, sizeof dir) < 0) {
+        snprintf(err, errlen, "no scheduler: give --scheduler tcp://HOST:PORT, set "
+                              "TERN_SCHEDULER, or start a local cluster with 'tern up'");
+        return -1;
+    }
+    cluster_info ci;
+    if (cluster_read(dir, &ci) < 0) {
+        snprintf(err, errlen, "local cluster %s: cannot read %s: %s", dir, CLUSTER_FILE,
+                 strerror(errno));
+        return -1;
+    }
+    if (ci.ternd_pid && !proc_alive(ci.ternd_pid)) {
+        snprintf(err, errlen, "the local cluster in %s is not running (ternd pid %d is gone); "
+                              "start it with 'tern up'", dir, (int)ci.ternd_pid);
+        return -1;
+    }
+    snprintf(out, len, "%s", ci.scheduler);
+    return 0;
+}
+
+client *client_open(const char *scheduler, char *err, size_t errlen)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (resolve(scheduler, c->endpoint, sizeof c->endpoint, err, errlen) < 0)
+        goto error;
+    c->ctx = zmq_ctx_new();
+    c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
+    if (!c->sock) {
+        snprintf(err, errlen, "cannot create a socket: %s", zmq_strerror(errno));
+        goto error;
+    }
+    wire_socket_defaults(c->sock);
+    char monep[64];
+    snprintf(monep, sizeof monep, "inproc://tern-client-monitor-%p", (void *)c);
+    if (zmq_socket_monitor(c->sock, monep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                                               ZMQ_EVENT_DISCONNECTED) == 0) {
+        c->mon = zmq_socket(c->ctx, ZMQ_PAIR);
+        if (c->mon && zmq_connect(c->mon, monep) < 0) {
+            zmq_close(c->mon);
+            c->mon = NULL;
+        }
+    }
+    if (zmq_connect(c->sock, c->endpoint) < 0) {
+        snprintf(err, errlen, "bad scheduler address '%s': %s", c->endpoint,
+                 zmq_strerror(errno));
+        goto error;
+    }
+    return c;
+error:
+    client_close(&c);
+    return NULL;
+}
+
+void client_close(client **cp)
+{
+    if (!cp || !*cp)
+        return;
+    client *c = *cp;
+    if (c->mon)
+        zmq_close(c->mon);
+    if (c->sock)
+        zmq_close(c->sock);
+    if (c->ctx)
+        zmq_ctx_term(c->ctx);
+    free(c);
+    *cp = NULL;
+}
+
+const char *client_endpoint(const client *c)
+{
+    return c->endpoint;
+}
+
+/* Reads one monitor event; returns its id, or 0. */
+static int monitor_event(client *c)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int id = 0;
+    if (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 2) {
+        uint16_t ev;
+        memcpy(&ev, zmq_msg_data(&m), sizeof ev);
+        id = ev;
+    }
+    int more = zmq_msg_more(&m);
+    zmq_msg_close(&m);
+    if (more) {   /* the endpoint frame */
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT);
+        zmq_msg_close(&m);
+    }
+    return id;
+}
+
+Tern__Envelope *client_call(client *c, Tern__Envelope *req, int timeout_ms, char *err,
+                            size_t errlen)
+{
+    if (timeout_ms <= 0)
+        timeout_ms = client_timeout_ms();
+    req->seq = ++c->seq;
+    if (wire_send(c->sock, NULL, req, 0) < 0) {
+        if (errno == EMSGSIZE)
+            snprintf(err, errlen, "request larger than the %d-byte message limit", WIRE_MAX_MSG);
+        else
+            snprintf(err, errlen, "cannot send to %s: %s", c->endpoint, zmq_strerror(errno));
+        return NULL;
+    }
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t items[2] = {
+            { c->sock, 0, ZMQ_POLLIN, 0 },
+            { c->mon, 0, ZMQ_POLLIN, 0 },
+        };
+        int rc = zmq_poll(items, c->mon ? 2 : 1, (long)left);
+        if (rc < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            return NULL;
+        }
+        if (c->mon && (items[1].revents & ZMQ_POLLIN)) {
+            int ev = monitor_event(c);
+            if (ev == ZMQ_EVENT_CONNECTED) {
+                c->connected = true;
+            } else if (ev == ZMQ_EVENT_CONNECT_RETRIED && !c->connected) {
+                snprintf(err, errlen, "no scheduler listening at %s (connection refused)",
+                         c->endpoint);
+                return NULL;
+            } else if (ev == ZMQ_EVENT_DISCONNECTED) {
+                snprintf(err, errlen, "the scheduler at %s closed the connection", c->endpoint);
+                c->connected = false;
+                return NULL;
+            }
+        }
+        if (!(items[0].revents & ZMQ_POLLIN))
+            continue;
+        Tern__Envelope *rep;
+        char why[512];
+        rc = wire_recv(c->sock, false, ZMQ_DONTWAIT, NULL, &rep, why, sizeof why);
+        if (rc == -2) {
+            snprintf(err, errlen, "reply from %s: %s", c->endpoint, why);
+            return NULL;
+        }
+        if (rc < 0)
+            continue;
+        if (rep->body_case == TERN__ENVELOPE__BODY_ERROR && (rep->seq == req->seq || rep->seq == 0)) {
+            snprintf(err, errlen, "%s", rep->error->message);
+            wire_free(rep);
+            return NULL;
+        }
+        if (rep->seq == req->seq)
+            return rep;
+        wire_free(rep);   /* a late reply to an earlier request */
+    }
+    snprintf(err, errlen, "no reply from the scheduler at %s after %d s", c->endpoint,
+             timeout_ms / 1000);
+    return NULL;
+}

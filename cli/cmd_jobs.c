@@ -1,0 +1,215 @@
+/* tern queue and tern show: jobs as squeue and scontrol show job present
+ * them, or as JSON. */
+#include "cli/cli.h"
+
+#include "common/clock.h"
+#include "common/jobspec.h"
+#include "common/parse.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t run_secs(const Tern__JobInfo *j)
+{
+    if (j->start_ms <= 0)
+        return 0;
+    int64_t end = j->end_ms > 0 ? j->end_ms : clock_wall_ms();
+    return end > j->start_ms ? (uint64_t)(end - j->start_ms) / 1000 : 0;
+}
+
+static void nodelist(const Tern__JobInfo *j, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < j->n_node_names && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "", j->node_names[i]);
+}
+
+static json_t *job_json(const Tern__JobInfo *j)
+{
+    const Tern__JobSpec *s = j->spec;
+    json_t *argv = json_array(), *nodes = json_array();
+    for (size_t i = 0; s && i < s->n_argv; i++)
+        json_array_append_new(argv, json_string(s->argv[i]));
+    for (size_t i = 0; i < j->n_node_names; i++)
+        json_array_append_new(nodes, json_string(j->node_names[i]));
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:o, s:s, s:i}",
+                          "id", (json_int_t)j->id, "state", j->state, "reason", j->reason,
+                          "name", s ? s->name : "", "exit_code", j->exit_code,
+                          "attempt", j->attempt, "submit_ms", (json_int_t)j->submit_ms,
+                          "start_ms", (json_int_t)j->start_ms, "end_ms", (json_int_t)j->end_ms,
+                          "nodes", nodes, "master_addr", j->master_addr,
+                          "master_port", j->master_port);
+    if (!o)
+        return NULL;
+    if (j->failed_rank >= 0) {
+        json_object_set_new(o, "failed_rank", json_integer(j->failed_rank));
+        json_object_set_new(o, "failed_node", json_string(j->failed_node));
+    }
+    if (s) {
+        json_object_set_new(o, "user", json_string(s->user));
+        json_object_set_new(o, "argv", argv);
+        json_object_set_new(o, "cwd", json_string(s->cwd));
+        json_object_set_new(o, "num_nodes", json_integer(s->nodes));
+        json_object_set_new(o, "tasks_per_node", json_integer(s->tasks_per_node));
+        json_object_set_new(o, "num_tasks", json_integer(jobspec_world_size(s)));
+        json_object_set_new(o, "cpus_per_task", json_integer(s->cpus_per_task));
+        json_object_set_new(o, "gpus_per_node", json_integer(s->gpus_per_node));
+        json_object_set_new(o, "time_limit_s", json_integer((json_int_t)s->time_limit_s));
+        json_object_set_new(o, "priority", json_integer(s->priority));
+        json_object_set_new(o, "stdout", json_string(s->stdout_pattern));
+        json_object_set_new(o, "stderr", json_string(s->stderr_pattern[0] ? s->stderr_pattern
+                                                                          : s->stdout_pattern));
+    } else {
+        json_decref(argv);
+    }
+    json_object_set_new(o, "run_secs", json_integer((json_int_t)run_secs(j)));
+    return o;
+}
+
+static int print_json(json_t *v)
+{
+    if (!v)
+        return 1;
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (!text)
+        return 1;
+    puts(text);
+    free(text);
+    return 0;
+}
+
+static const char queue_usage[] =
+    "usage: tern queue [-a|--all] [--json] [--scheduler ENDPOINT]\n"
+    "  pending and running jobs as squeue shows them; --all adds finished ones\n";
+
+int cmd_queue(int argc, char **argv)
+{
+    cli_common co;
+    int first = cli_parse("queue", argc, argv, &co, NULL, NULL, NULL, NULL);
+    if (first < 0)
+        return 2;
+    if (co.help) {
+        fputs(queue_usage, stdout);
+        return 0;
+    }
+    if (first < argc) {
+        cli_error("queue", "unexpected argument '%s'", argv[first]);
+        return 2;
+    }
+    client *c = cli_connect("queue", co.scheduler);
+    if (!c)
+        return 1;
+    Tern__Envelope *rep = cli_jobs(c, "queue", NULL, 0, co.all);
+    client_close(&c);
+    if (!rep)
+        return 1;
+    Tern__JobsReply *r = rep->jobs;
+    int rc = 0;
+    if (co.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < r->n_jobs; i++)
+            json_array_append_new(arr, job_json(r->jobs[i]));
+        rc = print_json(json_pack("{s:o}", "jobs", arr));
+    } else {
+        printf("%8s %-12s %-8s %2s %10s %5s %s\n", "JOBID", "NAME", "USER", "ST", "TIME",
+               "NODES", "NODELIST(REASON)");
+        for (size_t i = 0; i < r->n_jobs; i++) {
+            const Tern__JobInfo *j = r->jobs[i];
+            char t[32], where[1024];
+            format_duration(run_secs(j), t, sizeof t);
+            if (strcmp(j->state, "PD") == 0)
+                snprintf(where, sizeof where, "(%s)", j->reason[0] ? j->reason : "None");
+            else
+                nodelist(j, where, sizeof where);
+            printf("%8llu %-12.12s %-8.8s %2s %10s %5u %s\n", (unsigned long long)j->id,
+                   j->spec->name, j->spec->user, j->state, t, j->spec->nodes, where);
+        }
+    }
+    wire_free(rep);
+    return rc;
+}
+
+static const char show_usage[] =
+    "usage: tern show JOB [--json] [--scheduler ENDPOINT]\n"
+    "  everything about one job, as scontrol show job prints it\n";
+
+static void show_text(const Tern__JobInfo *j)
+{
+    const Tern__JobSpec *s = j->spec;
+    char submit[32], start[32], end[32], run[32], limit[32], nodes[1024];
+    cli_time(j->submit_ms, submit, sizeof submit);
+    cli_time(j->start_ms, start, sizeof start);
+    cli_time(j->end_ms, end, sizeof end);
+    format_duration(run_secs(j), run, sizeof run);
+    if (s->time_limit_s)
+        format_duration(s->time_limit_s, limit, sizeof limit);
+    else
+        snprintf(limit, sizeof limit, "UNLIMITED");
+    nodelist(j, nodes, sizeof nodes);
+    printf("JobId=%llu JobName=%s\n", (unsigned long long)j->id, s->name);
+    printf("   UserId=%s(%u) GroupId=%u Priority=%d\n", s->user, s->uid, s->gid, s->priority);
+    printf("   JobState=%s Reason=%s ExitCode=%d Attempt=%u\n", j->state,
+           j->reason[0] ? j->reason : "None", j->exit_code, j->attempt);
+    printf("   RunTime=%s TimeLimit=%s\n", run, limit);
+    printf("   SubmitTime=%s StartTime=%s EndTime=%s\n", submit, start, end);
+    printf("   NumNodes=%u NumTasks=%u TasksPerNode=%u CPUsPerTask=%u GPUsPerNode=%u\n",
+           s->nodes, jobspec_world_size(s), s->tasks_per_node, s->cpus_per_task,
+           s->gpus_per_node);
+    printf("   NodeList=%s", nodes[0] ? nodes : "(null)");
+    if (j->master_port)
+        printf(" Master=%s:%u", j->master_addr, j->master_port);
+    printf("\n");
+    if (j->failed_rank >= 0)
+        printf("   FailedRank=%d FailedNode=%s\n", j->failed_rank, j->failed_node);
+    printf("   Command=");
+    for (size_t i = 0; i < s->n_argv; i++)
+        printf("%s%s", i ? " " : "", s->argv[i]);
+    printf("\n   WorkDir=%s\n", s->cwd);
+    printf("   StdOut=%s\n   StdErr=%s\n", s->stdout_pattern,
+           s->stderr_pattern[0] ? s->stderr_pattern : s->stdout_pattern);
+    printf("   Preemptible=%s MaxRestarts=%u Signal=%s@%u Launcher=%s\n",
+           s->preemptible ? "yes" : "no", s->max_restarts,
+           signal_name(s->preempt_signal ? s->preempt_signal : SIGUSR1), s->signal_secs, s->launcher);
+}
+
+int cmd_show(int argc, char **argv)
+{
+    cli_common co;
+    int first = cli_parse("show", argc, argv, &co, NULL, NULL, NULL, NULL);
+    if (first < 0)
+        return 2;
+    if (co.help) {
+        fputs(show_usage, stdout);
+        return 0;
+    }
+    if (first != argc - 1) {
+        cli_error("show", "give one job id (see 'tern show --help')");
+        return 2;
+    }
+    uint64_t id;
+    if (cli_job_id("show", argv[first], &id) < 0)
+        return 2;
+    client *c = cli_connect("show", co.scheduler);
+    if (!c)
+        return 1;
+    Tern__Envelope *rep = cli_jobs(c, "show", &id, 1, false);
+    client_close(&c);
+    if (!rep)
+        return 1;
+    int rc = 0;
+    if (rep->jobs->n_jobs != 1) {
+        cli_error("show", "no job %llu", (unsigned long long)id);
+        rc = 1;
+    } else if (co.json) {
+        rc = print_json(job_json(rep->jobs->jobs[0]));
+    } else {
+        show_text(rep->jobs->jobs[0]);
+    }
+    wire_free(rep);
+    return rc;
+}

@@ -1,0 +1,340 @@
+/* tern up / tern down: a local cluster (one ternd, N workers) on loopback,
+ * described by DIR/cluster. 'tern up' on an existing cluster restarts
+ * whichever of its daemons is not running, on the same endpoints, so the
+ * others reconnect; its state database and logs stay in DIR. */
+#include "cli/cli.h"
+
+#include "common/clock.h"
+#include "common/fsutil.h"
+#include "common/parse.h"
+#include "common/proc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 15000
+#define STOP_TIMEOUT_MS 10000
+
+static const char up_usage[] =
+    "usage: tern up [--dir DIR] [--workers N] [--cpus-per-worker C] [--gpus-per-worker G]\n"
+    "  starts ternd and N workers on this machine (default: ./.tern, 2 workers,\n"
+    "  the machine's CPUs each, no GPUs); on an existing cluster, restarts the\n"
+    "  daemons that are not running\n";
+
+typedef struct up_opts {
+    const char *dir;
+    uint32_t workers, cpus;
+    int gpus;                      /* -1: discover */
+} up_opts;
+
+static int set_up(int c, const char *arg, void *ctx)
+{
+    up_opts *o = ctx;
+    switch (c) {
+    case 'd':
+        o->dir = arg;
+        return 0;
+    case 'w':
+        if (parse_u32(arg, 1, 256, &o->workers) == 0)
+            return 0;
+        cli_error("up", "--workers '%s': expected 1 to 256", arg);
+        return -1;
+    case 'c':
+        if (parse_u32(arg, 1, 1000000, &o->cpus) == 0)
+            return 0;
+        cli_error("up", "--cpus-per-worker '%s': expected 1 to 1000000", arg);
+        return -1;
+    case 'g':
+        if (parse_i32(arg, 0, 64, &o->gpus) == 0)
+            return 0;
+        cli_error("up", "--gpus-per-worker '%s': expected 0 to 64", arg);
+        return -1;
+    }
+    return -1;
+}
+
+/* The directory of this executable, where ternd and tern-worker live. */
+static void bindir(char *out, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, len, ".");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(out, len, "%s", dirname(exe));
+}
+
+static int abs_dir(const char *dir, char *out, size_t len)
+{
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    return fs_absolute(cwd, dir ? dir : CLUSTER_DIR, out, len);
+}
+
+/* Reads "client=..." and "worker=..." that ternd writes once it serves. */
+static int read_endpoints(const char *path, pid_t pid, cluster_info *ci)
+{
+    char *text;
+    if (fs_read_all(path, 65536, &text, NULL) < 0)
+        return -1;
+    char want[32];
+    snprintf(want, sizeof want, "pid=%d\n", (int)pid);
+    int rc = -1;
+    char *c = strstr(text, "client="), *w = strstr(text, "worker=");
+    if (strstr(text, want) && c && w) {
+        sscanf(c + 7, "%511[^\n]", ci->scheduler);
+        sscanf(w + 7, "%511[^\n]", ci->worker_endpoint);
+        rc = 0;
+    }
+    free(text);
+    return rc;
+}
+
+static int start_ternd(cluster_info *ci, const char *bin, bool fresh)
+{
+    char exe[4200], state[4200], logs[4200], epfile[4200], logfile[4200];
+    snprintf(exe, sizeof exe, "%s/ternd", bin);
+    snprintf(state, sizeof state, "%s/state.db", ci->dir);
+    snprintf(logs, sizeof logs, "%s/logs", ci->dir);
+    snprintf(epfile, sizeof epfile, "%s/ternd.endpoints", ci->dir);
+    snprintf(logfile, sizeof logfile, "%s/ternd.log", ci->dir);
+    char *argv[] = {
+        exe, "--state", state, "--log-dir", logs, "--endpoints-file", epfile,
+        "--client", fresh ? "tcp://127.0.0.1:0" : ci->scheduler,
+        "--worker", fresh ? "tcp://127.0.0.1:0" : ci->worker_endpoint, NULL,
+    };
+    unlink(epfile);
+    pid_t pid = proc_spawn_daemon(argv, logfile);
+    if (pid < 0) {
+        cli_error("up", "cannot start %s: %s", exe, strerror(errno));
+        return -1;
+    }
+    int64_t deadline = clock_mono_ms() + START_TIMEOUT_MS;
+    while (read_endpoints(epfile, pid, ci) < 0) {
+        if (!proc_alive(pid)) {
+            cli_error("up", "ternd exited at start; see %s", logfile);
+            return -1;
+        }
+        if (clock_mono_ms() > deadline) {
+            cli_error("up", "ternd did not start serving within %d s; see %s",
+                      START_TIMEOUT_MS / 1000, logfile);
+            kill(pid, SIGKILL);
+            return -1;
+        }
+        clock_sleep_ms(10);
+    }
+    ci->ternd_pid = pid;
+    return 0;
+}
+
+static int start_worker(cluster_info *ci, int i, const char *bin)
+{
+    char exe[4200], logfile[4200], cpus[16], gpus[16];
+    snprintf(exe, sizeof exe, "%s/tern-worker", bin);
+    snprintf(logfile, sizeof logfile, "%s/worker-%s.log", ci->dir, ci->worker_names[i]);
+    snprintf(cpus, sizeof cpus, "%u", ci->cpus_per_worker);
+    snprintf(gpus, sizeof gpus, "%d", ci->gpus_per_worker);
+    char *argv[16] = { exe, "--scheduler", ci->worker_endpoint, "--name", ci->worker_names[i],
+                       "--addr", "127.0.0.1" };
+    int n = 7;
+    if (ci->gpus_per_worker >= 0) {
+        argv[n++] = "--gpus";
+        argv[n++] = gpus;
+    }
+    if (ci->cpus_per_worker) {
+        argv[n++] = "--cpus";
+        argv[n++] = cpus;
+    }
+    argv[n] = NULL;
+    pid_t pid = proc_spawn_daemon(argv, logfile);
+    if (pid < 0) {
+        cli_error("up", "cannot start %s: %s", exe, strerror(errno));
+        return -1;
+    }
+    ci->worker_pids[i] = pid;
+    return 0;
+}
+
+/* Waits until every worker of the cluster is registered and up. */
+static int wait_registered(const cluster_info *ci)
+{
+    char err[1024];
+    client *c = client_open(ci->scheduler, err, sizeof err);
+    if (!c) {
+        cli_error("up", "%s", err);
+        return -1;
+    }
+    int64_t deadline = clock_mono_ms() + START_TIMEOUT_MS;
+    int rc = -1;
+    while (clock_mono_ms() < deadline) {
+        Tern__Envelope env;
+        Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;
+        wire_init(&env, 0);
+        env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
+        env.nodes_query = &rq;
+        Tern__Envelope *rep = client_call(c, &env, 2000, err, sizeof err);
+        int up = 0;
+        for (size_t i = 0; rep && rep->body_case == TERN__ENVELOPE__BODY_NODES &&
+                           i < rep->nodes->n_nodes; i++)
+            for (int k = 0; k < ci->nworkers; k++)
+                up += strcmp(rep->nodes->nodes[i]->name, ci->worker_names[k]) == 0 &&
+                      strcmp(rep->nodes->nodes[i]->state, "UP") == 0;
+        wire_free(rep);
+        if (up == ci->nworkers) {
+            rc = 0;
+            break;
+        }
+        for (int k = 0; k < ci->nworkers; k++) {
+            if (!proc_alive(ci->worker_pids[k])) {
+                cli_error("up", "worker %s exited at start; see %s/worker-%s.log",
+                          ci->worker_names[k], ci->dir, ci->worker_names[k]);
+                client_close(&c);
+                return -1;
+            }
+        }
+        clock_sleep_ms(20);
+    }
+    if (rc < 0)
+        cli_error("up", "workers did not register within %d s", START_TIMEOUT_MS / 1000);
+    client_close(&c);
+    return rc;
+}
+
+int cmd_up(int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "dir", required_argument, 0, 'd' },
+        { "workers", required_argument, 0, 'w' },
+        { "cpus-per-worker", required_argument, 0, 'c' },
+        { "gpus-per-worker", required_argument, 0, 'g' },
+        { 0, 0, 0, 0 },
+    };
+    up_opts o = { .workers = 2, .gpus = -1 };
+    cli_common co;
+    int first = cli_parse("up", argc, argv, &co, NULL, extra, set_up, &o);
+    if (first < 0)
+        return 2;
+    if (co.help) {
+        fputs(up_usage, stdout);
+        return 0;
+    }
+    if (first < argc) {
+        cli_error("up", "unexpected argument '%s'", argv[first]);
+        return 2;
+    }
+    cluster_info ci;
+    char dir[4096], bin[4096];
+    if (abs_dir(o.dir, dir, sizeof dir) < 0 || fs_mkdir_p(dir, 0755) < 0) {
+        cli_error("up", "cannot create %s: %s", o.dir ? o.dir : CLUSTER_DIR, strerror(errno));
+        return 1;
+    }
+    bindir(bin, sizeof bin);
+    bool fresh = cluster_read(dir, &ci) < 0;
+    if (fresh) {
+        memset(&ci, 0, sizeof ci);
+        snprintf(ci.dir, sizeof ci.dir, "%s", dir);
+        ci.nworkers = (int)o.workers;
+        ci.cpus_per_worker = o.cpus;
+        ci.gpus_per_worker = o.gpus;
+        for (int i = 0; i < ci.nworkers; i++)
+            snprintf(ci.worker_names[i], sizeof ci.worker_names[i], "node%d", i + 1);
+    }
+    int started = 0;
+    if (fresh || !proc_is(ci.ternd_pid, "ternd")) {
+        if (start_ternd(&ci, bin, fresh) < 0)
+            return 1;
+        started++;
+    }
+    for (int i = 0; i < ci.nworkers; i++) {
+        if (!fresh && proc_is(ci.worker_pids[i], "tern-worker"))
+            continue;
+        if (start_worker(&ci, i, bin) < 0)
+            return 1;
+        started++;
+    }
+    if (cluster_write(&ci) < 0) {
+        cli_error("up", "cannot write %s/%s: %s", dir, CLUSTER_FILE, strerror(errno));
+        return 1;
+    }
+    if (wait_registered(&ci) < 0)
+        return 1;
+    if (started == 0)
+        printf("local cluster in %s is already up: scheduler %s, %d workers\n", dir,
+               ci.scheduler, ci.nworkers);
+    else
+        printf("local cluster up in %s: scheduler %s, %d workers (%s..%s)\n", dir, ci.scheduler,
+               ci.nworkers, ci.worker_names[0], ci.worker_names[ci.nworkers - 1]);
+    return 0;
+}
+
+static int stop(pid_t pid, const char *name)
+{
+    if (!proc_is(pid, name))
+        return 0;
+    kill(pid, SIGTERM);
+    if (proc_wait_gone(pid, STOP_TIMEOUT_MS) == 0)
+        return 1;
+    kill(pid, SIGKILL);
+    proc_wait_gone(pid, 2000);
+    return 1;
+}
+
+static int set_down(int c, const char *arg, void *ctx)
+{
+    if (c != 'd')
+        return -1;
+    *(const char **)ctx = arg;
+    return 0;
+}
+
+int cmd_down(int argc, char **argv)
+{
+    static const struct option extra[] = {
+        { "dir", required_argument, 0, 'd' },
+        { 0, 0, 0, 0 },
+    };
+    const char *d = NULL;
+    cli_common co;
+    int first = cli_parse("down", argc, argv, &co, NULL, extra, set_down, &d);
+    if (first < 0)
+        return 2;
+    if (co.help) {
+        puts("usage: tern down [--dir DIR]\n  stops the local cluster's daemons (state and "
+             "logs stay in DIR)");
+        return 0;
+    }
+    if (first < argc) {
+        cli_error("down", "unexpected argument '%s'", argv[first]);
+        return 2;
+    }
+    char dir[4096];
+    cluster_info ci;
+    if (d) {
+        if (abs_dir(d, dir, sizeof dir) < 0) {
+            cli_error("down", "bad directory %s", d);
+            return 2;
+        }
+    } else if (cluster_find(dir, sizeof dir) < 0) {
+        cli_error("down", "no local cluster here (no %s/%s)", CLUSTER_DIR, CLUSTER_FILE);
+        return 1;
+    }
+    if (cluster_read(dir, &ci) < 0) {
+        cli_error("down", "no local cluster in %s: %s", dir, strerror(errno));
+        return 1;
+    }
+    int stopped = 0;
+    for (int i = 0; i < ci.nworkers; i++)
+        stopped += stop(ci.worker_pids[i], "tern-worker");
+    stopped += stop(ci.ternd_pid, "ternd");
+    printf("local cluster in %s stopped (%d daemons)\n", dir, stopped);
+    return 0;
+}

@@ -1,0 +1,122 @@
+#include "cli/cli.h"
+
+#include "common/parse.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "tern: %s: %s\n", cmd, msg);
+}
+
+client *cli_connect(const char *cmd, const char *scheduler)
+{
+    char err[1024];
+    client *c = client_open(scheduler, err, sizeof err);
+    if (!c)
+        cli_error(cmd, "%s", err);
+    return c;
+}
+
+Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req, int timeout_ms)
+{
+    char err[1024];
+    Tern__Envelope *rep = client_call(c, req, timeout_ms, err, sizeof err);
+    if (!rep)
+        cli_error(cmd, "%s", err);
+    return rep;
+}
+
+int cli_job_id(const char *cmd, const char *s, uint64_t *id)
+{
+    if (parse_u64(s, 1, UINT64_MAX / 2, id) < 0) {
+        cli_error(cmd, "'%s' is not a job id", s);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
+              const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
+              void *ctx)
+{
+    enum { O_JSON = 1000, O_SCHED };
+    struct option opts[32];
+    size_t n = 0;
+    opts[n++] = (struct option){ "json", no_argument, 0, O_JSON };
+    opts[n++] = (struct option){ "scheduler", required_argument, 0, O_SCHED };
+    opts[n++] = (struct option){ "all", no_argument, 0, 'a' };
+    opts[n++] = (struct option){ "help", no_argument, 0, 'h' };
+    for (const struct option *e = extra; e && e->name && n < 31; e++)
+        opts[n++] = *e;
+    opts[n] = (struct option){ 0, 0, 0, 0 };
+    char optstring[64];
+    snprintf(optstring, sizeof optstring, ":ah%s", shortopts ? shortopts : "");
+    memset(co, 0, sizeof *co);
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: co->json = true; break;
+        case O_SCHED: co->scheduler = optarg; break;
+        case 'a': co->all = true; break;
+        case 'h': co->help = true; break;
+        case ':':
+            cli_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        case '?':
+            if (optopt)
+                cli_error(cmd, "unknown option '-%c' (see 'tern %s --help')", optopt, cmd);
+            else
+                cli_error(cmd, "unknown option '%s' (see 'tern %s --help')", argv[optind - 1],
+                          cmd);
+            return -1;
+        default:
+            if (!fn || fn(c, optarg, ctx) < 0)
+                return -1;
+        }
+    }
+    return optind;
+}
+
+Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool all)
+{
+    Tern__Envelope env;
+    Tern__JobsRequest rq = TERN__JOBS_REQUEST__INIT;
+    wire_init(&env, 0);
+    rq.n_job_ids = n;
+    rq.job_ids = (uint64_t *)ids;
+    rq.all = all;
+    env.body_case = TERN__ENVELOPE__BODY_JOBS_QUERY;
+    env.jobs_query = &rq;
+    Tern__Envelope *rep = cli_call(c, cmd, &env, 0);
+    if (rep && rep->body_case != TERN__ENVELOPE__BODY_JOBS) {
+        cli_error(cmd, "unexpected reply from the scheduler");
+        wire_free(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+void cli_time(int64_t unix_ms, char *buf, unsigned len)
+{
+    if (unix_ms <= 0) {
+        snprintf(buf, len, "Unknown");
+        return;
+    }
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}

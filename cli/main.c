@@ -1,0 +1,44 @@
+/* tern: the command-line client. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: tern COMMAND [options]\n"
+    "  up       start a local cluster (ternd and workers on this machine)\n"
+    "  down     stop the local cluster\n"
+    "  submit   submit a job: tern submit -N 2 --ntasks-per-node 4 python3 train.py\n"
+    "  queue    pending and running jobs\n"
+    "  show     one job in detail\n"
+    "  cancel   cancel jobs\n"
+    "  wait     wait for a job; exits with its exit code\n"
+    "  logs     a job's output (-f to follow)\n"
+    "  nodes    the cluster's nodes\n"
+    "  drain    stop placing jobs on a node\n"
+    "  resume   place jobs on a drained node again\n"
+    "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
+    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above.\n";
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        { "up", cmd_up }, { "down", cmd_down }, { "submit", cmd_submit },
+        { "queue", cmd_queue }, { "show", cmd_show }, { "cancel", cmd_cancel },
+        { "wait", cmd_wait }, { "logs", cmd_logs }, { "nodes", cmd_nodes },
+        { "drain", cmd_node_command }, { "resume", cmd_node_command },
+    };
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "tern: unknown command '%s' (see 'tern --help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,384 @@
+#include "cli/submit_opts.h"
+
+#include "common/jobspec.h"
+#include "common/parse.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
+    OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER,
+};
+
+static const struct option longopts[] = {
+    { "nodes", required_argument, 0, 'N' },
+    { "ntasks", required_argument, 0, 'n' },
+    { "ntasks-per-node", required_argument, 0, OPT_TPN },
+    { "gpus-per-node", required_argument, 0, OPT_GPUS },
+    { "gres", required_argument, 0, OPT_GRES },
+    { "cpus-per-task", required_argument, 0, 'c' },
+    { "time", required_argument, 0, 't' },
+    { "job-name", required_argument, 0, 'J' },
+    { "output", required_argument, 0, 'o' },
+    { "error", required_argument, 0, 'e' },
+    { "chdir", required_argument, 0, 'D' },
+    { "max-restarts", required_argument, 0, OPT_RESTARTS },
+    { "preemptible", no_argument, 0, OPT_PREEMPTIBLE },
+    { "priority", required_argument, 0, OPT_PRIORITY },
+    { "signal", required_argument, 0, OPT_SIGNAL },
+    { "checkpoint-dir", required_argument, 0, OPT_CKPT },
+    { "launcher", required_argument, 0, OPT_LAUNCHER },
+    { "parsable", no_argument, 0, OPT_PARSABLE },
+    { "slurm-env", no_argument, 0, OPT_SLURM_ENV },
+    { "scheduler", required_argument, 0, OPT_SCHEDULER },
+    { 0, 0, 0, 0 },
+};
+static const char shortopts[] = "+:N:n:c:t:J:o:e:D:";
+
+static int copy(char *dst, size_t len, const char *v, const char *what, const char *where,
+                char *err, size_t errlen)
+{
+    if (strlen(v) >= len) {
+        snprintf(err, errlen, "%s: %s is longer than %zu bytes", where, what, len - 1);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+/* "8", "gpu:8", "gpu:h100:8", "h100:8": the last number. */
+static int parse_gpu_count(const char *v, bool gres, uint32_t *out)
+{
+    if (gres && strncmp(v, "gpu", 3) != 0)
+        return -1;
+    const char *last = strrchr(v, ':');
+    return parse_u32(last ? last + 1 : v, 0, JOBSPEC_MAX_GPUS_PER_NODE, out);
+}
+
+/* "[B:]SIG[@SECS]" as sbatch --signal. */
+static int parse_signal_opt(const char *v, int *sig, uint32_t *secs)
+{
+    char buf[64];
+    if (strncmp(v, "B:", 2) == 0 || strncmp(v, "R:", 2) == 0)
+        v += 2;
+    if (strlen(v) >= sizeof buf)
+        return -1;
+    strcpy(buf, v);
+    char *at = strchr(buf, '@');
+    *secs = 60;
+    if (at) {
+        *at = '\0';
+        if (parse_u32(at + 1, 0, 65535, secs) < 0)
+            return -1;
+    }
+    return parse_signal(buf, sig);
+}
+
+static int bad(const char *where, const char *opt, const char *v, const char *expect, char *err,
+               size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s '%s': %s", where, opt, v, expect);
+    return -1;
+}
+
+int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, char *err,
+                      size_t errlen)
+{
+    optind = 0;   /* glibc: restart scanning from argv[1] */
+    opterr = 0;
+    int c, idx = -1;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
+        const char *v = optarg;
+        switch (c) {
+        case 'N':
+            if (parse_u32(v, 1, JOBSPEC_MAX_NODES, &o->nodes) < 0)
+                return bad(where, "-N", v, "a job needs 1 to 100000 nodes", err, errlen);
+            o->set |= SO_NODES;
+            break;
+        case 'n':
+            if (parse_u32(v, 1, 1000000, &o->ntasks) < 0)
+                return bad(where, "-n", v, "expected 1 to 1000000 tasks", err, errlen);
+            o->set |= SO_NTASKS;
+            break;
+        case OPT_TPN:
+            if (parse_u32(v, 1, JOBSPEC_MAX_TASKS_PER_NODE, &o->tasks_per_node) < 0)
+                return bad(where, "--ntasks-per-node", v, "expected 1 to 4096", err, errlen);
+            o->set |= SO_TPN;
+            break;
+        case OPT_GPUS:
+        case OPT_GRES:
+            if (parse_gpu_count(v, c == OPT_GRES, &o->gpus_per_node) < 0)
+                return bad(where, c == OPT_GRES ? "--gres" : "--gpus-per-node", v,
+                           c == OPT_GRES ? "expected gpu:N or gpu:TYPE:N" : "expected 0 to 64",
+                           err, errlen);
+            o->set |= SO_GPUS;
+            break;
+        case 'c':
+            if (parse_u32(v, 1, JOBSPEC_MAX_CPUS_PER_TASK, &o->cpus_per_task) < 0)
+                return bad(where, "-c", v, "expected 1 to 4096 cpus per task", err, errlen);
+            o->set |= SO_CPUS;
+            break;
+        case 't':
+            if (parse_time_limit(v, &o->time_limit_s) < 0)
+                return bad(where, "-t", v, "expected M, M:S, H:M:S, D-H, D-H:M or D-H:M:S", err,
+                           errlen);
+            o->set |= SO_TIME;
+            break;
+        case 'J':
+            if (copy(o->name, sizeof o->name, v, "-J", where, err, errlen) < 0)
+                return -1;
+            o->set |= SO_NAME;
+            break;
+        case 'o':
+            if (copy(o->output, sizeof o->output, v, "-o", where, err, errlen) < 0)
+                return -1;
+            o->set |= SO_OUTPUT;
+            break;
+        case 'e':
+            if (copy(o->error, sizeof o->error, v, "-e", where, err, errlen) < 0)
+                return -1;
+            o->set |= SO_ERROR;
+            break;
+        case 'D':
+            if (copy(o->chdir, sizeof o->chdir, v, "-D", where, err, errlen) < 0)
+                return -1;
+            o->set |= SO_CHDIR;
+            break;
+        case OPT_RESTARTS:
+            if (parse_u32(v, 0, 1000, &o->max_restarts) < 0)
+                return bad(where, "--max-restarts", v, "expected 0 to 1000", err, errlen);
+            o->set |= SO_RESTARTS;
+            break;
+        case OPT_PREEMPTIBLE:
+            o->preemptible = true;
+            o->set |= SO_PREEMPTIBLE;
+            break;
+        case OPT_PRIORITY:
+            if (parse_i32(v, -1000000, 1000000, &o->priority) < 0)
+                return bad(where, "--priority", v, "expected -1000000 to 1000000", err, errlen);
+            o->set |= SO_PRIORITY;
+            break;
+        case OPT_SIGNAL:
+            if (parse_signal_opt(v, &o->signal, &o->signal_secs) < 0)
+                return bad(where, "--signal", v, "expected SIG[@SECS], e.g. USR1@90", err,
+                           errlen);
+            o->set |= SO_SIGNAL;
+            break;
+        case OPT_CKPT:
+            if (copy(o->checkpoint_dir, sizeof o->checkpoint_dir, v, "--checkpoint-dir", where,
+                     err, errlen) < 0)
+                return -1;
+            o->set |= SO_CKPT;
+            break;
+        case OPT_LAUNCHER:
+            if (strcmp(v, "direct") != 0 && strcmp(v, "mpi") != 0)
+                return bad(where, "--launcher", v, "expected direct or mpi", err, errlen);
+            snprintf(o->launcher, sizeof o->launcher, "%s", v);
+            o->set |= SO_LAUNCHER;
+            break;
+        case OPT_PARSABLE:
+            o->parsable = true;
+            o->set |= SO_PARSABLE;
+            break;
+        case OPT_SLURM_ENV:
+            o->slurm_env = true;
+            o->set |= SO_SLURM_ENV;
+            break;
+        case OPT_SCHEDULER:
+            if (copy(o->scheduler, sizeof o->scheduler, v, "--scheduler", where, err, errlen) < 0)
+                return -1;
+            o->set |= SO_SCHEDULER;
+            break;
+        case ':':
+            snprintf(err, errlen, "%s: option '%s' needs a value", where, argv[optind - 1]);
+            return -1;
+        default:
+            if (optopt)
+                snprintf(err, errlen, "%s: unknown option '-%c'", where, optopt);
+            else
+                snprintf(err, errlen, "%s: unknown option '%s'", where, argv[optind - 1]);
+            return -1;
+        }
+    }
+    return optind;
+}
+
+/* Splits a directive line into words (whitespace, "..." and '...'); stops
+ * at a word starting with '#'. Returns the count, or -1 if unbalanced. */
+static int split_words(char *line, char **words, int max)
+{
+    int n = 0;
+    char *p = line, *o;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p || *p == '#')
+            return n;
+        if (n == max)
+            return -1;
+        words[n++] = o = p;
+        while (*p && !isspace((unsigned char)*p)) {
+            if (*p == '"' || *p == '\'') {
+                char q = *p++;
+                while (*p && *p != q)
+                    *o++ = *p++;
+                if (*p != q)
+                    return -1;
+                p++;
+            } else {
+                *o++ = *p++;
+            }
+        }
+        bool end = !*p;
+        *o = '\0';
+        if (end)
+            return n;
+        p++;
+    }
+}
+
+int submit_directives(submit_opts *o, const char *path, const char *text,
+                      void (*warn)(const char *msg), char *err, size_t errlen)
+{
+    const char *p = text;
+    int lineno = 0;
+    while (*p) {
+        const char *eol = strchrnul(p, '\n');
+        size_t len = (size_t)(eol - p);
+        lineno++;
+        char line[4096];
+        if (len >= sizeof line) {
+            snprintf(err, errlen, "%s:%d: line longer than 4095 bytes", path, lineno);
+            return -1;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p = *eol ? eol + 1 : eol;
+        char *s = line;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (lineno == 1 && strncmp(s, "#!", 2) == 0)
+            continue;
+        if (!*s)
+            continue;
+        if (*s != '#')
+            break;   /* the first command ends the directives */
+        bool sbatch = strncmp(s, "#SBATCH", 7) == 0 && (isspace((unsigned char)s[7]) || !s[7]);
+        bool tern = strncmp(s, "#TERN", 5) == 0 && (isspace((unsigned char)s[5]) || !s[5]);
+        if (!sbatch && !tern)
+            continue;
+        char *words[66];
+        words[0] = "tern";
+        int n = split_words(s + (sbatch ? 7 : 5), words + 1, 64);
+        if (n < 0) {
+            snprintf(err, errlen, "%s:%d: unbalanced quotes or more than 64 words", path, lineno);
+            return -1;
+        }
+        words[n + 1] = NULL;
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        /* Each option alone, so that an unknown #SBATCH one can be skipped. */
+        for (int i = 1; i <= n; i++) {
+            char *one[4] = { "tern", words[i], NULL, NULL };
+            int argc = 2;
+            bool takes_value = words[i][0] == '-' && !strchr(words[i], '=') &&
+                               i + 1 <= n && words[i + 1][0] != '-';
+            submit_opts trial = *o;
+            char why[512];
+            int used = submit_opts_parse(&trial, argc, one, where, why, sizeof why);
+            if (used < 0 && takes_value && strstr(why, "needs a value")) {
+                one[2] = words[i + 1];
+                argc = 3;
+                trial = *o;
+                used = submit_opts_parse(&trial, argc, one, where, why, sizeof why);
+                if (used >= 0)
+                    i++;
+            }
+            if (used >= 0 && used < argc) {
+                snprintf(why, sizeof why, "%.300s: '%.100s' is not an option", where, words[i]);
+                used = -1;
+            }
+            if (used >= 0) {
+                *o = trial;
+                continue;
+            }
+            if (sbatch && strstr(why, "unknown option")) {
+                if (warn) {
+                    char msg[700];
+                    snprintf(msg, sizeof msg, "%.300s: #SBATCH %.100s is not supported; ignored", where,
+                             words[i]);
+                    warn(msg);
+                }
+                /* Skip its value too, if it was given separately. */
+                if (takes_value && !strchr(words[i], '='))
+                    i++;
+                continue;
+            }
+            snprintf(err, errlen, "%s", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void submit_opts_merge(submit_opts *dst, const submit_opts *over)
+{
+    unsigned s = over->set;
+    if (s & SO_NODES) dst->nodes = over->nodes;
+    if (s & SO_TPN) dst->tasks_per_node = over->tasks_per_node;
+    if (s & SO_NTASKS) dst->ntasks = over->ntasks;
+    if (s & SO_GPUS) dst->gpus_per_node = over->gpus_per_node;
+    if (s & SO_CPUS) dst->cpus_per_task = over->cpus_per_task;
+    if (s & SO_TIME) dst->time_limit_s = over->time_limit_s;
+    if (s & SO_NAME) memcpy(dst->name, over->name, sizeof dst->name);
+    if (s & SO_OUTPUT) memcpy(dst->output, over->output, sizeof dst->output);
+    if (s & SO_ERROR) memcpy(dst->error, over->error, sizeof dst->error);
+    if (s & SO_CHDIR) memcpy(dst->chdir, over->chdir, sizeof dst->chdir);
+    if (s & SO_RESTARTS) dst->max_restarts = over->max_restarts;
+    if (s & SO_PREEMPTIBLE) dst->preemptible = over->preemptible;
+    if (s & SO_PRIORITY) dst->priority = over->priority;
+    if (s & SO_SIGNAL) {
+        dst->signal = over->signal;
+        dst->signal_secs = over->signal_secs;
+    }
+    if (s & SO_CKPT) memcpy(dst->checkpoint_dir, over->checkpoint_dir, sizeof dst->checkpoint_dir);
+    if (s & SO_LAUNCHER) memcpy(dst->launcher, over->launcher, sizeof dst->launcher);
+    if (s & SO_PARSABLE) dst->parsable = over->parsable;
+    if (s & SO_SLURM_ENV) dst->slurm_env = over->slurm_env;
+    if (s & SO_SCHEDULER) memcpy(dst->scheduler, over->scheduler, sizeof dst->scheduler);
+    dst->set |= s;
+}
+
+int submit_opts_shape(const submit_opts *o, uint32_t *nodes, uint32_t *tpn, char *err,
+                      size_t errlen)
+{
+    uint32_t n = (o->set & SO_NODES) ? o->nodes : 1;
+    uint32_t t = (o->set & SO_TPN) ? o->tasks_per_node : 1;
+    if (o->set & SO_NTASKS) {
+        if (o->set & SO_TPN) {
+            if ((uint64_t)n * t != o->ntasks) {
+                snprintf(err, errlen, "-n %u does not equal -N %u x --ntasks-per-node %u",
+                         o->ntasks, n, t);
+                return -1;
+            }
+        } else if (o->ntasks % n != 0) {
+            snprintf(err, errlen, "-n %u is not a multiple of -N %u (tern runs the same number "
+                                  "of tasks on every node)", o->ntasks, n);
+            return -1;
+        } else {
+            t = o->ntasks / n;
+            if (t > JOBSPEC_MAX_TASKS_PER_NODE) {
+                snprintf(err, errlen, "-n %u over %u nodes is more than %u tasks per node",
+                         o->ntasks, n, JOBSPEC_MAX_TASKS_PER_NODE);
+                return -1;
+            }
+        }
+    }
+    *nodes = n;
+    *tpn = t;
+    return 0;
+}
