@@ -1,0 +1,86 @@
+# Shared by the integration scenarios: each sources this, then reads like a
+# user's session. Everything runs in a fresh temporary directory; every
+# daemon started is killed by PID on exit, whatever happens.
+set -u
+
+: "${TERN_BIN:?TERN_BIN must name the directory of tern, ternd, tern-worker}"
+: "${TERN_TESTBIN:=}"
+export PATH="$TERN_BIN:$PATH"
+export TERN_TIMEOUT=${TERN_TIMEOUT:-20}
+TESTS=$(cd "$(dirname "$0")/.." && pwd)     # the tests/ directory
+T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
+PIDS=""
+cd "$T" || exit 1
+
+# PIDs of the local cluster in $T/.tern, from its cluster file.
+cluster_pids() {
+    [ -f "$T/.tern/cluster" ] || return 0
+    sed -n 's/^ternd_pid=//p; s/^worker=[^ ]* //p' "$T/.tern/cluster"
+}
+
+cleanup() {
+    local p
+    exec 2>/dev/null    # no "Killed" notices for our own background daemons
+    for p in $PIDS $(cluster_pids); do
+        kill -9 "$p" 2>/dev/null
+    done
+    # Ranks die with their worker (PR_SET_PDEATHSIG); give them a moment.
+    sleep 0.1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/.tern/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
+    done
+    exit 1
+}
+
+ok() { echo "ok - $*"; }
+
+# wait_for SECONDS COMMAND...: retries COMMAND until it succeeds.
+wait_for() {
+    local secs=$1 i=0
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ "$i" -gt $((secs * 20)) ] && return 1
+        sleep 0.05
+    done
+}
+
+# expect_error "what" EXPECTED_SUBSTRING COMMAND...: the command must fail
+# with exactly one line on stderr containing the substring.
+expect_error() {
+    local what=$1 want=$2 rc
+    shift 2
+    local err="$T/.expect.err"
+    "$@" >/dev/null 2>"$err"
+    rc=$?
+    [ "$rc" -ne 0 ] || fail "$what: exit status 0"
+    [ "$(wc -l <"$err")" -eq 1 ] || fail "$what: expected one line on stderr, got: $(cat "$err")"
+    grep -qF -- "$want" "$err" || fail "$what: stderr '$(cat "$err")' lacks '$want'"
+    ok "$what: $(cat "$err")"
+}
+
+job_state() { tern show "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
+
+state_is() { [ "$(job_state "$1")" = "$2" ]; }
+
+# pids_gone FILE...: true when no PID listed in the files is alive.
+pids_gone() {
+    local p
+    for p in $(cat "$@" 2>/dev/null); do
+        kill -0 "$p" 2>/dev/null && return 1
+    done
+    return 0
+}
+
+up() {
+    tern up --dir "$T/.tern" "$@" >/dev/null || fail "tern up $*"
+}
+
+# count_is DIR N: DIR holds exactly N entries.
+count_is() { [ "$(ls "$1" 2>/dev/null | wc -l)" -eq "$2" ]; }

@@ -1,0 +1,57 @@
+# Workers describe their node with hwloc: one stands in for a 2-socket,
+# 4-GPU server (an hwloc XML fixture), one is this machine. Ranks get the
+# GPUs placed for their node and processors near their own GPU; on this
+# machine the binding is real.
+. "$(dirname "$0")/lib.sh"
+
+fixture="$TESTS/fixtures/topologies/2socket-4gpu.xml"
+ternd --state "$T/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
+    --endpoints-file "$T/ep" --log-dir "$T/logs" 2>"$T/ternd.log" &
+PIDS="$PIDS $!"
+wait_for 10 test -s "$T/ep" || fail "ternd did not start"
+export TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/ep")
+wep=$(sed -n 's/^worker=//p' "$T/ep")
+tern-worker --scheduler "$wep" --name gpubox --addr 127.0.0.1 --topology "$fixture" \
+    --label rack=r1 2>"$T/gpubox.log" &
+PIDS="$PIDS $!"
+tern-worker --scheduler "$wep" --name local --addr 127.0.0.1 --gpus 0 2>"$T/local.log" &
+PIDS="$PIDS $!"
+wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
+
+tern nodes --json | python3 -c '
+import json, sys
+n = {x["name"]: x for x in json.load(sys.stdin)["nodes"]}["gpubox"]
+assert n["cpus"] == 8 and n["numa_nodes"] == 2, n
+assert [g["pci_bus_id"] for g in n["gpus"]] == ["0000:18:00.0", "0000:2a:00.0", "0000:9a:00.0", "0000:ab:00.0"], n["gpus"]
+assert [g["numa"] for g in n["gpus"]] == [0, 0, 1, 1], n["gpus"]
+assert n["gpus"][0]["name"].startswith("NVIDIA H100"), n["gpus"][0]
+assert any(x["name"] == "eth0" and x["numa"] == 0 for x in n["nics"]), n["nics"]
+assert n["labels"] == ["rack=r1"], n["labels"]' || fail "gpubox topology: $(tern nodes --json)"
+ok "fixture worker registered 8 cpus, 2 NUMA nodes, 4 H100s by bus id, eth0, label rack=r1"
+
+# Four ranks, one GPU each: ranks 2 and 3 have the GPUs of socket 1.
+id=$(tern submit --parsable --gpus-per-node 4 --ntasks-per-node 4 -o "$T/out/%t" -- \
+     sh -c 'echo "$CUDA_VISIBLE_DEVICES $TERN_CPUS"') || fail "submit gpu job"
+tern wait "$id" --timeout 30 || fail "gpu job"
+for r in 0 1 2 3; do
+    read -r gpus cpus <"$T/out/$r"
+    [ "$gpus" = "0,1,2,3" ] || fail "rank $r CUDA_VISIBLE_DEVICES=$gpus"
+    case $r in
+        0|1) echo "$cpus" | grep -qE '^[0-3]$' || fail "rank $r (GPU on socket 0) got cpus $cpus" ;;
+        2|3) echo "$cpus" | grep -qE '^[4-7]$' || fail "rank $r (GPU on socket 1) got cpus $cpus" ;;
+    esac
+done
+ok "ranks 0,1 on socket 0 cores, ranks 2,3 on socket 1 cores, next to their GPUs"
+
+# This machine: the rank really runs on the processors tern chose.
+id=$(tern submit --parsable -c 1 -o "$T/out/local-%t" -- \
+     sh -c 'echo "$TERN_NODE_NAME $TERN_CPUS $(grep Cpus_allowed_list /proc/self/status | cut -f2)"') \
+    || fail "submit cpu job"
+tern wait "$id" --timeout 30 || fail "cpu job"
+read -r node chosen allowed <"$T/out/local-0"
+[ "$node" = local ] || fail "cpu job ran on $node (best fit should pick the smaller node)"
+[ "$chosen" = "$allowed" ] || fail "rank bound to $allowed, tern chose $chosen"
+ok "on this machine the rank is bound to cpu $allowed, as chosen"
+
+expect_error "garbage topology" "cannot parse hwloc XML" \
+    tern-worker --scheduler "$wep" --name bad --topology "$T/ep"

@@ -1,0 +1,30 @@
+/* CUnit runner: each tests/unit/test_X.c defines suite_X(), which adds its
+ * suite to the registry and returns 0 (or -1 when it could not). */
+#ifndef TERN_UNIT_H
+#define TERN_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+int suite_parse(void);
+int suite_config(void);
+int suite_wire(void);
+int suite_store(void);
+int suite_placement(void);
+int suite_directives(void);
+int suite_rankenv(void);
+int suite_topology(void);
+
+typedef struct unit_test {
+    const char *name;
+    CU_TestFunc fn;
+} unit_test;
+
+/* Adds a suite named 'name' with the tests, up to one with name NULL.
+ * Returns 0, or -1 when CUnit refuses. */
+int unit_add(const char *name, const unit_test *tests);
+
+/* A fresh empty temporary directory (mkdtemp) the caller removes with unit_rmrf. */
+char *unit_tmpdir(void);
+void unit_rmrf(const char *path);
+
+#endif
