@@ -4,6 +4,7 @@
 #define TERN_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cli/client.h"
@@ -44,6 +45,10 @@ struct option;
 int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
               const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
               void *ctx);
+
+/* Describes the option getopt_long just rejected (it returned '?') into
+ * 'buf': "unknown option '--bogus'", "option '--parsable' takes no value". */
+void cli_bad_option(const struct option *opts, char *const argv[], char *buf, size_t len);
 
 /* Fetches jobs by id (all active ones when n == 0, plus finished with 'all').
  * Returns the reply or NULL after printing the error. */

@@ -74,7 +74,9 @@ int cmd_nodes(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < r->n_nodes; i++)
             json_array_append_new(arr, node_json(r->nodes[i]));
-        char *text = json_dumps(json_pack("{s:o}", "nodes", arr), JSON_INDENT(2));
+        json_t *doc = json_pack("{s:o}", "nodes", arr);
+        char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+        json_decref(doc);
         rc = text ? 0 : 1;
         if (text)
             puts(text);

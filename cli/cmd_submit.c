@@ -25,6 +25,7 @@ static const char usage[] =
     "      --ntasks-per-node n   ranks per node (default 1)\n"
     "  -n, --ntasks N            ranks in all (a multiple of -N)\n"
     "      --gpus-per-node g     GPUs per node (also --gres gpu:g)\n"
+    "  -G, --gpus G              GPUs for the whole job, spread evenly over the nodes\n"
     "  -c, --cpus-per-task c     CPUs per rank (default 1)\n"
     "  -t, --time T              time limit (M, H:M:S, D-H:M ...)\n"
     "  -J, --job-name NAME       job name\n"
@@ -137,7 +138,9 @@ int cmd_submit(int argc, char **argv)
     }
     int rc = 1;
     uint32_t nodes, tpn;
-    if (submit_opts_shape(&opts, &nodes, &tpn, err, sizeof err) < 0) {
+    uint32_t gpn;
+    if (submit_opts_shape(&opts, &nodes, &tpn, err, sizeof err) < 0 ||
+        submit_opts_gpus(&opts, nodes, &gpn, err, sizeof err) < 0) {
         cli_error("submit", "%s", err);
         rc = 2;
         goto out;
@@ -178,7 +181,7 @@ int cmd_submit(int argc, char **argv)
     spec.cwd = workdir;
     spec.nodes = nodes;
     spec.tasks_per_node = tpn;
-    spec.gpus_per_node = opts.gpus_per_node;
+    spec.gpus_per_node = gpn;
     spec.cpus_per_task = (opts.set & SO_CPUS) ? opts.cpus_per_task : 1;
     spec.time_limit_s = opts.time_limit_s;
     spec.stdout_pattern = (opts.set & SO_OUTPUT) ? outp : "";

@@ -2,6 +2,7 @@
 
 #include "common/parse.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,28 @@ int cli_job_id(const char *cmd, const char *s, uint64_t *id)
     return 0;
 }
 
+void cli_bad_option(const struct option *opts, char *const argv[], char *buf, size_t len)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    if (strncmp(arg, "--", 2) != 0) {
+        if (optopt > 0 && optopt < 128 && isprint(optopt))
+            snprintf(buf, len, "unknown option '-%c'", optopt);
+        else
+            snprintf(buf, len, "unknown option '%s'", arg);
+        return;
+    }
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    for (const struct option *o = opts; eq && o->name; o++) {
+        if (o->has_arg == no_argument && strlen(o->name) == n &&
+            strncmp(o->name, arg + 2, n) == 0) {
+            snprintf(buf, len, "option '--%s' takes no value", o->name);
+            return;
+        }
+    }
+    snprintf(buf, len, "unknown option '%.*s'", (int)(n + 2), arg);
+}
+
 int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
               const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
               void *ctx)
@@ -75,13 +98,12 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
         case ':':
             cli_error(cmd, "option '%s' needs a value", argv[optind - 1]);
             return -1;
-        case '?':
-            if (optopt)
-                cli_error(cmd, "unknown option '-%c' (see 'tern %s --help')", optopt, cmd);
-            else
-                cli_error(cmd, "unknown option '%s' (see 'tern %s --help')", argv[optind - 1],
-                          cmd);
+        case '?': {
+            char why[512];
+            cli_bad_option(opts, argv, why, sizeof why);
+            cli_error(cmd, "%s (see 'tern %s --help')", why, cmd);
             return -1;
+        }
         default:
             if (!fn || fn(c, optarg, ctx) < 0)
                 return -1;

@@ -1,5 +1,7 @@
 #include "cli/submit_opts.h"
 
+#include "cli/cli.h"
+
 #include "common/jobspec.h"
 #include "common/parse.h"
 
@@ -11,7 +13,7 @@
 
 enum {
     OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
-    OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER,
+    OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER, OPT_GPUS_TOTAL,
 };
 
 static const struct option longopts[] = {
@@ -19,6 +21,7 @@ static const struct option longopts[] = {
     { "ntasks", required_argument, 0, 'n' },
     { "ntasks-per-node", required_argument, 0, OPT_TPN },
     { "gpus-per-node", required_argument, 0, OPT_GPUS },
+    { "gpus", required_argument, 0, 'G' },
     { "gres", required_argument, 0, OPT_GRES },
     { "cpus-per-task", required_argument, 0, 'c' },
     { "time", required_argument, 0, 't' },
@@ -37,7 +40,7 @@ static const struct option longopts[] = {
     { "scheduler", required_argument, 0, OPT_SCHEDULER },
     { 0, 0, 0, 0 },
 };
-static const char shortopts[] = "+:N:n:c:t:J:o:e:D:";
+static const char shortopts[] = "+:N:n:c:t:J:o:e:D:G:";
 
 static int copy(char *dst, size_t len, const char *v, const char *what, const char *where,
                 char *err, size_t errlen)
@@ -56,7 +59,8 @@ static int parse_gpu_count(const char *v, bool gres, uint32_t *out)
     if (gres && strncmp(v, "gpu", 3) != 0)
         return -1;
     const char *last = strrchr(v, ':');
-    return parse_u32(last ? last + 1 : v, 0, JOBSPEC_MAX_GPUS_PER_NODE, out);
+    return parse_u32(last ? last + 1 : v, 0,
+                     gres ? JOBSPEC_MAX_GPUS_PER_NODE : UINT32_MAX / 2, out);
 }
 
 /* "[B:]SIG[@SECS]" as sbatch --signal. */
@@ -111,11 +115,19 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
             break;
         case OPT_GPUS:
         case OPT_GRES:
-            if (parse_gpu_count(v, c == OPT_GRES, &o->gpus_per_node) < 0)
+            if (parse_gpu_count(v, c == OPT_GRES, &o->gpus_per_node) < 0 ||
+                o->gpus_per_node > JOBSPEC_MAX_GPUS_PER_NODE)
                 return bad(where, c == OPT_GRES ? "--gres" : "--gpus-per-node", v,
                            c == OPT_GRES ? "expected gpu:N or gpu:TYPE:N" : "expected 0 to 64",
                            err, errlen);
             o->set |= SO_GPUS;
+            break;
+        case 'G':
+            if (parse_gpu_count(v, false, &o->gpus_total) < 0 ||
+                (o->gpus_total > JOBSPEC_MAX_GPUS_PER_NODE * JOBSPEC_MAX_NODES))
+                return bad(where, "--gpus", v, "expected the job's GPUs, N or TYPE:N", err,
+                           errlen);
+            o->set |= SO_GPUS_TOTAL;
             break;
         case 'c':
             if (parse_u32(v, 1, JOBSPEC_MAX_CPUS_PER_TASK, &o->cpus_per_task) < 0)
@@ -196,12 +208,12 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
         case ':':
             snprintf(err, errlen, "%s: option '%s' needs a value", where, argv[optind - 1]);
             return -1;
-        default:
-            if (optopt)
-                snprintf(err, errlen, "%s: unknown option '-%c'", where, optopt);
-            else
-                snprintf(err, errlen, "%s: unknown option '%s'", where, argv[optind - 1]);
+        default: {
+            char why[512];
+            cli_bad_option(longopts, argv, why, sizeof why);
+            snprintf(err, errlen, "%s: %s", where, why);
             return -1;
+        }
         }
     }
     return optind;
@@ -290,7 +302,7 @@ int submit_directives(submit_opts *o, const char *path, const char *text,
             submit_opts trial = *o;
             char why[512];
             int used = submit_opts_parse(&trial, argc, one, where, why, sizeof why);
-            if (used < 0 && takes_value && strstr(why, "needs a value")) {
+            if (used < 0 && i + 1 <= n && strstr(why, "needs a value")) {
                 one[2] = words[i + 1];
                 argc = 3;
                 trial = *o;
@@ -332,6 +344,7 @@ void submit_opts_merge(submit_opts *dst, const submit_opts *over)
     if (s & SO_TPN) dst->tasks_per_node = over->tasks_per_node;
     if (s & SO_NTASKS) dst->ntasks = over->ntasks;
     if (s & SO_GPUS) dst->gpus_per_node = over->gpus_per_node;
+    if (s & SO_GPUS_TOTAL) dst->gpus_total = over->gpus_total;
     if (s & SO_CPUS) dst->cpus_per_task = over->cpus_per_task;
     if (s & SO_TIME) dst->time_limit_s = over->time_limit_s;
     if (s & SO_NAME) memcpy(dst->name, over->name, sizeof dst->name);
@@ -358,7 +371,19 @@ int submit_opts_shape(const submit_opts *o, uint32_t *nodes, uint32_t *tpn, char
 {
     uint32_t n = (o->set & SO_NODES) ? o->nodes : 1;
     uint32_t t = (o->set & SO_TPN) ? o->tasks_per_node : 1;
-    if (o->set & SO_NTASKS) {
+    if ((o->set & SO_NTASKS) && (o->set & SO_TPN) && !(o->set & SO_NODES)) {
+        if (o->ntasks % t != 0) {
+            snprintf(err, errlen, "-n %u is not a multiple of --ntasks-per-node %u", o->ntasks,
+                     t);
+            return -1;
+        }
+        n = o->ntasks / t;
+        if (n > JOBSPEC_MAX_NODES) {
+            snprintf(err, errlen, "-n %u at %u per node needs more than %u nodes", o->ntasks, t,
+                     JOBSPEC_MAX_NODES);
+            return -1;
+        }
+    } else if (o->set & SO_NTASKS) {
         if (o->set & SO_TPN) {
             if ((uint64_t)n * t != o->ntasks) {
                 snprintf(err, errlen, "-n %u does not equal -N %u x --ntasks-per-node %u",
@@ -380,5 +405,25 @@ int submit_opts_shape(const submit_opts *o, uint32_t *nodes, uint32_t *tpn, char
     }
     *nodes = n;
     *tpn = t;
+    return 0;
+}
+
+int submit_opts_gpus(const submit_opts *o, uint32_t nodes, uint32_t *gpn, char *err,
+                     size_t errlen)
+{
+    if (!(o->set & SO_GPUS_TOTAL)) {
+        *gpn = (o->set & SO_GPUS) ? o->gpus_per_node : 0;
+        return 0;
+    }
+    if (o->set & SO_GPUS) {
+        snprintf(err, errlen, "give --gpus (for the job) or --gpus-per-node, not both");
+        return -1;
+    }
+    if (o->gpus_total % nodes != 0 || o->gpus_total / nodes > JOBSPEC_MAX_GPUS_PER_NODE) {
+        snprintf(err, errlen, "--gpus %u does not spread evenly over %u nodes (at most %u each)",
+                 o->gpus_total, nodes, JOBSPEC_MAX_GPUS_PER_NODE);
+        return -1;
+    }
+    *gpn = o->gpus_total / nodes;
     return 0;
 }

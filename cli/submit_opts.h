@@ -14,12 +14,13 @@ enum submit_opt_bit {
     SO_ERROR = 1u << 8, SO_RESTARTS = 1u << 9, SO_PREEMPTIBLE = 1u << 10,
     SO_PRIORITY = 1u << 11, SO_SIGNAL = 1u << 12, SO_CKPT = 1u << 13, SO_LAUNCHER = 1u << 14,
     SO_PARSABLE = 1u << 15, SO_SLURM_ENV = 1u << 16, SO_CHDIR = 1u << 17,
-    SO_SCHEDULER = 1u << 18,
+    SO_SCHEDULER = 1u << 18, SO_GPUS_TOTAL = 1u << 19,
 };
 
 typedef struct submit_opts {
     unsigned set;                  /* submit_opt_bit of the options given */
-    uint32_t nodes, tasks_per_node, ntasks, gpus_per_node, cpus_per_task, max_restarts;
+    uint32_t nodes, tasks_per_node, ntasks, gpus_per_node, gpus_total, cpus_per_task;
+    uint32_t max_restarts;
     int32_t priority;
     uint64_t time_limit_s;
     int signal;
@@ -48,9 +49,15 @@ int submit_directives(submit_opts *o, const char *path, const char *text,
 /* Copies into 'dst' every option set in 'over'. */
 void submit_opts_merge(submit_opts *dst, const submit_opts *over);
 
-/* Resolves -N/-n/--ntasks-per-node into nodes x tasks per node.
+/* Resolves -N/-n/--ntasks-per-node into nodes x tasks per node (with -n
+ * and --ntasks-per-node alone, as sbatch, nodes = n / tasks per node).
  * Returns 0, or -1 with the reason (e.g. -n not a multiple of -N). */
 int submit_opts_shape(const submit_opts *o, uint32_t *nodes, uint32_t *tpn, char *err,
                       size_t errlen);
+
+/* GPUs per node on 'nodes' nodes: --gpus-per-node, or sbatch's --gpus
+ * (for the whole job) spread evenly. Returns 0, or -1 with the reason. */
+int submit_opts_gpus(const submit_opts *o, uint32_t nodes, uint32_t *gpn, char *err,
+                     size_t errlen);
 
 #endif

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char *trim(char *s)
@@ -22,17 +23,19 @@ int config_read(const char *path, config_fn fn, void *arg, char *err, size_t err
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char line[4096 + 2];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    /* getline, not fgets: the length it returns counts NUL bytes too. */
+    while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+        if (len - (len > 0 && line[len - 1] == '\n') > 4096) {
             snprintf(err, errlen, "%s:%d: line longer than 4096 bytes", path, lineno);
             rc = -1;
             break;
         }
-        for (size_t i = 0; i < len; i++) {
+        for (ssize_t i = 0; i < len; i++) {
             unsigned char c = (unsigned char)line[i];
             if (c == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
                 snprintf(err, errlen, "%s:%d: not a text file (byte 0x%02x)", path, lineno, c);
@@ -71,6 +74,7 @@ int config_read(const char *path, config_fn fn, void *arg, char *err, size_t err
         rc = -1;
     }
 done:
+    free(line);
     fclose(f);
     return rc;
 }

@@ -77,9 +77,11 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         return -1;
     }
     const char *paths[] = { spec->stdout_pattern, spec->stderr_pattern, spec->checkpoint_dir };
+    const char *flags[] = { "-o", "-e", "--checkpoint-dir" };
     for (size_t i = 0; i < 3; i++) {
         if (paths[i] && paths[i][0] && (paths[i][0] != '/' || long_string(paths[i], 4095))) {
-            snprintf(err, errlen, "output and checkpoint paths must be absolute and < 4096 bytes");
+            snprintf(err, errlen, "%s: the path must be absolute and shorter than 4096 bytes",
+                     flags[i]);
             return -1;
         }
     }

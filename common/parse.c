@@ -122,8 +122,11 @@ int parse_signal(const char *s, int *out)
         *out = (int)n;
         return 0;
     }
-    if (strncasecmp(s, "SIG", 3) == 0)
+    if (strncasecmp(s, "SIG", 3) == 0) {
         s += 3;
+        if (isdigit((unsigned char)s[0]))   /* signal_name's "SIG40" */
+            return parse_signal(s, out);
+    }
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
         if (strcasecmp(s, signals[i].name) == 0) {
             *out = signals[i].signo;

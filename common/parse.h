@@ -15,13 +15,13 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * "D-H:M:S"; "0", "UNLIMITED" and "INFINITE" mean none (0). */
 int parse_time_limit(const char *s, uint64_t *out_secs);
 
-/* A signal by name ("USR1", "SIGUSR1") or number. */
+/* A signal by name ("USR1", "SIGUSR1"), number, or "SIG<number>". */
 int parse_signal(const char *s, int *out);
 
 /* "SIGUSR1" for SIGUSR1; a static "SIG<n>" for unnamed numbers. */
 const char *signal_name(int signo);
 
-/* Writes "1-02:03:04" or "02:03:04" or "03:04" into buf (squeue TIME). */
+/* Writes "1-02:03:04", "2:03:04" or "3:04" into buf (squeue TIME). */
 void format_duration(uint64_t secs, char *buf, unsigned len);
 
 #endif

@@ -120,6 +120,33 @@ static int take_lock(store *st, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* 1: empty or tern's (a meta table holding our schema version); 0: another
+ * program's database; -1: not a database at all. Reads only. */
+static int database_kind(store *st)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL)
+        != SQLITE_OK) {
+        snprintf(st->err, sizeof st->err, "%s", sqlite3_errmsg(st->db));
+        return -1;
+    }
+    int rc = sqlite3_step(q);
+    int objects = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    if (rc != SQLITE_ROW)
+        snprintf(st->err, sizeof st->err, "%s", sqlite3_errmsg(st->db));
+    sqlite3_finalize(q);
+    if (objects < 0)
+        return -1;
+    if (objects == 0)
+        return 1;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &q, NULL)
+        != SQLITE_OK)
+        return 0;
+    int ours = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return ours;
+}
+
 store *store_open(const char *path, char *err, size_t errlen)
 {
     store *st = calloc(1, sizeof *st);
@@ -137,6 +164,16 @@ store *store_open(const char *path, char *err, size_t errlen)
         goto error;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    int kind = database_kind(st);
+    if (kind < 0) {
+        snprintf(err, errlen, "state %s: not an SQLite database (%s)", path, st->err);
+        goto error;
+    }
+    if (kind == 0) {
+        snprintf(err, errlen, "state %s: an SQLite database of another program; refusing to "
+                 "touch it", path);
+        goto error;
+    }
     if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
         exec(st, schema) < 0) {
         snprintf(err, errlen, "state %s: %s", path, st->err);

@@ -89,8 +89,11 @@ char **rankenv_build(const rankenv_in *in)
 {
     const Tern__JobSpec *sp = in->spec;
     envb b = { 0 };
+    /* SLURM_* of a submitting shell inside a SLURM allocation describe that
+     * allocation, not this job: only --slurm-env gives ranks SLURM_*. */
     for (size_t i = 0; i < sp->n_env; i++)
-        inherit(&b, sp->env[i]);
+        if (strncmp(sp->env[i], "SLURM_", 6) != 0 && strncmp(sp->env[i], "SLURMD_", 7) != 0)
+            inherit(&b, sp->env[i]);
 
     uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
     /* torchrun */
@@ -164,7 +167,7 @@ const char *rankenv_get(char *const *env, const char *key)
 {
     size_t kl = strlen(key);
     for (char *const *p = env; p && *p; p++)
-        if (key_len(*p) == kl && strncmp(*p, key, kl) == 0)
+        if (key_len(*p) == kl && strncmp(*p, key, kl) == 0 && (*p)[kl] == '=')
             return *p + kl + 1;
     return NULL;
 }

@@ -23,7 +23,7 @@ typedef struct rankenv_in {
 } rankenv_in;
 
 /* Returns a NULL-terminated "KEY=VALUE" array: the submitting environment
- * with every variable tern sets replaced. Free with rankenv_free. Returns
+ * (less its SLURM_* variables) with every variable tern sets replaced. Free with rankenv_free. Returns
  * NULL with errno ENOMEM. */
 char **rankenv_build(const rankenv_in *in);
 void rankenv_free(char **env);
