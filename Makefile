@@ -123,3 +123,4 @@ clean:
 	rm -rf build bin lib
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -246,7 +246,7 @@ void sched_schedule(sched *s)
         enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);
         if (r == PLACE_NEVER) {
             /* The cluster shrank below this job; others may still start. */
-            snprintf(j->reason, sizeof j->reason, "%s", why);
+            snprintf(j->reason, sizeof j->reason, "%.127s", why);
             continue;
         }
         if (r == PLACE_WAIT) {

@@ -143,25 +143,26 @@ int main(int argc, char **argv)
     opts o = { so, LOG_INFO };
 
     opterr = 0;
-    int c, idx;
+    int c, idx, rc = 2;
     while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
         char err[1200];
         if (c == 'h') {
             fputs(usage, stdout);
-            return 0;
+            rc = 0;
+            goto out;
         }
         if (c == '?') {
             fprintf(stderr, "ternd: unknown option '%s' (see ternd --help)\n", argv[optind - 1]);
-            return 2;
+            goto out;
         }
         if (set_option(&o, longopts[idx].name, optarg, err, sizeof err) < 0) {
             fprintf(stderr, "ternd: %s\n", err);
-            return 2;
+            goto out;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "ternd: unexpected argument '%s' (see ternd --help)\n", argv[optind]);
-        return 2;
+        goto out;
     }
     if (!so->state_path)
         set_str(&so->state_path, "ternd.db");
@@ -184,8 +185,9 @@ int main(int argc, char **argv)
     }
     log_init("ternd", o.level);
 
-    int rc = sched_start(&s) == 0 && sched_run(&s) == 0 ? 0 : 1;
+    rc = sched_start(&s) == 0 && sched_run(&s) == 0 ? 0 : 1;
     sched_finish(&s);
+out:
     free(so->state_path);
     free(so->client_ep);
     free(so->worker_ep);

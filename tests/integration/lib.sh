@@ -18,15 +18,30 @@ cluster_pids() {
     sed -n 's/^ternd_pid=//p; s/^worker=[^ ]* //p' "$T/.tern/cluster"
 }
 
+# Sanitizer reports (the ASan/UBSan build) from every process, daemons
+# included, go to files that cleanup turns into a failure.
+export ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
 cleanup() {
-    local p
+    local rc=$? p
     exec 2>/dev/null    # no "Killed" notices for our own background daemons
-    for p in $PIDS $(cluster_pids); do
-        kill -9 "$p" 2>/dev/null
+    # Daemons stop gracefully first, so that they run their exit checks.
+    [ -f "$T/.tern/cluster" ] && tern down --dir "$T/.tern" >/dev/null
+    for p in $PIDS; do kill "$p"; done
+    for p in $PIDS; do
+        for _ in $(seq 100); do kill -0 "$p" || break; sleep 0.05; done
     done
+    for p in $PIDS $(cluster_pids); do kill -9 "$p"; done
     # Ranks die with their worker (PR_SET_PDEATHSIG); give them a moment.
     sleep 0.1
+    if ls "$T"/sanitizer.* >/dev/null 2>&1; then
+        echo "FAIL: sanitizer reports:"
+        cat "$T"/sanitizer.*
+        rc=1
+    fi
     rm -rf "$T"
+    exit "$rc"
 }
 trap cleanup EXIT
 
