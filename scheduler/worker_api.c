@@ -163,6 +163,10 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
         return;
     }
     bool restarted = n->connected && n->incarnation != r->incarnation;
+    /* A worker repeats its registration until answered; a repeat from the
+     * same process may predate launches sent since, so it proves nothing
+     * lost. */
+    bool repeat = n->connected && n->incarnation == r->incarnation;
     if (n->info)
         tern__node_info__free_unpacked(n->info, NULL);
     n->info = info;
@@ -174,15 +178,17 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
         n->state = NODE_UP;
         n->reason[0] = '\0';
     }
-    sched_node_save(s, n);
-    sched_db(s, store_event(s->db, 0, n->name, "register", n->info->addr));
-    log_info("node=%s registered addr=%s cpus=%u gpus=%zu%s", n->name, n->info->addr,
-             n->info->cpus, n->info->n_gpus, restarted ? " (worker restarted)" : "");
+    if (!repeat) {
+        sched_node_save(s, n);
+        sched_db(s, store_event(s->db, 0, n->name, "register", n->info->addr));
+        log_info("node=%s registered addr=%s cpus=%u gpus=%zu%s", n->name, n->info->addr,
+                 n->info->cpus, n->info->n_gpus, restarted ? " (worker restarted)" : "");
+    }
 
     for (size_t i = 0; i < r->n_attempts; i++)
         apply_status(s, n, r->attempts[i]);
     /* Attempts placed here that the worker does not know are gone with it. */
-    for (job *j = s->active.head, *next; j; j = next) {
+    for (job *j = s->active.head, *next; j && !repeat; j = next) {
         next = j->next;
         if (attempt_node_rank(j, n) >= 0 && !reported(r, j))
             attempt_ranks_lost(s, j, n, "worker does not have them (restarted?)");

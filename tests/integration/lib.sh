@@ -10,6 +10,7 @@ export TERN_TIMEOUT=${TERN_TIMEOUT:-20}
 TESTS=$(cd "$(dirname "$0")/.." && pwd)     # the tests/ directory
 T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
 PIDS=""
+MOUNTS=""
 cd "$T" || exit 1
 
 # PIDs of the local cluster in $T/.tern, from its cluster file.
@@ -35,6 +36,7 @@ cleanup() {
     for p in $PIDS $(cluster_pids); do kill -9 "$p"; done
     # Ranks die with their worker (PR_SET_PDEATHSIG); give them a moment.
     sleep 0.1
+    for p in $MOUNTS; do umount "$p"; done
     if ls "$T"/sanitizer.* >/dev/null 2>&1; then
         echo "FAIL: sanitizer reports:"
         cat "$T"/sanitizer.*
