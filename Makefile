@@ -16,7 +16,9 @@ CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDSAN       := -fsanitize=address,undefined
 endif
 CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
+# Evaluated when linking, after install-deps has put pkg-config and the
+# libraries there.
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
 
 GEN     := $(BUILD)/gen/proto/tern.pb-c.c
 GENH    := $(BUILD)/gen/proto/tern.pb-c.h

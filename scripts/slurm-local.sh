@@ -26,6 +26,8 @@ if [ "$cmd" = stop ]; then
 fi
 
 [ "$(id -u)" -eq 0 ] || { echo "slurm-local: needs root" >&2; exit 1; }
+# munged runs as the munge user: it must be able to reach its directory.
+chmod 755 "$dir"
 mkdir -p "$dir/state" "$dir/spool" "$dir/log" "$dir/munge"
 chown munge:munge "$dir/munge"
 chmod 700 "$dir/munge"
@@ -55,6 +57,8 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+# As SLURM's high-throughput guide advises: start batch jobs at once.
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid
