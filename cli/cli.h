@@ -54,6 +54,11 @@ void cli_bad_option(const struct option *opts, char *const argv[], char *buf, si
  * Returns the reply or NULL after printing the error. */
 Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool all);
 
+/* Prints 'doc' indented and drops the reference. Returns 0, or 1 when
+ * 'doc' is NULL (a failed json_pack) or cannot be encoded. */
+struct json_t;
+int cli_print_json(struct json_t *doc);
+
 /* "2026-11-27T14:03:05" in local time, or "Unknown" for 0. */
 void cli_time(int64_t unix_ms, char *buf, unsigned len);
 

@@ -70,19 +70,6 @@ static json_t *job_json(const Tern__JobInfo *j)
     return o;
 }
 
-static int print_json(json_t *v)
-{
-    if (!v)
-        return 1;
-    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(v);
-    if (!text)
-        return 1;
-    puts(text);
-    free(text);
-    return 0;
-}
-
 static const char queue_usage[] =
     "usage: tern queue [-a|--all] [--json] [--scheduler ENDPOINT]\n"
     "  pending and running jobs as squeue shows them; --all adds finished ones\n";
@@ -114,7 +101,7 @@ int cmd_queue(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < r->n_jobs; i++)
             json_array_append_new(arr, job_json(r->jobs[i]));
-        rc = print_json(json_pack("{s:o}", "jobs", arr));
+        rc = cli_print_json(json_pack("{s:o}", "jobs", arr));
     } else {
         printf("%8s %-12s %-8s %2s %10s %5s %s\n", "JOBID", "NAME", "USER", "ST", "TIME",
                "NODES", "NODELIST(REASON)");
@@ -206,7 +193,7 @@ int cmd_show(int argc, char **argv)
         cli_error("show", "no job %llu", (unsigned long long)id);
         rc = 1;
     } else if (co.json) {
-        rc = print_json(job_json(rep->jobs->jobs[0]));
+        rc = cli_print_json(job_json(rep->jobs->jobs[0]));
     } else {
         show_text(rep->jobs->jobs[0]);
     }

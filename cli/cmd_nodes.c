@@ -74,13 +74,7 @@ int cmd_nodes(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < r->n_nodes; i++)
             json_array_append_new(arr, node_json(r->nodes[i]));
-        json_t *doc = json_pack("{s:o}", "nodes", arr);
-        char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-        json_decref(doc);
-        rc = text ? 0 : 1;
-        if (text)
-            puts(text);
-        free(text);
+        rc = cli_print_json(json_pack("{s:o}", "nodes", arr));
     } else {
         printf("%-16s %-8s %9s %9s %8s %-15s %-12s %s\n", "NODE", "STATE", "CPUS(A/T)",
                "GPUS(A/T)", "MEM(MB)", "ADDR", "JOBS", "LABELS/REASON");

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,19 @@ Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t
         return NULL;
     }
     return rep;
+}
+
+int cli_print_json(json_t *doc)
+{
+    if (!doc)
+        return 1;
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (!text)
+        return 1;
+    puts(text);
+    free(text);
+    return 0;
 }
 
 void cli_time(int64_t unix_ms, char *buf, unsigned len)

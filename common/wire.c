@@ -157,6 +157,15 @@ void wire_free(Tern__Envelope *env)
         tern__envelope__free_unpacked(env, NULL);
 }
 
+void wire_error(Tern__Envelope *env, Tern__Error *e, uint64_t seq, const char *text)
+{
+    wire_init(env, seq);
+    tern__error__init(e);
+    e->message = (char *)text;
+    env->body_case = TERN__ENVELOPE__BODY_ERROR;
+    env->error = e;
+}
+
 void wire_send_error(void *sock, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
 {
     char text[1024];
@@ -166,10 +175,7 @@ void wire_send_error(void *sock, const wire_peer *peer, uint64_t seq, const char
     va_end(ap);
 
     Tern__Envelope env;
-    Tern__Error e = TERN__ERROR__INIT;
-    wire_init(&env, seq);
-    e.message = text;
-    env.body_case = TERN__ENVELOPE__BODY_ERROR;
-    env.error = &e;
+    Tern__Error e;
+    wire_error(&env, &e, seq, text);
     (void)wire_send(sock, peer, &env, ZMQ_DONTWAIT);
 }

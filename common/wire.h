@@ -42,6 +42,10 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
 
 void wire_free(Tern__Envelope *env);
 
+/* Makes 'env' an Error envelope with 'seq' carrying 'text' (borrowed;
+ * 'e' is the storage for the body). */
+void wire_error(Tern__Envelope *env, Tern__Error *e, uint64_t seq, const char *text);
+
 /* Sends an Error envelope with 'seq' and a printf-style message; failures
  * to send are ignored (the peer may be gone). */
 void wire_send_error(void *sock, const wire_peer *peer, uint64_t seq,

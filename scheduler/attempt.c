@@ -264,16 +264,16 @@ void sched_schedule(sched *s)
     free(view);
 }
 
-void attempt_kill_node(sched *s, const job *j, const node *n, int sig, uint32_t grace_ms,
-                       const char *why)
+void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
+                       uint32_t grace_ms, const char *why)
 {
     if (!n->connected)
         return;
     Tern__Envelope env;
     Tern__Kill k = TERN__KILL__INIT;
     wire_init(&env, 0);
-    k.job_id = j->id;
-    k.attempt = j->attempt;
+    k.job_id = job_id;
+    k.attempt = attempt;
     k.signal = sig;
     k.grace_ms = grace_ms;
     k.reason = (char *)why;
@@ -335,7 +335,7 @@ void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_m
     j->state = JOB_COMPLETING;
     snprintf(j->reason, sizeof j->reason, "%s", why);
     for (size_t k = 0; k < j->placement->n_nodes; k++)
-        attempt_kill_node(s, j, j->nodes[k], sig, grace_ms, why);
+        attempt_send_kill(s, j->nodes[k], j->id, j->attempt, sig, grace_ms, why);
     sched_job_save(s, j);
     attempt_save(s, j, end);
     sched_db(s, store_event(s->db, j->id, NULL, "ending", why));

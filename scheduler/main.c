@@ -1,11 +1,10 @@
 /* ternd: the tern scheduler daemon. */
 #include "scheduler/sched.h"
 
-#include "common/config.h"
 #include "common/log.h"
+#include "common/options.h"
 #include "common/parse.h"
 
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,33 +27,20 @@ static const char usage[] =
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
-typedef struct opts {
-    sched_opts *so;
-    enum log_level level;
-} opts;
-
-static int set_str(char **dst, const char *v)
+static int set_option(void *ctx, const char *key, const char *v, char *err, size_t errlen)
 {
-    free(*dst);
-    *dst = strdup(v);
-    return *dst ? 0 : -1;
-}
-
-static int set_option(void *arg, const char *key, const char *v, char *err, size_t errlen)
-{
-    opts *o = arg;
-    sched_opts *so = o->so;
+    sched_opts *so = ctx;
     uint32_t n;
     if (strcmp(key, "state") == 0)
-        return set_str(&so->state_path, v);
+        return options_str(&so->state_path, v);
     if (strcmp(key, "client") == 0)
-        return set_str(&so->client_ep, v);
+        return options_str(&so->client_ep, v);
     if (strcmp(key, "worker") == 0)
-        return set_str(&so->worker_ep, v);
+        return options_str(&so->worker_ep, v);
     if (strcmp(key, "endpoints-file") == 0)
-        return set_str(&so->endpoints_file, v);
+        return options_str(&so->endpoints_file, v);
     if (strcmp(key, "log-dir") == 0)
-        return set_str(&so->log_dir, v);
+        return options_str(&so->log_dir, v);
     if (strcmp(key, "heartbeat-ms") == 0) {
         if (parse_u32(v, 10, 600000, &so->heartbeat_ms) == 0)
             return 0;
@@ -83,52 +69,24 @@ static int set_option(void *arg, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "fail-kill-ms '%s': expected 0 to 60000", v);
         return -1;
     }
-    if (strcmp(key, "master-ports") == 0) {
-        char lo[16], hi[16];
-        uint32_t a, b;
-        if (sscanf(v, "%15[0-9]-%15[0-9]", lo, hi) == 2 && parse_u32(lo, 1024, 65535, &a) == 0 &&
-            parse_u32(hi, 1024, 65535, &b) == 0 && a <= b) {
-            so->port_lo = a;
-            so->port_hi = b;
-            return 0;
-        }
-        snprintf(err, errlen, "master-ports '%s': expected LO-HI within 1024-65535", v);
-        return -1;
+    /* master-ports */
+    char lo[16], hi[16];
+    uint32_t a, b;
+    if (sscanf(v, "%15[0-9]-%15[0-9]", lo, hi) == 2 && parse_u32(lo, 1024, 65535, &a) == 0 &&
+        parse_u32(hi, 1024, 65535, &b) == 0 && a <= b) {
+        so->port_lo = a;
+        so->port_hi = b;
+        return 0;
     }
-    if (strcmp(key, "log-level") == 0) {
-        if (log_level_parse(v, &o->level) == 0)
-            return 0;
-        snprintf(err, errlen, "log-level '%s': expected error, warn, info or debug", v);
-        return -1;
-    }
-    if (strcmp(key, "config") == 0) {
-        char why[1024];
-        if (config_read(v, set_option, arg, why, sizeof why) == 0)
-            return 0;
-        snprintf(err, errlen, "config %s", why);
-        return -1;
-    }
-    snprintf(err, errlen, "unknown option '%s'", key);
+    snprintf(err, errlen, "master-ports '%s': expected LO-HI within 1024-65535", v);
     return -1;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "state", required_argument, 0, 0 },
-        { "client", required_argument, 0, 0 },
-        { "worker", required_argument, 0, 0 },
-        { "endpoints-file", required_argument, 0, 0 },
-        { "log-dir", required_argument, 0, 0 },
-        { "heartbeat-ms", required_argument, 0, 0 },
-        { "node-timeout", required_argument, 0, 0 },
-        { "kill-wait", required_argument, 0, 0 },
-        { "fail-kill-ms", required_argument, 0, 0 },
-        { "master-ports", required_argument, 0, 0 },
-        { "config", required_argument, 0, 0 },
-        { "log-level", required_argument, 0, 0 },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
+    static const char *const names[] = {
+        "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
+        "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -140,50 +98,32 @@ int main(int argc, char **argv)
     so->fail_kill_ms = 1000;
     so->port_lo = 29500;
     so->port_hi = 29999;
-    opts o = { so, LOG_INFO };
-
-    opterr = 0;
-    int c, idx, rc = 2;
-    while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
-        char err[1200];
-        if (c == 'h') {
-            fputs(usage, stdout);
-            rc = 0;
-            goto out;
-        }
-        if (c == '?') {
-            fprintf(stderr, "ternd: unknown option '%s' (see ternd --help)\n", argv[optind - 1]);
-            goto out;
-        }
-        if (set_option(&o, longopts[idx].name, optarg, err, sizeof err) < 0) {
-            fprintf(stderr, "ternd: %s\n", err);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ternd: unexpected argument '%s' (see ternd --help)\n", argv[optind]);
+    enum log_level level = LOG_INFO;
+    int rc = options_parse("ternd", argc, argv, names, usage, set_option, so, &level);
+    if (rc != 0) {
+        rc = rc == 1 ? 0 : 2;
         goto out;
     }
     if (!so->state_path)
-        set_str(&so->state_path, "ternd.db");
+        options_str(&so->state_path, "ternd.db");
     if (!so->client_ep)
-        set_str(&so->client_ep, "tcp://127.0.0.1:7817");
+        options_str(&so->client_ep, "tcp://127.0.0.1:7817");
     if (!so->worker_ep)
-        set_str(&so->worker_ep, "tcp://127.0.0.1:7818");
+        options_str(&so->worker_ep, "tcp://127.0.0.1:7818");
     if (!so->log_dir) {
         char *copy = strdup(so->state_path), buf[4096];
         snprintf(buf, sizeof buf, "%s/logs", dirname(copy));
         free(copy);
-        set_str(&so->log_dir, buf);
+        options_str(&so->log_dir, buf);
     }
     if (so->log_dir[0] != '/') {
         char cwd[2048], buf[4096];
         if (getcwd(cwd, sizeof cwd)) {
             snprintf(buf, sizeof buf, "%s/%s", cwd, so->log_dir);
-            set_str(&so->log_dir, buf);
+            options_str(&so->log_dir, buf);
         }
     }
-    log_init("ternd", o.level);
+    log_init("ternd", level);
 
     rc = sched_start(&s) == 0 && sched_run(&s) == 0 ? 0 : 1;
     sched_finish(&s);

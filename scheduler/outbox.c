@@ -58,11 +58,8 @@ void outbox_error(sched *s, const wire_peer *peer, uint64_t seq, const char *fmt
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     Tern__Envelope env;
-    Tern__Error e = TERN__ERROR__INIT;
-    wire_init(&env, seq);
-    e.message = text;
-    env.body_case = TERN__ENVELOPE__BODY_ERROR;
-    env.error = &e;
+    Tern__Error e;
+    wire_error(&env, &e, seq, text);
     outbox_add(s, s->clients, peer, &env, true);
 }
 

@@ -193,9 +193,10 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why);
  * are gone. Does nothing if it is already ending. */
 void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
                  const char *why);
-/* Sends one Kill for j's current attempt to 'n'. */
-void attempt_kill_node(sched *s, const job *j, const node *n, int sig, uint32_t grace_ms,
-                       const char *why);
+/* Tells the worker of 'n' to stop the ranks of (job_id, attempt): 'sig',
+ * then SIGKILL after grace_ms. Nothing is sent to a node not connected. */
+void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
+                       uint32_t grace_ms, const char *why);
 /* Cancels a pending or running job. Returns 0, or -1 with 'err' filled. */
 int sched_cancel(sched *s, job *j, char *err, size_t errlen);
 /* Answers the waiters of j, if it is final. */

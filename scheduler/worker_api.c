@@ -43,22 +43,6 @@ static node *peer_node(sched *s, const wire_peer *peer)
     return sched_node(s, name);
 }
 
-static void send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
-                      uint32_t grace_ms, const char *why)
-{
-    Tern__Envelope env;
-    Tern__Kill k = TERN__KILL__INIT;
-    wire_init(&env, 0);
-    k.job_id = job_id;
-    k.attempt = attempt;
-    k.signal = sig;
-    k.grace_ms = grace_ms;
-    k.reason = (char *)why;
-    env.body_case = TERN__ENVELOPE__BODY_KILL;
-    env.kill = &k;
-    outbox_add(s, s->workers, &n->peer, &env, false);
-}
-
 /* The job whose current attempt has ranks on 'n', or NULL if fenced off. */
 static job *live_job(sched *s, const node *n, uint64_t job_id, uint32_t attempt)
 {
@@ -87,7 +71,7 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
         if (running) {
             log_warn("node=%s job=%llu attempt=%u: stale attempt still running, killing",
                      n->name, (unsigned long long)a->job_id, a->attempt);
-            send_kill(s, n, a->job_id, a->attempt, SIGKILL, 0, "stale attempt");
+            attempt_send_kill(s, n, a->job_id, a->attempt, SIGKILL, 0, "stale attempt");
         }
         return !running;
     }
@@ -97,7 +81,7 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
             attempt_rank_exit(s, j, r->rank, r->exit_code, n->name, r->message);
     }
     if (running && j->state == JOB_COMPLETING && j->ending)
-        attempt_kill_node(s, j, n, SIGTERM,
+        attempt_send_kill(s, n, j->id, j->attempt, SIGTERM,
                           j->end_state == JOB_CANCELLED ? s->opt.kill_wait_ms
                                                         : s->opt.fail_kill_ms,
                           j->reason);

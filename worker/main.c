@@ -1,11 +1,10 @@
 /* tern-worker: the node agent. */
 #include "worker/worker.h"
 
-#include "common/config.h"
 #include "common/log.h"
+#include "common/options.h"
 #include "common/parse.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +23,18 @@ static const char usage[] =
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
-typedef struct opts {
-    worker_opts *wo;
-    enum log_level level;
-} opts;
-
-static int set_str(char **dst, const char *v)
+static int set_option(void *ctx, const char *key, const char *v, char *err, size_t errlen)
 {
-    free(*dst);
-    *dst = strdup(v);
-    return *dst ? 0 : -1;
-}
-
-static int set_option(void *arg, const char *key, const char *v, char *err, size_t errlen)
-{
-    opts *o = arg;
-    worker_opts *wo = o->wo;
+    worker_opts *wo = ctx;
     uint32_t n;
     if (strcmp(key, "scheduler") == 0)
-        return set_str(&wo->scheduler, v);
+        return options_str(&wo->scheduler, v);
     if (strcmp(key, "name") == 0)
-        return set_str(&wo->name, v);
+        return options_str(&wo->name, v);
     if (strcmp(key, "addr") == 0)
-        return set_str(&wo->addr, v);
+        return options_str(&wo->addr, v);
     if (strcmp(key, "topology") == 0)
-        return set_str(&wo->topology_xml, v);
+        return options_str(&wo->topology_xml, v);
     if (strcmp(key, "cpus") == 0) {
         if (parse_u32(v, 1, 1000000, &wo->cpus) == 0)
             return 0;
@@ -63,85 +49,40 @@ static int set_option(void *arg, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "gpus '%s': expected 0 to 64", v);
         return -1;
     }
-    if (strcmp(key, "label") == 0) {
-        const char *eq = strchr(v, '=');
-        if (!eq || eq == v || strlen(v) > 256) {
-            snprintf(err, errlen, "label '%s': expected KEY=VALUE", v);
-            return -1;
-        }
-        char **nl = realloc(wo->labels, (wo->nlabels + 1) * sizeof *nl);
-        if (!nl || !(nl[wo->nlabels] = strdup(v))) {
-            if (nl)
-                wo->labels = nl;
-            return -1;
-        }
-        wo->labels = nl;
-        wo->nlabels++;
-        return 0;
-    }
-    if (strcmp(key, "log-level") == 0) {
-        if (log_level_parse(v, &o->level) == 0)
-            return 0;
-        snprintf(err, errlen, "log-level '%s': expected error, warn, info or debug", v);
+    /* label */
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || strlen(v) > 256) {
+        snprintf(err, errlen, "label '%s': expected KEY=VALUE", v);
         return -1;
     }
-    if (strcmp(key, "config") == 0) {
-        char why[1024];
-        if (config_read(v, set_option, arg, why, sizeof why) == 0)
-            return 0;
-        snprintf(err, errlen, "config %s", why);
+    char **nl = realloc(wo->labels, (wo->nlabels + 1) * sizeof *nl);
+    if (!nl)
         return -1;
-    }
-    snprintf(err, errlen, "unknown option '%s'", key);
-    return -1;
+    wo->labels = nl;
+    if (!(nl[wo->nlabels] = strdup(v)))
+        return -1;
+    wo->nlabels++;
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "scheduler", required_argument, 0, 0 },
-        { "name", required_argument, 0, 0 },
-        { "addr", required_argument, 0, 0 },
-        { "cpus", required_argument, 0, 0 },
-        { "gpus", required_argument, 0, 0 },
-        { "topology", required_argument, 0, 0 },
-        { "label", required_argument, 0, 0 },
-        { "config", required_argument, 0, 0 },
-        { "log-level", required_argument, 0, 0 },
-        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
+    static const char *const names[] = {
+        "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);
     w.sigfd = -1;
     w.opt.gpus = -1;
-    opts o = { &w.opt, LOG_INFO };
-
-    opterr = 0;
-    int c, idx, rc = 2;
-    while ((c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
-        char err[1200];
-        if (c == 'h') {
-            fputs(usage, stdout);
-            rc = 0;
-            goto out;
-        }
-        if (c == '?') {
-            fprintf(stderr, "tern-worker: unknown option '%s' (see tern-worker --help)\n",
-                    argv[optind - 1]);
-            goto out;
-        }
-        if (set_option(&o, longopts[idx].name, optarg, err, sizeof err) < 0) {
-            fprintf(stderr, "tern-worker: %s\n", err);
-            goto out;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "tern-worker: unexpected argument '%s'\n", argv[optind]);
+    enum log_level level = LOG_INFO;
+    int rc = options_parse("tern-worker", argc, argv, names, usage, set_option, &w.opt, &level);
+    if (rc != 0) {
+        rc = rc == 1 ? 0 : 2;
         goto out;
     }
+    rc = 2;
     if (!w.opt.scheduler && getenv("TERN_WORKER_ENDPOINT"))
-        set_str(&w.opt.scheduler, getenv("TERN_WORKER_ENDPOINT"));
+        options_str(&w.opt.scheduler, getenv("TERN_WORKER_ENDPOINT"));
     if (!w.opt.scheduler) {
         fprintf(stderr, "tern-worker: --scheduler tcp://HOST:PORT is required\n");
         goto out;
@@ -150,9 +91,9 @@ int main(int argc, char **argv)
         char host[256] = "node";
         gethostname(host, sizeof host - 1);
         host[strcspn(host, ".")] = '\0';
-        set_str(&w.opt.name, host);
+        options_str(&w.opt.name, host);
     }
-    log_init("tern-worker", o.level);
+    log_init("tern-worker", level);
     rc = worker_start(&w) == 0 && worker_run(&w) == 0 ? 0 : 1;
     worker_finish(&w);
 out:
