@@ -28,6 +28,10 @@ expect_error "cancel unknown job" "no job 999" tern cancel 999
 expect_error "unknown node" "no node 'nonode'" tern drain nonode
 expect_error "logs of unknown rank" "has ranks 0 to 0" tern logs "$good" --rank 5
 
+# The example configurations parse (--help runs after them).
+ternd --config "$TESTS/../configs/ternd.conf" --help >/dev/null || fail "configs/ternd.conf"
+tern-worker --config "$TESTS/../configs/worker.conf" --help >/dev/null || fail "configs/worker.conf"
+ok "configs/ternd.conf and configs/worker.conf parse"
 printf 'state = x\nfrobnicate = 1\n' >"$T/ternd.conf"
 expect_error "garbage ternd config" "ternd.conf:2: unknown option 'frobnicate'" \
     "$TERN_BIN/ternd" --config "$T/ternd.conf"

@@ -48,3 +48,9 @@ tern show "$id4" | grep -q "cannot run 'no-such-command-xyz': command not found"
     || fail "reason: $(tern show "$id4" | grep Reason)"
 tern logs "$id4" | grep -q "command not found" || fail "the log does not say why"
 ok "a missing command fails with 127 and the reason in show and logs"
+
+# The example job script runs as it stands.
+ex=$(tern submit --parsable "$TESTS/../configs/jobs/hello.sbatch") || fail "submit the example"
+tern wait "$ex" --timeout 30 || fail "example job $ex"
+[ "$(tern logs "$ex" | grep -c "^[0-3]: rank [0-3] of 4 on node")" -eq 4 ] || fail "example output: $(tern logs "$ex")"
+ok "configs/jobs/hello.sbatch ran 4 ranks"
