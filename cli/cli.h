@@ -26,8 +26,10 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* Connects, or prints why and returns NULL. */
 client *cli_connect(const char *cmd, const char *scheduler);
 
-/* One request and its reply, or NULL after printing the error. */
-Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req, int timeout_ms);
+/* One request and its reply, which must be of type 'want'; or NULL after
+ * printing the error (the scheduler's, or "unexpected reply"). */
+Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req,
+                         Tern__Envelope__BodyCase want);
 
 /* Parses a job id ("42"), or prints why and returns -1. */
 int cli_job_id(const char *cmd, const char *s, uint64_t *id);
@@ -50,14 +52,23 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
  * 'buf': "unknown option '--bogus'", "option '--parsable' takes no value". */
 void cli_bad_option(const struct option *opts, char *const argv[], char *buf, size_t len);
 
-/* Fetches jobs by id (all active ones when n == 0, plus finished with 'all').
- * Returns the reply or NULL after printing the error. */
-Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool all);
+/* Fetches jobs by id; one job comes with its environment and script
+ * unless 'brief'. Returns the reply or NULL after printing the error. */
+Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool brief);
+
+/* Fetches one page of the job listing: jobs after 'after_id' in id order,
+ * unfinished ones (and finished ones with 'all'). Returns the reply (its
+ * next_after says where the next page starts) or NULL after printing. */
+Tern__Envelope *cli_jobs_page(client *c, const char *cmd, uint64_t after_id, bool all);
 
 /* Prints 'doc' indented and drops the reference. Returns 0, or 1 when
  * 'doc' is NULL (a failed json_pack) or cannot be encoded. */
 struct json_t;
 int cli_print_json(struct json_t *doc);
+
+/* A JSON string of 's' (NULL as ""), each byte that is not part of valid
+ * UTF-8 replaced by U+FFFD: names and paths need not be UTF-8, JSON must. */
+struct json_t *cli_json_str(const char *s);
 
 /* "2026-11-27T14:03:05" in local time, or "Unknown" for 0. */
 void cli_time(int64_t unix_ms, char *buf, unsigned len);

@@ -45,9 +45,9 @@ int cmd_cancel(int argc, char **argv)
     rq.job_ids = ids;
     env.body_case = TERN__ENVELOPE__BODY_CANCEL;
     env.cancel = &rq;
-    Tern__Envelope *rep = cli_call(c, "cancel", &env, 0);
+    Tern__Envelope *rep = cli_call(c, "cancel", &env, TERN__ENVELOPE__BODY_CANCELLED);
     int rc = 1;
-    if (rep && rep->body_case == TERN__ENVELOPE__BODY_CANCELLED) {
+    if (rep) {
         for (size_t i = 0; i < rep->cancelled->n_errors; i++)
             cli_error("cancel", "%s", rep->cancelled->errors[i]);
         rc = rep->cancelled->n_errors ? 1 : 0;

@@ -31,43 +31,68 @@ static void nodelist(const Tern__JobInfo *j, char *buf, size_t len)
 static json_t *job_json(const Tern__JobInfo *j)
 {
     const Tern__JobSpec *s = j->spec;
-    json_t *argv = json_array(), *nodes = json_array();
-    for (size_t i = 0; s && i < s->n_argv; i++)
-        json_array_append_new(argv, json_string(s->argv[i]));
-    for (size_t i = 0; i < j->n_node_names; i++)
-        json_array_append_new(nodes, json_string(j->node_names[i]));
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:o, s:s, s:i}",
-                          "id", (json_int_t)j->id, "state", j->state, "reason", j->reason,
-                          "name", s ? s->name : "", "exit_code", j->exit_code,
-                          "attempt", j->attempt, "submit_ms", (json_int_t)j->submit_ms,
-                          "start_ms", (json_int_t)j->start_ms, "end_ms", (json_int_t)j->end_ms,
-                          "nodes", nodes, "master_addr", j->master_addr,
-                          "master_port", j->master_port);
-    if (!o)
+    json_t *o = json_object(), *argv = json_array(), *nodes = json_array();
+    if (!o || !argv || !nodes) {
+        json_decref(o);
+        json_decref(argv);
+        json_decref(nodes);
         return NULL;
+    }
+    for (size_t i = 0; i < s->n_argv; i++)
+        json_array_append_new(argv, cli_json_str(s->argv[i]));
+    for (size_t i = 0; i < j->n_node_names; i++)
+        json_array_append_new(nodes, cli_json_str(j->node_names[i]));
+    json_object_set_new(o, "id", json_integer((json_int_t)j->id));
+    json_object_set_new(o, "state", cli_json_str(j->state));
+    json_object_set_new(o, "reason", cli_json_str(j->reason));
+    json_object_set_new(o, "name", cli_json_str(s->name));
+    json_object_set_new(o, "user", cli_json_str(s->user));
+    json_object_set_new(o, "exit_code", json_integer(j->exit_code));
+    json_object_set_new(o, "attempt", json_integer(j->attempt));
+    json_object_set_new(o, "submit_ms", json_integer((json_int_t)j->submit_ms));
+    json_object_set_new(o, "start_ms", json_integer((json_int_t)j->start_ms));
+    json_object_set_new(o, "end_ms", json_integer((json_int_t)j->end_ms));
+    json_object_set_new(o, "run_secs", json_integer((json_int_t)run_secs(j)));
+    json_object_set_new(o, "nodes", nodes);
+    json_object_set_new(o, "master_addr", cli_json_str(j->master_addr));
+    json_object_set_new(o, "master_port", json_integer(j->master_port));
     if (j->failed_rank >= 0) {
         json_object_set_new(o, "failed_rank", json_integer(j->failed_rank));
-        json_object_set_new(o, "failed_node", json_string(j->failed_node));
+        json_object_set_new(o, "failed_node", cli_json_str(j->failed_node));
     }
-    if (s) {
-        json_object_set_new(o, "user", json_string(s->user));
-        json_object_set_new(o, "argv", argv);
-        json_object_set_new(o, "cwd", json_string(s->cwd));
-        json_object_set_new(o, "num_nodes", json_integer(s->nodes));
-        json_object_set_new(o, "tasks_per_node", json_integer(s->tasks_per_node));
-        json_object_set_new(o, "num_tasks", json_integer(jobspec_world_size(s)));
-        json_object_set_new(o, "cpus_per_task", json_integer(s->cpus_per_task));
-        json_object_set_new(o, "gpus_per_node", json_integer(s->gpus_per_node));
-        json_object_set_new(o, "time_limit_s", json_integer((json_int_t)s->time_limit_s));
-        json_object_set_new(o, "priority", json_integer(s->priority));
-        json_object_set_new(o, "stdout", json_string(s->stdout_pattern));
-        json_object_set_new(o, "stderr", json_string(s->stderr_pattern[0] ? s->stderr_pattern
-                                                                          : s->stdout_pattern));
-    } else {
-        json_decref(argv);
-    }
-    json_object_set_new(o, "run_secs", json_integer((json_int_t)run_secs(j)));
+    json_object_set_new(o, "argv", argv);
+    json_object_set_new(o, "cwd", cli_json_str(s->cwd));
+    json_object_set_new(o, "num_nodes", json_integer(s->nodes));
+    json_object_set_new(o, "tasks_per_node", json_integer(s->tasks_per_node));
+    json_object_set_new(o, "num_tasks", json_integer(jobspec_world_size(s)));
+    json_object_set_new(o, "cpus_per_task", json_integer(s->cpus_per_task));
+    json_object_set_new(o, "gpus_per_node", json_integer(s->gpus_per_node));
+    json_object_set_new(o, "time_limit_s", json_integer((json_int_t)s->time_limit_s));
+    json_object_set_new(o, "priority", json_integer(s->priority));
+    json_object_set_new(o, "stdout", cli_json_str(s->stdout_pattern));
+    json_object_set_new(o, "stderr", cli_json_str(s->stderr_pattern[0] ? s->stderr_pattern
+                                                                       : s->stdout_pattern));
     return o;
+}
+
+/* squeue's order: running jobs, then pending ones in the order they will
+ * start (priority, then submission), then finished ones; each by id. */
+static int state_group(const char *st)
+{
+    if (strcmp(st, "R") == 0 || strcmp(st, "CG") == 0)
+        return 0;
+    return strcmp(st, "PD") == 0 ? 1 : 2;
+}
+
+static int queue_order(const void *a, const void *b)
+{
+    const Tern__JobInfo *x = *(const Tern__JobInfo *const *)a, *y = *(const Tern__JobInfo *const *)b;
+    int gx = state_group(x->state), gy = state_group(y->state);
+    if (gx != gy)
+        return gx - gy;
+    if (gx == 1 && x->spec->priority != y->spec->priority)
+        return x->spec->priority > y->spec->priority ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static const char queue_usage[] =
@@ -91,22 +116,43 @@ int cmd_queue(int argc, char **argv)
     client *c = cli_connect("queue", co.scheduler);
     if (!c)
         return 1;
-    Tern__Envelope *rep = cli_jobs(c, "queue", NULL, 0, co.all);
-    client_close(&c);
-    if (!rep)
-        return 1;
-    Tern__JobsReply *r = rep->jobs;
+    /* The listing comes in pages; keep every reply while its jobs are shown. */
+    Tern__Envelope **pages = NULL;
+    size_t npages = 0, njobs = 0;
+    uint64_t after = 0;
     int rc = 0;
-    if (co.json) {
+    do {
+        Tern__Envelope *rep = cli_jobs_page(c, "queue", after, co.all);
+        Tern__Envelope **np = rep ? realloc(pages, (npages + 1) * sizeof *np) : NULL;
+        if (!np) {
+            wire_free(rep);
+            rc = 1;
+            break;
+        }
+        pages = np;
+        pages[npages++] = rep;
+        njobs += rep->jobs->n_jobs;
+        after = rep->jobs->next_after;
+    } while (after);
+    client_close(&c);
+    const Tern__JobInfo **list = rc ? NULL : calloc(njobs ? njobs : 1, sizeof *list);
+    if (!list)
+        rc = 1;
+    for (size_t p = 0, k = 0; list && p < npages; p++)
+        for (size_t i = 0; i < pages[p]->jobs->n_jobs; i++)
+            list[k++] = pages[p]->jobs->jobs[i];
+    if (list)
+        qsort(list, njobs, sizeof *list, queue_order);
+    if (list && co.json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < r->n_jobs; i++)
-            json_array_append_new(arr, job_json(r->jobs[i]));
+        for (size_t i = 0; i < njobs; i++)
+            json_array_append_new(arr, job_json(list[i]));
         rc = cli_print_json(json_pack("{s:o}", "jobs", arr));
-    } else {
+    } else if (list) {
         printf("%8s %-12s %-8s %2s %10s %5s %s\n", "JOBID", "NAME", "USER", "ST", "TIME",
                "NODES", "NODELIST(REASON)");
-        for (size_t i = 0; i < r->n_jobs; i++) {
-            const Tern__JobInfo *j = r->jobs[i];
+        for (size_t i = 0; i < njobs; i++) {
+            const Tern__JobInfo *j = list[i];
             char t[32], where[1024];
             format_duration(run_secs(j), t, sizeof t);
             if (strcmp(j->state, "PD") == 0)
@@ -117,7 +163,10 @@ int cmd_queue(int argc, char **argv)
                    j->spec->name, j->spec->user, j->state, t, j->spec->nodes, where);
         }
     }
-    wire_free(rep);
+    free(list);
+    for (size_t p = 0; p < npages; p++)
+        wire_free(pages[p]);
+    free(pages);
     return rc;
 }
 
@@ -189,10 +238,7 @@ int cmd_show(int argc, char **argv)
     if (!rep)
         return 1;
     int rc = 0;
-    if (rep->jobs->n_jobs != 1) {
-        cli_error("show", "no job %llu", (unsigned long long)id);
-        rc = 1;
-    } else if (co.json) {
+    if (co.json) {
         rc = cli_print_json(job_json(rep->jobs->jobs[0]));
     } else {
         show_text(rep->jobs->jobs[0]);

@@ -59,12 +59,12 @@ static int set_opt(int c, const char *arg, void *ctx)
 }
 
 /* Prints what was appended to 's' since last time; with 'flush' also an
- * unfinished last line. */
-static void pump(source *s, bool flush)
+ * unfinished last line. Returns -1 with errno when the file cannot be read. */
+static int pump(source *s, bool flush)
 {
     int fd = open(s->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return;
+        return -1;
     char buf[65536];
     ssize_t n;
     while ((n = pread(fd, buf, sizeof buf, s->offset)) > 0) {
@@ -91,11 +91,12 @@ static void pump(source *s, bool flush)
         s->npartial = 0;
     }
     fflush(stdout);
+    return 0;
 }
 
 static int job_state_of(client *c, uint64_t id, enum job_state *st)
 {
-    Tern__Envelope *rep = cli_jobs(c, "logs", &id, 1, false);
+    Tern__Envelope *rep = cli_jobs(c, "logs", &id, 1, true);
     if (!rep)
         return -1;
     int rc = rep->jobs->n_jobs == 1 ? job_state_parse(rep->jobs->jobs[0]->state, st) : -1;
@@ -130,7 +131,7 @@ int cmd_logs(int argc, char **argv)
     client *c = cli_connect("logs", co.scheduler);
     if (!c)
         return 1;
-    Tern__Envelope *rep = cli_jobs(c, "logs", &id, 1, false);
+    Tern__Envelope *rep = cli_jobs(c, "logs", &id, 1, true);
     if (!rep) {
         client_close(&c);
         return 1;
@@ -176,11 +177,9 @@ int cmd_logs(int argc, char **argv)
         s->rank = lo.rank >= 0 || world == 1 ? -1 : (int)r;
         nsrc++;
     }
-    for (;;) {
+    while (lo.follow) {
         for (size_t k = 0; k < nsrc; k++)
             pump(&src[k], false);
-        if (!lo.follow)
-            break;
         enum job_state st;
         if (job_state_of(c, id, &st) < 0) {
             rc = 1;
@@ -193,9 +192,13 @@ int cmd_logs(int argc, char **argv)
         }
         clock_sleep_ms(250);
     }
-    if (!lo.follow)
-        for (size_t k = 0; k < nsrc; k++)
-            pump(&src[k], true);
+    for (size_t k = 0; !lo.follow && k < nsrc; k++) {
+        if (pump(&src[k], true) < 0) {
+            /* The files are on the nodes' storage; this machine may not share it. */
+            cli_error("logs", "cannot read %s: %s", src[k].path, strerror(errno));
+            rc = 1;
+        }
+    }
 out:
     free(src);
     wire_free(rep);

@@ -13,28 +13,53 @@ static const char usage[] =
 
 static json_t *node_json(const Tern__NodeInfo *n)
 {
-    json_t *gpus = json_array(), *labels = json_array(), *jobs = json_array(),
-           *nics = json_array();
-    for (size_t i = 0; i < n->n_gpus; i++)
-        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:i, s:I}", "index",
-                                              n->gpus[i]->index, "name", n->gpus[i]->name,
-                                              "pci_bus_id", n->gpus[i]->pci_bus_id, "numa",
-                                              n->gpus[i]->numa,
-                                              "memory_mb", (json_int_t)n->gpus[i]->memory_mb));
-    for (size_t i = 0; i < n->n_nics; i++)
-        json_array_append_new(nics, json_pack("{s:s, s:s, s:i}", "name", n->nics[i]->name,
-                                              "pci_bus_id", n->nics[i]->pci_bus_id, "numa",
-                                              n->nics[i]->numa));
+    json_t *o = json_object(), *gpus = json_array(), *labels = json_array(),
+           *jobs = json_array(), *nics = json_array();
+    if (!o || !gpus || !labels || !jobs || !nics) {
+        json_decref(o);
+        json_decref(gpus);
+        json_decref(labels);
+        json_decref(jobs);
+        json_decref(nics);
+        return NULL;
+    }
+    for (size_t i = 0; i < n->n_gpus; i++) {
+        const Tern__Gpu *g = n->gpus[i];
+        json_t *go = json_object();
+        json_object_set_new(go, "index", json_integer(g->index));
+        json_object_set_new(go, "name", cli_json_str(g->name));
+        json_object_set_new(go, "pci_bus_id", cli_json_str(g->pci_bus_id));
+        json_object_set_new(go, "numa", json_integer(g->numa));
+        json_object_set_new(go, "memory_mb", json_integer((json_int_t)g->memory_mb));
+        json_array_append_new(gpus, go);
+    }
+    for (size_t i = 0; i < n->n_nics; i++) {
+        json_t *no = json_object();
+        json_object_set_new(no, "name", cli_json_str(n->nics[i]->name));
+        json_object_set_new(no, "pci_bus_id", cli_json_str(n->nics[i]->pci_bus_id));
+        json_object_set_new(no, "numa", json_integer(n->nics[i]->numa));
+        json_array_append_new(nics, no);
+    }
     for (size_t i = 0; i < n->n_labels; i++)
-        json_array_append_new(labels, json_string(n->labels[i]));
+        json_array_append_new(labels, cli_json_str(n->labels[i]));
     for (size_t i = 0; i < n->n_jobs; i++)
         json_array_append_new(jobs, json_integer((json_int_t)n->jobs[i]));
-    return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:I, s:o, s:i, s:o, s:o, s:o}",
-                     "name", n->name, "state", n->state, "reason", n->reason, "addr", n->addr,
-                     "cpus", n->cpus, "cpus_used", n->cpus_used, "cores", n->cores,
-                     "numa_nodes", n->numa_nodes, "memory_mb", (json_int_t)n->memory_mb,
-                     "gpus", gpus, "gpus_used", n->gpus_used, "nics", nics, "labels", labels,
-                     "jobs", jobs);
+    json_object_set_new(o, "name", cli_json_str(n->name));
+    json_object_set_new(o, "state", cli_json_str(n->state));
+    json_object_set_new(o, "reason", cli_json_str(n->reason));
+    json_object_set_new(o, "addr", cli_json_str(n->addr));
+    json_object_set_new(o, "worker_pid", json_integer(n->pid));
+    json_object_set_new(o, "cpus", json_integer(n->cpus));
+    json_object_set_new(o, "cpus_used", json_integer(n->cpus_used));
+    json_object_set_new(o, "cores", json_integer(n->cores));
+    json_object_set_new(o, "numa_nodes", json_integer(n->numa_nodes));
+    json_object_set_new(o, "memory_mb", json_integer((json_int_t)n->memory_mb));
+    json_object_set_new(o, "gpus", gpus);
+    json_object_set_new(o, "gpus_used", json_integer(n->gpus_used));
+    json_object_set_new(o, "nics", nics);
+    json_object_set_new(o, "labels", labels);
+    json_object_set_new(o, "jobs", jobs);
+    return o;
 }
 
 int cmd_nodes(int argc, char **argv)
@@ -59,15 +84,10 @@ int cmd_nodes(int argc, char **argv)
     wire_init(&env, 0);
     env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
     env.nodes_query = &rq;
-    Tern__Envelope *rep = cli_call(c, "nodes", &env, 0);
+    Tern__Envelope *rep = cli_call(c, "nodes", &env, TERN__ENVELOPE__BODY_NODES);
     client_close(&c);
     if (!rep)
         return 1;
-    if (rep->body_case != TERN__ENVELOPE__BODY_NODES) {
-        cli_error("nodes", "unexpected reply from the scheduler");
-        wire_free(rep);
-        return 1;
-    }
     const Tern__NodesReply *r = rep->nodes;
     int rc = 0;
     if (co.json) {
@@ -139,9 +159,9 @@ int cmd_node_command(int argc, char **argv)
     rq.reason = (char *)(reason ? reason : "");
     env.body_case = TERN__ENVELOPE__BODY_NODE_COMMAND;
     env.node_command = &rq;
-    Tern__Envelope *rep = cli_call(c, cmd, &env, 0);
+    Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_OK);
     client_close(&c);
-    int rc = rep && rep->body_case == TERN__ENVELOPE__BODY_OK ? 0 : 1;
+    int rc = rep ? 0 : 1;
     wire_free(rep);
     return rc;
 }

@@ -200,6 +200,12 @@ int cmd_submit(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    /* Recorded with the job, not acted on yet: say so rather than pretend. */
+    if (spec.max_restarts)
+        warn_line("warning: --max-restarts is recorded, but this tern does not restart jobs "
+                  "yet; a failed attempt ends the job");
+    if (spec.preemptible)
+        warn_line("warning: --preemptible is recorded, but this tern does not preempt jobs yet");
 
     client *c = cli_connect("submit", opts.scheduler[0] ? opts.scheduler : NULL);
     if (!c)
@@ -210,8 +216,8 @@ int cmd_submit(int argc, char **argv)
     rq.spec = &spec;
     env.body_case = TERN__ENVELOPE__BODY_SUBMIT;
     env.submit = &rq;
-    Tern__Envelope *rep = cli_call(c, "submit", &env, 0);
-    if (rep && rep->body_case == TERN__ENVELOPE__BODY_SUBMITTED) {
+    Tern__Envelope *rep = cli_call(c, "submit", &env, TERN__ENVELOPE__BODY_SUBMITTED);
+    if (rep) {
         if (opts.parsable)
             printf("%llu\n", (unsigned long long)rep->submitted->job_id);
         else

@@ -164,7 +164,9 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
     return 0;
 }
 
-/* Waits until every worker of the cluster is registered and up. */
+/* Waits until every worker of the cluster is registered, by the process
+ * this cluster file names (a restarted worker's predecessor may still look
+ * alive to ternd), and UP, or DRAIN when an admin drained it. */
 static int wait_registered(const cluster_info *ci)
 {
     char err[1024];
@@ -187,7 +189,9 @@ static int wait_registered(const cluster_info *ci)
                            i < rep->nodes->n_nodes; i++)
             for (int k = 0; k < ci->nworkers; k++)
                 up += strcmp(rep->nodes->nodes[i]->name, ci->worker_names[k]) == 0 &&
-                      strcmp(rep->nodes->nodes[i]->state, "UP") == 0;
+                      rep->nodes->nodes[i]->pid == (uint32_t)ci->worker_pids[k] &&
+                      (strcmp(rep->nodes->nodes[i]->state, "UP") == 0 ||
+                       strcmp(rep->nodes->nodes[i]->state, "DRAIN") == 0);
         wire_free(rep);
         if (up == ci->nworkers) {
             rc = 0;

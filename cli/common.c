@@ -30,12 +30,18 @@ client *cli_connect(const char *cmd, const char *scheduler)
     return c;
 }
 
-Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req, int timeout_ms)
+Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req,
+                         Tern__Envelope__BodyCase want)
 {
     char err[1024];
-    Tern__Envelope *rep = client_call(c, req, timeout_ms, err, sizeof err);
-    if (!rep)
+    Tern__Envelope *rep = client_call(c, req, 0, err, sizeof err);
+    if (!rep) {
         cli_error(cmd, "%s", err);
+    } else if (rep->body_case != want) {
+        cli_error(cmd, "unexpected reply (type %d) from the scheduler", (int)rep->body_case);
+        wire_free(rep);
+        rep = NULL;
+    }
     return rep;
 }
 
@@ -113,18 +119,17 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
     return optind;
 }
 
-Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool all)
+static Tern__Envelope *jobs_request(client *c, const char *cmd, Tern__JobsRequest *rq)
 {
     Tern__Envelope env;
-    Tern__JobsRequest rq = TERN__JOBS_REQUEST__INIT;
     wire_init(&env, 0);
-    rq.n_job_ids = n;
-    rq.job_ids = (uint64_t *)ids;
-    rq.all = all;
     env.body_case = TERN__ENVELOPE__BODY_JOBS_QUERY;
-    env.jobs_query = &rq;
-    Tern__Envelope *rep = cli_call(c, cmd, &env, 0);
-    if (rep && rep->body_case != TERN__ENVELOPE__BODY_JOBS) {
+    env.jobs_query = rq;
+    Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_JOBS);
+    bool ok = rep != NULL;
+    for (size_t i = 0; ok && i < rep->jobs->n_jobs; i++)
+        ok = rep->jobs->jobs[i]->spec != NULL;
+    if (rep && !ok) {
         cli_error(cmd, "unexpected reply from the scheduler");
         wire_free(rep);
         return NULL;
@@ -132,14 +137,84 @@ Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t
     return rep;
 }
 
+Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t n, bool brief)
+{
+    Tern__JobsRequest rq = TERN__JOBS_REQUEST__INIT;
+    rq.n_job_ids = n;
+    rq.job_ids = (uint64_t *)ids;
+    rq.brief = brief;
+    Tern__Envelope *rep = jobs_request(c, cmd, &rq);
+    if (rep && rep->jobs->n_jobs != n) {
+        cli_error(cmd, "unexpected reply from the scheduler");
+        wire_free(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+Tern__Envelope *cli_jobs_page(client *c, const char *cmd, uint64_t after_id, bool all)
+{
+    Tern__JobsRequest rq = TERN__JOBS_REQUEST__INIT;
+    rq.after_id = after_id;
+    rq.all = all;
+    return jobs_request(c, cmd, &rq);
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+json_t *cli_json_str(const char *s)
+{
+    if (!s)
+        s = "";
+    size_t len = strlen(s);
+    char *clean = malloc(len * 3 + 1), *o = clean;
+    if (!clean)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        }
+    }
+    *o = '\0';
+    json_t *v = json_string(clean);
+    free(clean);
+    return v;
+}
+
 int cli_print_json(json_t *doc)
 {
-    if (!doc)
+    if (!doc) {
+        fprintf(stderr, "tern: cannot build the JSON output\n");
         return 1;
+    }
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
-    if (!text)
+    if (!text) {
+        fprintf(stderr, "tern: cannot encode the JSON output\n");
         return 1;
+    }
     puts(text);
     free(text);
     return 0;

@@ -260,32 +260,30 @@ int submit_directives(submit_opts *o, const char *path, const char *text,
     int lineno = 0;
     while (*p) {
         const char *eol = strchrnul(p, '\n');
-        size_t len = (size_t)(eol - p);
+        const char *s = p;
         lineno++;
-        char line[4096];
-        if (len >= sizeof line) {
-            snprintf(err, errlen, "%s:%d: line longer than 4095 bytes", path, lineno);
-            return -1;
-        }
-        memcpy(line, p, len);
-        line[len] = '\0';
         p = *eol ? eol + 1 : eol;
-        char *s = line;
-        while (isspace((unsigned char)*s))
+        while (s < eol && isspace((unsigned char)*s))
             s++;
-        if (lineno == 1 && strncmp(s, "#!", 2) == 0)
-            continue;
-        if (!*s)
+        if (s == eol || (lineno == 1 && strncmp(s, "#!", 2) == 0))
             continue;
         if (*s != '#')
             break;   /* the first command ends the directives */
-        bool sbatch = strncmp(s, "#SBATCH", 7) == 0 && (isspace((unsigned char)s[7]) || !s[7]);
-        bool tern = strncmp(s, "#TERN", 5) == 0 && (isspace((unsigned char)s[5]) || !s[5]);
+        bool sbatch = strncmp(s, "#SBATCH", 7) == 0 && (s + 7 == eol || isspace((unsigned char)s[7]));
+        bool tern = strncmp(s, "#TERN", 5) == 0 && (s + 5 == eol || isspace((unsigned char)s[5]));
         if (!sbatch && !tern)
-            continue;
+            continue;   /* a comment, however long */
+        char line[4096];
+        size_t len = (size_t)(eol - s);
+        if (len >= sizeof line) {
+            snprintf(err, errlen, "%s:%d: directive longer than 4095 bytes", path, lineno);
+            return -1;
+        }
+        memcpy(line, s, len);
+        line[len] = '\0';
         char *words[66];
         words[0] = "tern";
-        int n = split_words(s + (sbatch ? 7 : 5), words + 1, 64);
+        int n = split_words(line + (sbatch ? 7 : 5), words + 1, 64);
         if (n < 0) {
             snprintf(err, errlen, "%s:%d: unbalanced quotes or more than 64 words", path, lineno);
             return -1;

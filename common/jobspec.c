@@ -102,6 +102,12 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "submit token longer than 128 bytes");
         return -1;
     }
+    size_t packed = tern__job_spec__get_packed_size(spec);
+    if (packed > JOBSPEC_MAX_PACKED) {
+        snprintf(err, errlen, "the job (command, environment and script) takes %zu bytes; "
+                 "at most %u", packed, JOBSPEC_MAX_PACKED);
+        return -1;
+    }
     return 0;
 }
 

@@ -16,6 +16,9 @@
 #define JOBSPEC_MAX_STRING 65536u
 #define JOBSPEC_MAX_SCRIPT (4u << 20)
 #define JOBSPEC_MAX_NAME 256u
+/* The whole specification as sent: half a message, so that a launch (the
+ * spec and the job's node list) always fits one. */
+#define JOBSPEC_MAX_PACKED (4u << 20)
 
 /* Checks counts, ranges and string lengths. Returns 0, or -1 with one line
  * in 'err' naming the field, e.g. "-N 0: a job needs at least one node". */

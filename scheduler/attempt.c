@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "common/parse.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 /* Exit statuses of jobs that ended without a failing rank's own. */
 #define EXIT_CANCELLED (128 + SIGTERM)
 #define EXIT_NODE_FAIL (128 + SIGKILL)
+#define EXIT_TIMEOUT (128 + SIGALRM)
 
 int attempt_node_rank(const job *j, const node *n)
 {
@@ -192,6 +194,8 @@ static int attempt_start(sched *s, job *j, const place_choice *choice)
     j->start_ms = clock_wall_ms();
     j->end_ms = 0;
     j->ending = false;
+    j->warned = false;
+    j->launched_mono = clock_mono_ms();
     snprintf(j->reason, sizeof j->reason, "None");
     sched_job_save(s, j);
     attempt_save(s, j, JOB_RUNNING);
@@ -264,6 +268,43 @@ void sched_schedule(sched *s)
     free(view);
 }
 
+void attempt_signal(sched *s, const job *j, int sig)
+{
+    Tern__Envelope env;
+    Tern__Signal sg = TERN__SIGNAL__INIT;
+    wire_init(&env, 0);
+    sg.job_id = j->id;
+    sg.attempt = j->attempt;
+    sg.signal = sig;
+    env.body_case = TERN__ENVELOPE__BODY_SIGNAL;
+    env.signal = &sg;
+    for (size_t k = 0; k < j->placement->n_nodes; k++)
+        if (j->nodes[k]->connected)
+            outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
+}
+
+void attempt_time_limits(sched *s, int64_t now_wall)
+{
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        const Tern__JobSpec *sp = j->spec;
+        if (!sp->time_limit_s || j->ending)
+            continue;
+        int64_t limit = j->start_ms + (int64_t)sp->time_limit_s * 1000;
+        /* --signal SIG@SECS: the program's warning, SECS before the limit. */
+        if (!j->warned && sp->signal_secs &&
+            now_wall >= limit - (int64_t)sp->signal_secs * 1000) {
+            int sig = sp->preempt_signal ? sp->preempt_signal : SIGUSR1;
+            log_info("job=%llu attempt=%u: %s, %u s before the time limit",
+                     (unsigned long long)j->id, j->attempt, signal_name(sig), sp->signal_secs);
+            attempt_signal(s, j, sig);
+            j->warned = true;
+        }
+        if (now_wall >= limit)
+            attempt_end(s, j, JOB_TIMEOUT, SIGTERM, s->opt.kill_wait_ms, "time limit reached");
+    }
+}
+
 void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
                        uint32_t grace_ms, const char *why)
 {
@@ -290,7 +331,7 @@ void sched_wake_waiters(sched *s, job *j)
     for (size_t i = 0; i < s->nwaiters; i++) {
         waiter *w = &s->waiters[i];
         if (w->job_id == j->id)
-            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false);
+            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false, 0);
         else
             s->waiters[keep++] = *w;
     }
@@ -307,6 +348,8 @@ static void attempt_done(sched *s, job *j)
         j->exit_code = EXIT_CANCELLED;
     else if (final == JOB_NODE_FAIL && j->exit_code == 0)
         j->exit_code = EXIT_NODE_FAIL;
+    else if (final == JOB_TIMEOUT && j->exit_code == 0)
+        j->exit_code = EXIT_TIMEOUT;
     attempt_release(j);
     job_list_remove(&s->active, j);
     j->state = final;
@@ -372,14 +415,16 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
     int k = attempt_node_rank(j, n);
     if (k < 0)
         return;
-    uint32_t tpn = j->spec->tasks_per_node;
+    uint32_t tpn = j->spec->tasks_per_node, lost = 0;
     for (uint32_t r = (uint32_t)k * tpn; r < ((uint32_t)k + 1) * tpn; r++) {
         if (!j->rank_exited[r]) {
             j->rank_exited[r] = 1;
             j->ranks_left--;
+            lost++;
         }
     }
-    if (!j->ending) {
+    /* Ranks that had all finished well lose nothing with their node. */
+    if (lost && !j->ending) {
         char msg[192];
         snprintf(msg, sizeof msg, "ranks lost on %s: %s", n->name, why);
         snprintf(j->failed_node, sizeof j->failed_node, "%s", n->name);

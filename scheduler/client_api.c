@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define MAX_WAIT_MS 60000u
+#define JOBS_PAGE 10000u
+#define JOBS_PAGE_BYTES (4u << 20)
 #define MAX_WAITERS 100000u
 
 static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
@@ -18,7 +20,7 @@ static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
 }
 
 void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
-                       bool full)
+                       bool full, uint64_t next_after)
 {
     Tern__JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
     Tern__JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
@@ -43,6 +45,7 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
     wire_init(&env, seq);
     r.n_jobs = n;
     r.jobs = ptrs;
+    r.next_after = next_after;
     env.body_case = TERN__ENVELOPE__BODY_JOBS;
     env.jobs = &r;
     reply(s, peer, &env);
@@ -159,6 +162,18 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
     reply(s, peer, &env);
 }
 
+/* Roughly what a job takes in a listing (no environment, no script). */
+static size_t listed_size(const job *j)
+{
+    size_t n = 512;
+    for (size_t i = 0; i < j->spec->n_argv; i++)
+        n += strlen(j->spec->argv[i]) + 4;
+    n += strlen(j->spec->cwd) + strlen(j->spec->stdout_pattern) + strlen(j->spec->stderr_pattern);
+    if (j->placement)
+        n += j->placement->n_nodes * (NODE_NAME_MAX + 4);
+    return n;
+}
+
 static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__JobsRequest *rq)
 {
     size_t n = rq->n_job_ids;
@@ -180,26 +195,33 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
                 return;
             }
         }
-        client_reply_jobs(s, peer, seq, list, n, n == 1);
+        client_reply_jobs(s, peer, seq, list, n, n == 1 && !rq->brief, 0);
         free(list);
         return;
     }
-    /* Pending in queue order, then running, then (with 'all') the rest by id. */
-    size_t cap = s->pending.count + s->active.count + (rq->all ? s->njobs : 0);
-    job **list = calloc(cap ? cap : 1, sizeof *list);
+    /* A page in id order: unfinished jobs, and with 'all' finished ones,
+     * bounded in count and in bytes so that every reply fits a message. */
+    size_t limit = rq->limit && rq->limit < JOBS_PAGE ? rq->limit : JOBS_PAGE;
+    job **list = calloc(limit, sizeof *list);
     if (!list) {
         outbox_error(s, peer, seq, "ternd: out of memory");
         return;
     }
-    size_t k = 0;
-    for (job *j = s->active.head; j; j = j->next)
+    size_t k = 0, bytes = 0;
+    uint64_t next = 0;
+    for (uint64_t id = rq->after_id + 1; id <= s->njobs; id++) {
+        job *j = sched_job(s, id);
+        if (!j || (!rq->all && job_state_final(j->state)))
+            continue;
+        size_t sz = listed_size(j);
+        if (k == limit || (k > 0 && bytes + sz > JOBS_PAGE_BYTES)) {
+            next = list[k - 1]->id;
+            break;
+        }
         list[k++] = j;
-    for (job *j = s->pending.head; j; j = j->next)
-        list[k++] = j;
-    for (size_t i = 0; rq->all && i < s->njobs; i++)
-        if (s->jobs[i] && job_state_final(s->jobs[i]->state))
-            list[k++] = s->jobs[i];
-    client_reply_jobs(s, peer, seq, list, k, false);
+        bytes += sz;
+    }
+    client_reply_jobs(s, peer, seq, list, k, false, next);
     free(list);
 }
 
@@ -248,14 +270,14 @@ static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__Wai
         return;
     }
     if (job_state_final(j->state) || rq->max_wait_ms == 0 || s->nwaiters >= MAX_WAITERS) {
-        client_reply_jobs(s, peer, seq, &j, 1, false);
+        client_reply_jobs(s, peer, seq, &j, 1, false, 0);
         return;
     }
     if (s->nwaiters == s->waiters_cap) {
         size_t cap = s->waiters_cap ? s->waiters_cap * 2 : 64;
         waiter *w = realloc(s->waiters, cap * sizeof *w);
         if (!w) {
-            client_reply_jobs(s, peer, seq, &j, 1, false);
+            client_reply_jobs(s, peer, seq, &j, 1, false, 0);
             return;
         }
         s->waiters = w;
@@ -278,7 +300,7 @@ void client_expire_waiters(sched *s, int64_t now)
             continue;
         }
         if (j)
-            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false);
+            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false, 0);
         else
             outbox_error(s, &w->peer, w->seq, "no job %llu", (unsigned long long)w->job_id);
     }
@@ -303,9 +325,9 @@ static void handle_nodes(sched *s, const wire_peer *peer, uint64_t seq)
         else
             tern__node_info__init(&infos[i]);
         infos[i].name = nd->name;
-        infos[i].state = (char *)(nd->state == NODE_UP && !nd->connected
-                                      ? "UNKNOWN" : node_state_name(nd->state));
-        infos[i].reason = nd->reason;
+        infos[i].state = (char *)node_display_state(nd);
+        infos[i].reason = nd->state == NODE_DOWN ? nd->reason
+                          : nd->drained          ? nd->drain_reason : "";
         infos[i].cpus_used = nd->cpus_used;
         uint32_t g = 0;
         for (uint32_t k = 0; k < PLACE_MAX_GPUS; k++)
@@ -343,28 +365,24 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
     }
     const char *cmd = rq->command ? rq->command : "";
     if (strcmp(cmd, "drain") == 0) {
-        n->state = NODE_DRAIN;
-        snprintf(n->reason, sizeof n->reason, "%s",
+        n->drained = true;
+        snprintf(n->drain_reason, sizeof n->drain_reason, "%.127s",
                  rq->reason && rq->reason[0] ? rq->reason : "drained by admin");
     } else if (strcmp(cmd, "resume") == 0) {
-        if (n->state == NODE_DOWN && !n->connected) {
-            outbox_error(s, peer, seq, "node %s is down and not connected", n->name);
-            return;
-        }
-        n->state = NODE_UP;
-        n->reason[0] = '\0';
+        n->drained = false;
+        n->drain_reason[0] = '\0';
         s->dirty = true;
     } else {
         outbox_error(s, peer, seq, "unknown node command '%.32s'", cmd);
         return;
     }
     sched_node_save(s, n);
-    sched_db(s, store_event(s->db, 0, n->name, cmd, n->reason));
+    sched_db(s, store_event(s->db, 0, n->name, cmd, n->drain_reason));
     log_info("node=%s %s", n->name, cmd);
     Tern__Envelope env;
     Tern__Ok ok = TERN__OK__INIT;
     wire_init(&env, seq);
-    ok.message = (char *)node_state_name(n->state);
+    ok.message = (char *)node_display_state(n);
     env.body_case = TERN__ENVELOPE__BODY_OK;
     env.ok = &ok;
     reply(s, peer, &env);

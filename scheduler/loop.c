@@ -32,7 +32,6 @@ static int node_cb(void *arg, const store_node *row)
     node *n = sched_node(s, row->name);
     if (!n && !(n = sched_node_add(s, row->name)))
         return -1;
-    n->in_db = true;
     if (!n->connected) {
         /* Live registrations are newer than the row; others come from it. */
         if (n->info)
@@ -43,6 +42,9 @@ static int node_cb(void *arg, const store_node *row)
     if (node_state_parse(row->state, &n->state) < 0)
         n->state = NODE_UP;
     snprintf(n->reason, sizeof n->reason, "%s", row->reason ? row->reason : "");
+    n->drained = row->drain_reason != NULL;
+    snprintf(n->drain_reason, sizeof n->drain_reason, "%s",
+             row->drain_reason ? row->drain_reason : "");
     return 0;
 }
 
@@ -70,10 +72,11 @@ static int job_cb(void *arg, const store_job *row)
     j->failed_rank = row->failed_rank;
     snprintf(j->failed_node, sizeof j->failed_node, "%s", row->failed_node ? row->failed_node : "");
 
-    store_attempt a;
+    store_attempt a = { 0 };
     bool placed = j->state != JOB_PENDING &&
                   store_attempt_get(s->db, j->id, j->attempt, &a) == 1 &&
                   (j->placement = tern__placement__unpack(NULL, a.placement_len, a.placement));
+    free((void *)a.placement);
     if (j->state == JOB_PENDING) {
         sched_queue_pending(s, j);
     } else if (j->state == JOB_RUNNING || j->state == JOB_COMPLETING) {
@@ -85,6 +88,7 @@ static int job_cb(void *arg, const store_job *row)
             return 0;
         }
         job_list_push(&s->active, j);
+        j->launched_mono = clock_mono_ms();
         if (j->state == JOB_COMPLETING) {
             j->ending = true;
             j->end_state = (enum job_state)a.state;
@@ -98,22 +102,19 @@ static int job_cb(void *arg, const store_job *row)
 int sched_reload(sched *s)
 {
     sched_jobs_clear(s);
+    /* Every worker registers again, in full: what it told ternd in a turn
+     * that was rolled back is forgotten with the turn. */
     for (size_t i = 0; i < s->nnodes; i++) {
         node *n = s->nodes[i];
+        n->connected = false;
         n->cpus_used = 0;
         n->nattempts = 0;
         memset(n->gpu_used, 0, sizeof n->gpu_used);
     }
-    for (size_t i = 0; i < s->nnodes; i++)
-        s->nodes[i]->in_db = false;
     if (store_nodes_load(s->db, node_cb, s) != 0 || store_jobs_load(s->db, job_cb, s) != 0) {
         log_err("cannot load state: %s", store_errmsg(s->db));
         return -1;
     }
-    /* A registration lost with a rolled-back turn is asked for again. */
-    for (size_t i = 0; i < s->nnodes; i++)
-        if (!s->nodes[i]->in_db)
-            s->nodes[i]->connected = false;
     log_info("state loaded: %zu jobs (%zu pending, %zu running), %zu nodes", s->njobs,
              s->pending.count, s->active.count, s->nnodes);
     s->dirty = true;
@@ -145,9 +146,12 @@ static void *router(sched *s, bool workers)
     wire_socket_defaults(sock);
     if (workers) {
         /* Reach workers by node name, and let a restarted worker take its
-         * name over from its dead predecessor's connection. */
+         * name over from its dead predecessor's connection. A turn may place
+         * thousands of jobs on one node: queue their launches, never drop. */
+        int hwm = 1000000;
         zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
         zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     }
     return sock;
 }
@@ -208,7 +212,8 @@ int sched_start(sched *s)
 
 static void drain(sched *s, void *sock, bool clients)
 {
-    for (int i = 0; i < MAX_PER_TURN; i++) {
+    /* After a failed write the turn is doomed: leave the rest for the next. */
+    for (int i = 0; i < MAX_PER_TURN && !s->tx_failed; i++) {
         wire_peer peer;
         Tern__Envelope *env;
         char err[256];
@@ -235,16 +240,21 @@ static void drain(sched *s, void *sock, bool clients)
 
 static void sweep(sched *s, int64_t now)
 {
-    for (size_t i = 0; i < s->nnodes; i++) {
+    for (size_t i = 0; i < s->nnodes && !s->tx_failed; i++) {
         node *n = s->nodes[i];
-        if (n->state == NODE_DOWN || now - n->last_seen <= (int64_t)s->opt.node_timeout_ms)
+        if (n->state == NODE_DOWN) {
+            /* Placed before a restart on a node that never came back. */
+            if (n->nattempts)
+                node_attempts_lost(s, n, n->reason);
             continue;
-        if (!n->connected && n->nattempts == 0 && n->state != NODE_UP)
+        }
+        if (now - n->last_seen <= (int64_t)s->opt.node_timeout_ms)
             continue;
         char why[96];
         snprintf(why, sizeof why, "no heartbeat for %lld ms", (long long)(now - n->last_seen));
         sched_node_down(s, n, why);
     }
+    attempt_time_limits(s, clock_wall_ms());
     client_expire_waiters(s, now);
 }
 
@@ -286,7 +296,7 @@ int sched_run(sched *s)
             sweep(s, now);
             s->next_sweep = now + SWEEP_MS;
         }
-        if (s->dirty)
+        if (s->dirty && !s->tx_failed)
             sched_schedule(s);
         if (s->tx_failed || store_commit(s->db) < 0) {
             char why[512];

@@ -123,6 +123,12 @@ int main(int argc, char **argv)
             options_str(&so->log_dir, buf);
         }
     }
+    if ((uint64_t)so->heartbeat_ms * 2 > so->node_timeout_ms) {
+        fprintf(stderr, "ternd: node-timeout (%u ms) must be at least twice heartbeat-ms (%u)\n",
+                so->node_timeout_ms, so->heartbeat_ms);
+        rc = 2;
+        goto out;
+    }
     log_init("ternd", level);
 
     rc = sched_start(&s) == 0 && sched_run(&s) == 0 ? 0 : 1;

@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const state_names[] = { "UP", "DOWN", "DRAIN" };
+static const char *const state_names[] = { "UP", "DOWN" };
 
 const char *node_state_name(enum node_state st)
 {
-    return (unsigned)st <= NODE_DRAIN ? state_names[st] : "UNKNOWN";
+    return (unsigned)st <= NODE_DOWN ? state_names[st] : "UNKNOWN";
 }
 
 int node_state_parse(const char *s, enum node_state *out)
 {
-    for (int i = 0; i <= NODE_DRAIN; i++) {
+    for (int i = 0; i <= NODE_DOWN; i++) {
         if (s && strcmp(s, state_names[i]) == 0) {
             *out = (enum node_state)i;
             return 0;
@@ -68,7 +68,16 @@ uint32_t node_gpus(const node *n)
 
 bool node_usable(const node *n)
 {
-    return n->connected && n->state == NODE_UP && n->info;
+    return n->connected && n->state == NODE_UP && !n->drained && n->info;
+}
+
+const char *node_display_state(const node *n)
+{
+    if (n->state == NODE_DOWN)
+        return "DOWN";
+    if (!n->connected)
+        return "UNKNOWN";
+    return n->drained ? "DRAIN" : "UP";
 }
 
 int sched_node_save(sched *s, node *n)
@@ -88,6 +97,7 @@ int sched_node_save(sched *s, node *n)
         .info_len = len,
         .state = node_state_name(n->state),
         .reason = n->reason,
+        .drain_reason = n->drained ? n->drain_reason : NULL,
     };
     int rc = sched_db(s, store_node_put(s->db, &row));
     if (buf != stackbuf)
@@ -105,10 +115,15 @@ void sched_node_down(sched *s, node *n, const char *why)
     snprintf(n->reason, sizeof n->reason, "%s", why);
     sched_node_save(s, n);
     sched_db(s, store_event(s->db, 0, n->name, "node_down", why));
+    node_attempts_lost(s, n, why);
+    s->dirty = true;
+}
+
+void node_attempts_lost(sched *s, node *n, const char *why)
+{
     for (job *j = s->active.head, *next; j; j = next) {
         next = j->next;
         if (attempt_node_rank(j, n) >= 0)
             attempt_ranks_lost(s, j, n, why);
     }
-    s->dirty = true;
 }

@@ -30,8 +30,14 @@ void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env
     env->version = TERN_PROTO_VERSION;
     size_t len = tern__envelope__get_packed_size(env);
     if (len > WIRE_MAX_MSG) {
-        log_err("reply of %zu bytes exceeds the message limit; sending an error instead", len);
-        outbox_error(s, peer, env->seq, "reply too large (%zu bytes); ask for fewer jobs", len);
+        if (client) {
+            log_err("reply of %zu bytes exceeds the message limit; sending an error instead",
+                    len);
+            outbox_error(s, peer, env->seq, "reply too large (%zu bytes)", len);
+        } else {   /* the heartbeat check notices what never arrives */
+            log_err("message of %zu bytes to %.*s exceeds the message limit; dropped", len,
+                    (int)peer->id_len, (const char *)peer->id);
+        }
         return;
     }
     void *data = malloc(len ? len : 1);

@@ -18,13 +18,16 @@
 
 #define NODE_NAME_MAX 64
 
-enum node_state { NODE_UP, NODE_DOWN, NODE_DRAIN };
+/* Health of a node; draining is an admin flag beside it. */
+enum node_state { NODE_UP, NODE_DOWN };
 
 typedef struct node {
     char name[NODE_NAME_MAX + 1];
     Tern__NodeInfo *info;          /* as registered; owned */
     enum node_state state;         /* durable */
-    char reason[128];
+    char reason[128];              /* why DOWN */
+    bool drained;                  /* durable: nothing new placed here */
+    char drain_reason[128];
     bool connected;                /* registered with this ternd */
     uint64_t incarnation;          /* of the worker process */
     int64_t last_seen;             /* monotonic ms */
@@ -32,7 +35,6 @@ typedef struct node {
     uint32_t cpus_used;
     bool gpu_used[PLACE_MAX_GPUS];
     uint32_t nattempts;            /* running attempts with ranks here */
-    bool in_db;                    /* has a row in the database */
 } node;
 
 typedef struct job {
@@ -53,6 +55,8 @@ typedef struct job {
     uint32_t ranks_left;
     bool ending;                   /* ranks told to stop */
     enum job_state end_state;      /* what the job becomes when they are gone */
+    bool warned;                   /* the signal before the time limit was sent */
+    int64_t launched_mono;         /* when the launches went out (or ternd started) */
 
     struct job *prev, *next;       /* in s->pending or s->active */
 } job;
@@ -173,6 +177,11 @@ uint32_t node_gpus(const node *n);
 bool node_usable(const node *n);
 const char *node_state_name(enum node_state st);
 int node_state_parse(const char *s, enum node_state *out);
+/* What 'tern nodes' shows: UNKNOWN (not registered since ternd started),
+ * DOWN, DRAIN or UP. */
+const char *node_display_state(const node *n);
+/* Ends, as lost, the ranks every running attempt had on 'n'. */
+void node_attempts_lost(sched *s, node *n, const char *why);
 int sched_node_save(sched *s, node *n);
 /* Marks 'n' DOWN with 'why' and fails the attempts that had ranks on it. */
 void sched_node_down(sched *s, node *n, const char *why);
@@ -193,6 +202,10 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why);
  * are gone. Does nothing if it is already ending. */
 void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
                  const char *why);
+/* Sends 'sig' to every rank of j's attempt, on every node. */
+void attempt_signal(sched *s, const job *j, int sig);
+/* Ends jobs that ran past their time limit, after the --signal warning. */
+void attempt_time_limits(sched *s, int64_t now_wall);
 /* Tells the worker of 'n' to stop the ranks of (job_id, attempt): 'sig',
  * then SIGKILL after grace_ms. Nothing is sent to a node not connected. */
 void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
@@ -209,7 +222,9 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
 void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
 /* Answers waiters whose deadline passed. */
 void client_expire_waiters(sched *s, int64_t now);
+/* Answers with the jobs; 'full' includes environment and script;
+ * 'next_after' tells the client where the next page starts (0: done). */
 void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
-                       bool full);
+                       bool full, uint64_t next_after);
 
 #endif

@@ -38,8 +38,9 @@ static const char *const sql[Q_COUNT] = {
                       " start_ms, end_ms, exit_code) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_ATTEMPT_GET] = "SELECT state, placement, start_ms, end_ms, exit_code FROM attempts"
                       " WHERE job_id = ?1 AND attempt = ?2",
-    [Q_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, info, state, reason) VALUES(?1, ?2, ?3, ?4)",
-    [Q_NODES_ALL] = "SELECT name, info, state, reason FROM nodes ORDER BY rowid",
+    [Q_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, info, state, reason, drain_reason)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_NODES_ALL] = "SELECT name, info, state, reason, drain_reason FROM nodes ORDER BY rowid",
     [Q_EVENT] = "INSERT INTO events(time_ms, job_id, node, kind, detail) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_EVENT_COUNT_JOB] = "SELECT count(*) FROM events WHERE job_id = ?1",
     [Q_EVENT_COUNT] = "SELECT count(*) FROM events",
@@ -57,7 +58,7 @@ static const char schema[] =
     " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, state INTEGER, placement BLOB,"
     " start_ms INTEGER, end_ms INTEGER, exit_code INTEGER, PRIMARY KEY(job_id, attempt));"
     "CREATE TABLE IF NOT EXISTS nodes("
-    " name TEXT PRIMARY KEY, info BLOB, state TEXT, reason TEXT);"
+    " name TEXT PRIMARY KEY, info BLOB, state TEXT, reason TEXT, drain_reason TEXT);"
     "CREATE TABLE IF NOT EXISTS events("
     " id INTEGER PRIMARY KEY, time_ms INTEGER, job_id INTEGER, node TEXT, kind TEXT,"
     " detail TEXT);"
@@ -355,15 +356,26 @@ int store_attempt_get(store *st, uint64_t job_id, uint32_t attempt, store_attemp
         sqlite3_reset(s);
         return -1;
     }
-    /* Left un-reset so the blob stays valid until the next call. */
+    /* Copied out and reset at once: a statement left open would hold a read
+     * transaction and keep SQLite from ever checkpointing the WAL. */
+    size_t len = (size_t)sqlite3_column_bytes(s, 1);
+    void *copy = malloc(len ? len : 1);
+    if (!copy) {
+        sqlite3_reset(s);
+        snprintf(st->err, sizeof st->err, "load attempt: out of memory");
+        return -1;
+    }
+    if (len)
+        memcpy(copy, sqlite3_column_blob(s, 1), len);
     a->job_id = job_id;
     a->attempt = attempt;
     a->state = sqlite3_column_int(s, 0);
-    a->placement = sqlite3_column_blob(s, 1);
-    a->placement_len = (size_t)sqlite3_column_bytes(s, 1);
+    a->placement = copy;
+    a->placement_len = len;
     a->start_ms = sqlite3_column_int64(s, 2);
     a->end_ms = sqlite3_column_int64(s, 3);
     a->exit_code = sqlite3_column_int(s, 4);
+    sqlite3_reset(s);
     return 1;
 }
 
@@ -374,6 +386,7 @@ int store_node_put(store *st, const store_node *n)
     sqlite3_bind_blob(s, 2, n->info, (int)n->info_len, SQLITE_STATIC);
     bind_text(s, 3, n->state);
     bind_text(s, 4, n->reason);
+    bind_text(s, 5, n->drain_reason);
     return step_done(st, s, "store node");
 }
 
@@ -388,6 +401,7 @@ int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void 
             .info_len = (size_t)sqlite3_column_bytes(s, 1),
             .state = (const char *)sqlite3_column_text(s, 2),
             .reason = (const char *)sqlite3_column_text(s, 3),
+            .drain_reason = (const char *)sqlite3_column_text(s, 4),
         };
         if ((res = fn(arg, &n)) != 0)
             break;

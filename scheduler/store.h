@@ -42,8 +42,9 @@ typedef struct store_node {
     const char *name;
     const void *info;           /* packed tern.NodeInfo as registered */
     size_t info_len;
-    const char *state;          /* UP DOWN DRAIN */
+    const char *state;          /* UP DOWN */
     const char *reason;
+    const char *drain_reason;   /* NULL: not drained */
 } store_node;
 
 /* Opens (creating if needed) the database at 'path'. Refuses with a message
@@ -67,8 +68,8 @@ int store_job_by_token(store *st, const char *token, uint64_t *id);
 int store_jobs_load(store *st, int (*fn)(void *arg, const store_job *j), void *arg);
 
 int store_attempt_put(store *st, const store_attempt *a);
-/* Returns 1 with *a filled (placement valid until the next store call),
- * 0 when there is no such attempt, -1 on error. */
+/* Returns 1 with *a filled and a->placement a copy the caller frees, 0 when
+ * there is no such attempt, -1 on error. */
 int store_attempt_get(store *st, uint64_t job_id, uint32_t attempt, store_attempt *a);
 
 int store_node_put(store *st, const store_node *n);

@@ -120,10 +120,10 @@ static Tern__NodeInfo *info_copy(const Tern__NodeInfo *in)
     return copy;
 }
 
-static bool reported(const Tern__Register *r, const job *j)
+static bool reported(Tern__AttemptStatus *const *attempts, size_t n, const job *j)
 {
-    for (size_t i = 0; i < r->n_attempts; i++)
-        if (r->attempts[i]->job_id == j->id && r->attempts[i]->attempt == j->attempt)
+    for (size_t i = 0; i < n; i++)
+        if (attempts[i]->job_id == j->id && attempts[i]->attempt == j->attempt)
             return true;
     return false;
 }
@@ -174,7 +174,7 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     /* Attempts placed here that the worker does not know are gone with it. */
     for (job *j = s->active.head, *next; j && !repeat; j = next) {
         next = j->next;
-        if (attempt_node_rank(j, n) >= 0 && !reported(r, j))
+        if (attempt_node_rank(j, n) >= 0 && !reported(r->attempts, r->n_attempts, j))
             attempt_ranks_lost(s, j, n, "worker does not have them (restarted?)");
     }
 
@@ -218,6 +218,15 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
             ptrs[ack.n_forget++] = ref;
         }
         ack.forget = ptrs;
+    }
+    /* An attempt launched here a while ago that the worker does not report
+     * never reached it (a lost or refused Launch): its ranks will not come. */
+    int64_t grace = 3 * (int64_t)s->opt.heartbeat_ms + 2000;
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        if (attempt_node_rank(j, n) >= 0 && n->last_seen - j->launched_mono > grace &&
+            !reported(hb->attempts, hb->n_attempts, j))
+            attempt_ranks_lost(s, j, n, "the worker never started them");
     }
     outbox_add(s, s->workers, peer, &env, false);
     free(refs);

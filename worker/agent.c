@@ -106,6 +106,7 @@ static void send_register(worker *w)
     info.nics = np;
     info.n_labels = w->opt.nlabels;
     info.labels = w->opt.labels;
+    info.pid = (uint32_t)getpid();
 
     Tern__Envelope env;
     Tern__Register reg = TERN__REGISTER__INIT;
@@ -167,6 +168,15 @@ int worker_start(worker *w)
         log_err("%s", err);
         return -1;
     }
+    if (asprintf(&w->opt.id, "%s@%s", w->opt.name, w->opt.scheduler) < 0) {
+        w->opt.id = NULL;
+        log_err("out of memory");
+        return -1;
+    }
+    int orphans = worker_kill_orphans(w->opt.id);
+    if (orphans > 0)
+        log_warn("node=%s: killed %d processes an earlier worker of this node left running",
+                 w->opt.name, orphans);
     if (!w->opt.addr) {
         char addr[64];
         route_addr(w->opt.scheduler, addr, sizeof addr);
@@ -243,6 +253,15 @@ static int handle(worker *w, Tern__Envelope *env)
         wattempt *a = worker_attempt(w, env->kill->job_id, env->kill->attempt);
         if (a)
             worker_kill(w, a, env->kill->signal, env->kill->grace_ms);
+        break;
+    }
+    case TERN__ENVELOPE__BODY_SIGNAL: {
+        wattempt *a = worker_attempt(w, env->signal->job_id, env->signal->attempt);
+        if (a) {
+            log_info("job=%llu attempt=%u: signal %d", (unsigned long long)a->job_id, a->attempt,
+                     env->signal->signal);
+            worker_signal(a, env->signal->signal);
+        }
         break;
     }
     case TERN__ENVELOPE__BODY_ERROR:

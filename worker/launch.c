@@ -115,11 +115,13 @@ static _Noreturn void child(const spawn *sp, pid_t parent, int errfd)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull >= 0)
         dup2(devnull, 0);
     dup2(sp->out_fd, 1);
     dup2(sp->err_fd, 2);
+    /* Nothing but 0, 1 and 2 reaches the rank, whatever the worker inherited. */
+    close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
     int err = 0;
     if (chdir(sp->cwd) < 0)
         err = errno;
@@ -208,6 +210,8 @@ static const char *check_launch(const worker *w, const Tern__Launch *l, char *er
         return "job directory must be absolute";
     if (!l->master_addr || !l->master_addr[0] || l->master_port == 0 || l->master_port > 65535)
         return "bad master address";
+    if (l->n_gpus > 64)
+        return "more than 64 GPUs";
     for (size_t i = 0; i < l->n_gpus; i++)
         if (l->gpus[i] >= topo_ngpus(w->topo))
             return "GPU not on this node";
@@ -255,7 +259,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
     }
 
     /* The job's directory, and the script as submitted. */
-    char exe[4096], script[4200], ckpt[4200], gpus[512], nodelist[4096] = "";
+    char exe[4096], script[4200], ckpt[4200], gpus[512];
     const char *setup_err = NULL;
     if (fs_mkdir_p(l->job_dir, 0755) < 0)
         setup_err = "cannot create the job directory";
@@ -271,8 +275,16 @@ void worker_launch(worker *w, const Tern__Launch *l)
     for (size_t i = 0; i < l->n_gpus && i < 64; i++)
         phys[i] = topo_gpu_at(w->topo, l->gpus[i])->index;
     join_u32(gpus, sizeof gpus, phys, l->n_gpus < 64 ? l->n_gpus : 64);
-    for (size_t i = 0, o = 0; i < l->n_node_names && o < sizeof nodelist; i++)
-        o += (size_t)snprintf(nodelist + o, sizeof nodelist - o, "%s%s", i ? "," : "",
+    size_t listlen = 1;
+    for (size_t i = 0; i < l->n_node_names; i++)
+        listlen += strlen(l->node_names[i]) + 1;
+    char *nodelist = malloc(listlen);
+    if (!nodelist)
+        setup_err = "out of memory";
+    else
+        nodelist[0] = '\0';
+    for (size_t i = 0, o = 0; nodelist && i < l->n_node_names; i++)
+        o += (size_t)snprintf(nodelist + o, listlen - o, "%s%s", i ? "," : "",
                               l->node_names[i]);
 
     char **argv = calloc(spec->n_argv + 1, sizeof *argv);
@@ -304,7 +316,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
             .local_rank = i, .node_rank = l->node_rank, .nnodes = l->nnodes,
             .master_addr = l->master_addr, .master_port = l->master_port, .gpus = gpus,
             .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
-            .checkpoint_dir = ckpt,
+            .checkpoint_dir = ckpt, .worker_id = w->opt.id,
         };
         char **env = rankenv_build(&ein);
         pattern_vars vars = { l->job_id, r->rank, l->node_rank, w->opt.name, spec->name };
@@ -358,6 +370,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
     }
     hwloc_bitmap_free(busy);
     free(argv);
+    free(nodelist);
     log_info("job=%llu attempt=%u launched %u ranks (node rank %u of %u)",
              (unsigned long long)l->job_id, l->attempt, tpn, l->node_rank, l->nnodes);
 }

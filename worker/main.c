@@ -101,6 +101,7 @@ out:
     free(w.opt.name);
     free(w.opt.addr);
     free(w.opt.topology_xml);
+    free(w.opt.id);
     for (size_t i = 0; i < w.opt.nlabels; i++)
         free(w.opt.labels[i]);
     free(w.opt.labels);

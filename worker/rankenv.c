@@ -1,11 +1,13 @@
 #include "worker/rankenv.h"
 
 #include "common/parse.h"
+#include "common/strmap.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 typedef struct envb {
     char **v;
     size_t n, cap;
+    strmap *index;                 /* key -> position + 1: linear in the variables */
     bool oom;
 } envb;
 
@@ -22,13 +25,6 @@ static size_t key_len(const char *kv)
     return eq ? (size_t)(eq - kv) : strlen(kv);
 }
 
-static ssize_t find(const envb *b, const char *key, size_t klen)
-{
-    for (size_t i = 0; i < b->n; i++)
-        if (key_len(b->v[i]) == klen && strncmp(b->v[i], key, klen) == 0)
-            return (ssize_t)i;
-    return -1;
-}
 
 /* Sets KEY to a printf-formatted value, replacing an inherited one. */
 static void set(envb *b, const char *key, const char *fmt, ...)
@@ -50,10 +46,10 @@ static void set(envb *b, const char *key, const char *fmt, ...)
         return;
     }
     free(val);
-    ssize_t at = find(b, key, strlen(key));
-    if (at >= 0) {
-        free(b->v[at]);
-        b->v[at] = kv;
+    uintptr_t at = (uintptr_t)strmap_get(b->index, key);
+    if (at) {
+        free(b->v[at - 1]);
+        b->v[at - 1] = kv;
         return;
     }
     if (b->n + 1 >= b->cap) {
@@ -69,6 +65,8 @@ static void set(envb *b, const char *key, const char *fmt, ...)
     }
     b->v[b->n++] = kv;
     b->v[b->n] = NULL;
+    if (strmap_put(b->index, key, (void *)(uintptr_t)b->n) < 0)
+        b->oom = true;
 }
 
 static void inherit(envb *b, const char *kv)
@@ -89,6 +87,10 @@ char **rankenv_build(const rankenv_in *in)
 {
     const Tern__JobSpec *sp = in->spec;
     envb b = { 0 };
+    if (!(b.index = strmap_new())) {
+        errno = ENOMEM;
+        return NULL;
+    }
     /* SLURM_* of a submitting shell inside a SLURM allocation describe that
      * allocation, not this job: only --slurm-env gives ranks SLURM_*. */
     for (size_t i = 0; i < sp->n_env; i++)
@@ -126,6 +128,8 @@ char **rankenv_build(const rankenv_in *in)
         signal_name(sp->preempt_signal ? sp->preempt_signal : SIGUSR1));
     set(&b, "TERN_CPUS", "%s", in->cpus);
     set(&b, "CUDA_VISIBLE_DEVICES", "%s", in->gpus);
+    if (in->worker_id)
+        set(&b, "TERN_WORKER_ID", "%s", in->worker_id);
     if (sp->slurm_env) {
         set(&b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);
         set(&b, "SLURM_JOBID", "%llu", (unsigned long long)in->job_id);
@@ -146,6 +150,7 @@ char **rankenv_build(const rankenv_in *in)
         set(&b, "SLURM_STEP_ID", "0");
         set(&b, "SLURM_GPUS_ON_NODE", "%u", sp->gpus_per_node);
     }
+    strmap_destroy(&b.index);
     if (b.oom || !b.v) {
         rankenv_free(b.v);
         errno = ENOMEM;

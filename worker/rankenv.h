@@ -20,6 +20,7 @@ typedef struct rankenv_in {
     const char *node_name;
     const char *nodelist;          /* "node1,node2" */
     const char *checkpoint_dir;    /* the job's, resolved */
+    const char *worker_id;         /* TERN_WORKER_ID: "NODE@SCHEDULER" of the launching worker */
 } rankenv_in;
 
 /* Returns a NULL-terminated "KEY=VALUE" array: the submitting environment

@@ -27,6 +27,12 @@ static void signal_ranks(wattempt *a, int sig)
             kill(-a->ranks[i].pid, sig);
 }
 
+void worker_signal(wattempt *a, int sig)
+{
+    if (sig > 0 && sig <= 64)
+        signal_ranks(a, sig);
+}
+
 void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms)
 {
     int64_t deadline = clock_mono_ms() + grace_ms;

@@ -40,6 +40,7 @@ typedef struct worker_opts {
     uint32_t cpus;                 /* 0: as discovered */
     char **labels;
     size_t nlabels;
+    char *id;                      /* TERN_WORKER_ID of its ranks: NAME@SCHEDULER */
 } worker_opts;
 
 typedef struct worker {
@@ -69,6 +70,8 @@ wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt);
  * follows after grace_ms unless they are gone. A later request never pushes
  * an earlier SIGKILL deadline back. */
 void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms);
+/* Sends 'sig' to every running rank of 'a', and nothing more. */
+void worker_signal(wattempt *a, int sig);
 /* Reaps exited ranks and reports each exit. */
 void worker_reap(worker *w);
 /* SIGKILLs attempts whose grace ran out. Returns ms until the next deadline
@@ -82,6 +85,14 @@ int worker_status(worker *w, Tern__AttemptStatus ***out);
 void worker_status_free(Tern__AttemptStatus **st, int n);
 size_t worker_running_ranks(const worker *w);
 void worker_attempts_free(worker *w);
+
+/* ---- orphans.c ---- */
+/* Kills what an earlier worker of this node left running: processes whose
+ * environment carries TERN_WORKER_ID='id' (ranks and their children, such
+ * as the children of ranks that died with a crashed worker), sparing this
+ * process's ancestors. Call before launching anything. Returns how many
+ * were killed. */
+int worker_kill_orphans(const char *id);
 
 /* ---- agent.c ---- */
 int worker_start(worker *w);

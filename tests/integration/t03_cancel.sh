@@ -30,3 +30,13 @@ tern wait "$after" --timeout 30 || fail "job $after did not complete"
 [ ! -e "$T/started/$pending" ] || fail "cancelled pending job $pending ran"
 expect_error "cancel a finished job" "already CANCELLED" tern cancel "$pending"
 ok "cancelled pending job $pending never started"
+
+# A time limit: the --signal warning first, then the end, state TO.
+id=$(tern submit --parsable -t 0:02 --signal USR1@1 -- sh -c \
+    'trap "echo warned" USR1; while :; do sleep 0.1; done') || fail "submit timed job"
+tern wait "$id" --timeout 30 2>/dev/null
+rc=$?
+[ "$rc" -eq 142 ] || fail "a timed-out job: wait exited $rc, expected 142"
+state_is "$id" TO || fail "state $(job_state "$id"), expected TO"
+tern logs "$id" | grep -qx warned || fail "no USR1 warning before the limit: $(tern logs "$id")"
+ok "job $id warned with USR1, ended TO at its 2 s limit"

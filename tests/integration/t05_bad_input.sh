@@ -23,6 +23,12 @@ expect_error "script that is a directory" "Is a directory" tern submit "$T/adir"
 printf '#!/bin/sh\n#TERN --nodes=abc\ntrue\n' >"$T/bad.sh"
 expect_error "bad directive" "bad.sh:2" tern submit "$T/bad.sh"
 expect_error "unknown job id" "no job 424242" tern show 424242
+expect_error "a flag given a value" "option '--parsable' takes no value" \
+    tern submit --parsable=yes true
+{ printf '#!/bin/sh\n'; head -c 4194000 /dev/zero | tr '\0' '#'; printf '\ntrue\n'; } >"$T/big.sh"
+export PAD=$(head -c 60000 /dev/zero | tr '\0' x)
+expect_error "a job larger than 4 MiB" "at most 4194304" tern submit "$T/big.sh"
+unset PAD
 expect_error "malformed job id" "'12x' is not a job id" tern cancel 12x
 expect_error "cancel unknown job" "no job 999" tern cancel 999
 expect_error "unknown node" "no node 'nonode'" tern drain nonode
@@ -67,3 +73,10 @@ tern nodes | grep -c " UP " | grep -qx 2 || fail "nodes not up: $(tern nodes)"
 again=$(tern submit --parsable -N 2 true) || fail "submit after the garbage"
 tern wait "$again" --timeout 30 || fail "job $again after the garbage"
 ok "ternd still serving: $after jobs intact, both nodes up, new job $again completed"
+
+# Names need not be UTF-8; the JSON output is, all the same.
+odd=$(tern submit --parsable -J "$(printf 'caf\351')" true) || fail "submit odd name"
+tern show "$odd" --json | python3 -c '
+import json, sys
+assert json.load(sys.stdin)["name"] == "caf\ufffd"' || fail "show --json of a non-UTF-8 name"
+ok "a non-UTF-8 job name comes out as valid JSON"

@@ -3,6 +3,7 @@
  *   zpoke ENDPOINT big        one message over the size limit
  *   zpoke ENDPOINT version    an envelope of protocol version 99; prints the reply
  *   zpoke ENDPOINT empty      an envelope with no body; prints the reply
+ *   zpoke ENDPOINT submit N   N 'true' jobs, 256 in flight; prints the last id
  * Exits 0 when everything was sent (and, for version/empty, a reply came). */
 #include "common/wire.h"
 
@@ -30,6 +31,52 @@ static int reply(void *sock)
     else
         printf("reply type %d\n", (int)env->body_case);
     wire_free(env);
+    return 0;
+}
+
+/* Submits n jobs quickly (the CLI costs a process per job). */
+static int submit_many(void *sock, int n)
+{
+    char *argv[] = { "true", NULL };
+    Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
+    spec.name = "zpoke";
+    spec.user = "zpoke";
+    spec.argv = argv;
+    spec.n_argv = 1;
+    spec.cwd = "/tmp";
+    spec.nodes = spec.tasks_per_node = spec.cpus_per_task = 1;
+    Tern__SubmitRequest rq = TERN__SUBMIT_REQUEST__INIT;
+    rq.spec = &spec;
+    int sent = 0, acked = 0;
+    uint64_t last = 0;
+    while (acked < n) {
+        while (sent < n && sent - acked < 256) {
+            Tern__Envelope env;
+            wire_init(&env, (uint64_t)sent + 1);
+            env.body_case = TERN__ENVELOPE__BODY_SUBMIT;
+            env.submit = &rq;
+            if (wire_send(sock, NULL, &env, 0) < 0)
+                return 1;
+            sent++;
+        }
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&it, 1, 30000) <= 0) {
+            fprintf(stderr, "zpoke: no reply\n");
+            return 1;
+        }
+        Tern__Envelope *rep;
+        char err[256];
+        if (wire_recv(sock, false, 0, NULL, &rep, err, sizeof err) != 0 ||
+            rep->body_case != TERN__ENVELOPE__BODY_SUBMITTED) {
+            fprintf(stderr, "zpoke: submit refused\n");
+            return 1;
+        }
+        if (rep->submitted->job_id > last)
+            last = rep->submitted->job_id;
+        wire_free(rep);
+        acked++;
+    }
+    printf("%llu\n", (unsigned long long)last);
     return 0;
 }
 
@@ -81,6 +128,8 @@ int main(int argc, char **argv)
         zmq_send(sock, buf, len, 0);
         free(buf);
         rc = reply(sock);
+    } else if (strcmp(argv[2], "submit") == 0 && argc > 3) {
+        rc = submit_many(sock, atoi(argv[3]));
     } else {
         fprintf(stderr, "zpoke: unknown mode %s\n", argv[2]);
         rc = 2;

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/submit_opts.h"
@@ -400,6 +401,27 @@ static void test_directives_sbatch_gpus(void)
     CU_ASSERT_EQUAL(gpn, 2);
 }
 
+/* Comments may be any length; only a directive must fit its buffer. */
+static void test_directives_long_lines(void)
+{
+    submit_opts o;
+    char err[512];
+    size_t big = 10000;
+    char *text = malloc(big + 200);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    int n = snprintf(text, big + 200, "#!/bin/sh\n#");
+    memset(text + n, 'c', big);
+    snprintf(text + n + big, 200, "\n#SBATCH -N 3\necho hi\n");
+    CU_ASSERT_EQUAL(directives(&o, text, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(o.nodes, 3);
+    n = snprintf(text, big + 200, "#!/bin/sh\n#SBATCH -J ");
+    memset(text + n, 'j', big);
+    text[n + big] = '\0';
+    CU_ASSERT_EQUAL(directives(&o, text, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "job.sh:2: directive longer than 4095 bytes"));
+    free(text);
+}
+
 /* ---- merge and shape ----------------------------------------------------------- */
 
 static void test_merge(void)
@@ -525,6 +547,7 @@ int suite_directives(void)
         { "directives unknown", test_directives_unknown },
         { "directives negative value", test_directives_negative_value },
         { "directives sbatch --gpus", test_directives_sbatch_gpus },
+        { "directives long lines", test_directives_long_lines },
         { "merge", test_merge },
         { "shape", test_shape },
         { "shape without -N", test_shape_without_nodes },

@@ -350,6 +350,7 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL(memcmp(got.placement, place1, sizeof place1), 0);
     CU_ASSERT_EQUAL(got.start_ms, 1000);
     CU_ASSERT_EQUAL(got.end_ms, 0);
+    free((void *)got.placement);
 
     /* missing ones: 0, and *a untouched */
     store_attempt miss;
@@ -375,12 +376,13 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL(memcmp(got.placement, place2, sizeof place2), 0);
     CU_ASSERT_EQUAL(got.end_ms, 2000);
     CU_ASSERT_EQUAL(got.exit_code, 143);
+    free((void *)got.placement);
     CU_ASSERT_EQUAL_FATAL(store_attempt_get(fx.st, 5, 1, &got), 1);
     CU_ASSERT_EQUAL(got.attempt, 1);
     CU_ASSERT_EQUAL(got.start_ms, 3000);
+    free((void *)got.placement);
 
-    /* A get leaves its statement open (the blob lives until the next call);
-     * a write transaction right after it must still commit and persist. */
+    /* A write transaction right after a get commits and persists. */
     store_job j = { .id = 5, .spec = place2, .spec_len = sizeof place2 };
     CU_ASSERT_EQUAL_FATAL(store_begin(fx.st), 0);
     CU_ASSERT_EQUAL(store_job_insert(fx.st, &j), 0);
@@ -390,13 +392,14 @@ static void test_attempts(void)
     CU_ASSERT_EQUAL(store_event_count(fx.st, 5), 1);
     CU_ASSERT_EQUAL_FATAL(store_attempt_get(fx.st, 5, 0, &got), 1);
     CU_ASSERT_EQUAL(got.state, JOB_PREEMPTED);
+    free((void *)got.placement);
     CU_ASSERT_EQUAL(store_attempt_get(fx.st, 5, 2, &got), 0);
     fx_close(&fx);
 }
 
 typedef struct node_copy {
-    char name[64], state[16], reason[64];
-    bool reason_null;
+    char name[64], state[16], reason[64], drain[64];
+    bool reason_null, drain_null;
     unsigned char info[64];
     size_t info_len;
 } node_copy;
@@ -415,6 +418,8 @@ static int load_node(void *arg, const store_node *n)
         snprintf(c->state, sizeof c->state, "%s", n->state ? n->state : "(null)");
         c->reason_null = !n->reason;
         snprintf(c->reason, sizeof c->reason, "%s", n->reason ? n->reason : "");
+        c->drain_null = !n->drain_reason;
+        snprintf(c->drain, sizeof c->drain, "%s", n->drain_reason ? n->drain_reason : "");
         c->info_len = n->info_len < sizeof c->info ? n->info_len : sizeof c->info;
         memcpy(c->info, n->info, c->info_len);
     }
@@ -436,8 +441,8 @@ static void test_nodes(void)
     fx_open(&fx);
     static const unsigned char info1[] = { 0x0a, 0x02, 'n', '1', 0x18, 0x40 };
     static const unsigned char info2[] = { 0x0a, 0x02, 'n', '2', 0x00 };
-    store_node n1 = { "n1", info1, sizeof info1, "UP", NULL };
-    store_node n2 = { "n2", info2, sizeof info2, "DRAIN", "maintenance" };
+    store_node n1 = { "n1", info1, sizeof info1, "UP", NULL, NULL };
+    store_node n2 = { "n2", info2, sizeof info2, "DOWN", "no heartbeat", "maintenance" };
     CU_ASSERT_EQUAL(store_node_put(fx.st, &n1), 0);
     CU_ASSERT_EQUAL(store_node_put(fx.st, &n2), 0);
     nodes_loaded l = { 0 };
@@ -447,12 +452,15 @@ static void test_nodes(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_STRING_EQUAL(c->state, "UP");
     CU_ASSERT_TRUE(c->reason_null);
+    CU_ASSERT_TRUE(c->drain_null);
     CU_ASSERT_EQUAL_FATAL(c->info_len, sizeof info1);
     CU_ASSERT_EQUAL(memcmp(c->info, info1, sizeof info1), 0);
     c = node_named(&l, "n2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_STRING_EQUAL(c->state, "DRAIN");
-    CU_ASSERT_STRING_EQUAL(c->reason, "maintenance");
+    CU_ASSERT_STRING_EQUAL(c->state, "DOWN");
+    CU_ASSERT_STRING_EQUAL(c->reason, "no heartbeat");
+    CU_ASSERT_FALSE(c->drain_null);
+    CU_ASSERT_STRING_EQUAL(c->drain, "maintenance");
     CU_ASSERT_EQUAL(c->info_len, sizeof info2);
 
     /* a node registered again replaces its row */
@@ -512,7 +520,7 @@ static void test_rollback(void)
     store_attempt a = { .job_id = 2, .attempt = 0, .placement = spec_b,
                         .placement_len = sizeof spec_b };
     CU_ASSERT_EQUAL(store_attempt_put(fx.st, &a), 0);
-    store_node n = { "n9", spec_c, sizeof spec_c, "UP", NULL };
+    store_node n = { "n9", spec_c, sizeof spec_c, "UP", NULL, NULL };
     CU_ASSERT_EQUAL(store_node_put(fx.st, &n), 0);
     CU_ASSERT_EQUAL(store_event(fx.st, 2, NULL, "submit", NULL), 0);
     store_rollback(fx.st);
