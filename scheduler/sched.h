@@ -136,8 +136,10 @@ int sched_reload(sched *s);
  * transaction (rolled back, model reloaded). Returns rc. */
 static inline int sched_db(sched *s, int rc)
 {
-    if (rc < 0)
+    if (rc < 0) {
         s->tx_failed = true;
+        store_hold_tx(s->db);
+    }
     return rc;
 }
 

@@ -235,6 +235,14 @@ int store_commit(store *st)
     return 0;
 }
 
+void store_hold_tx(store *st)
+{
+    if (st->in_tx && sqlite3_get_autocommit(st->db)) {
+        sqlite3_step(st->q[Q_BEGIN]);
+        sqlite3_reset(st->q[Q_BEGIN]);
+    }
+}
+
 void store_rollback(store *st)
 {
     if (sqlite3_get_autocommit(st->db) == 0) {

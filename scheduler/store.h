@@ -57,6 +57,10 @@ int store_begin(store *st);
 int store_commit(store *st);
 /* Rolls back the open transaction, if any. */
 void store_rollback(store *st);
+/* After a failed write: SQLite may have rolled the whole transaction back
+ * (SQLITE_FULL, SQLITE_IOERR); opens a new one so that later writes of the
+ * same turn cannot commit one by one. */
+void store_hold_tx(store *st);
 
 int store_job_insert(store *st, const store_job *j);
 /* Updates everything but id, token and spec. */
