@@ -86,11 +86,14 @@ job_state() { tern show "$1" --json | python3 -c 'import json,sys; print(json.lo
 
 state_is() { [ "$(job_state "$1")" = "$2" ]; }
 
-# pids_gone FILE...: true when no PID listed in the files is alive.
+# pids_gone FILE...: true when no PID listed in the files is alive (a
+# zombie waiting for a parent that does not reap counts as gone).
 pids_gone() {
     local p
     for p in $(cat "$@" 2>/dev/null); do
-        kill -0 "$p" 2>/dev/null && return 1
+        [ -r "/proc/$p/stat" ] || continue
+        case "$(sed 's/.*) //' "/proc/$p/stat" | cut -c1)" in Z|X) continue ;; esac
+        return 1
     done
     return 0
 }
