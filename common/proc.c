@@ -11,6 +11,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+const char *proc_stat(pid_t pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: the last ')' ends it. */
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' ? rp + 2 : NULL;
+}
+
 bool proc_alive(pid_t pid)
 {
     if (pid <= 0)
@@ -19,16 +34,9 @@ bool proc_alive(pid_t pid)
     int st;
     if (waitpid(pid, &st, WNOHANG) == pid)
         return false;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+    char buf[512];
+    const char *fields = proc_stat(pid, buf, sizeof buf);
+    return fields && fields[0] != 'Z' && fields[0] != 'X';
 }
 
 bool proc_is(pid_t pid, const char *name)

@@ -3,7 +3,13 @@
 #define TERN_PROC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+/* Reads /proc/PID/stat into buf and returns the fields after the command
+ * name, starting with the state ("S 1 1234 ..."), or NULL when there is no
+ * such process. */
+const char *proc_stat(pid_t pid, char *buf, size_t len);
 
 /* True when 'pid' exists and is not a zombie. */
 bool proc_alive(pid_t pid);

@@ -7,6 +7,7 @@
 #include "worker/worker.h"
 
 #include "common/fsutil.h"
+#include "common/proc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -35,17 +36,10 @@ static bool launched_by(pid_t pid, const char *id)
 
 static pid_t parent_of(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
+    char buf[512];
+    const char *fields = proc_stat(pid, buf, sizeof buf);
     int ppid = 0;
-    return rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+    return fields && sscanf(fields, "%*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
 }
 
 /* True for this process and those it descends from (a worker may itself

@@ -1,6 +1,7 @@
 #include "bench/lib/benchlib.h"
 
 #include "common/fsutil.h"
+#include "common/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,18 +266,11 @@ const char *bench_self(void)
 
 static double proc_cpu(long pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
+    char buf[1024];
+    const char *p = proc_stat((pid_t)pid, buf, sizeof buf);
     unsigned long long ut = 0, st = 0, cut = 0, cst = 0;
-    /* fields after ")": state(3) ... utime(14) stime(15) cutime(16) cstime(17) */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+    /* from the state (field 3): ... utime(14) stime(15) cutime(16) cstime(17) */
+    if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
                      &ut, &st, &cut, &cst) != 4)
         return 0;
     return (double)(ut + st + cut + cst) / (double)sysconf(_SC_CLK_TCK);
