@@ -5,17 +5,19 @@
 CC      ?= gcc
 BUILD   ?= build/rel
 BIN     ?= bin
+LIB     ?= lib
 SAN     ?=
+CUDA_HOME ?= /usr/local/cuda
 PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson
 
-CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O2 \
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O2 -fPIC \
                -I. -I$(BUILD)/gen -Iinclude
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 LDSAN       := -fsanitize=address,undefined
 endif
-CFLAGS  := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
+CFLAGS   = $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 # Evaluated when linking, after install-deps has put pkg-config and the
 # libraries there.
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
@@ -27,6 +29,7 @@ COMMON_SRC := $(wildcard common/*.c)
 SCHED_SRC  := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 WORKER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CLI_SRC    := $(filter-out cli/main.c,$(wildcard cli/*.c))
+COLL_SRC   := $(filter-out collectives/plugin_%.c,$(wildcard collectives/*.c))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHLIB_SRC := $(wildcard bench/lib/*.c)
@@ -38,14 +41,30 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/tern.pb-c.o
 SCHED_OBJ  := $(call obj,$(SCHED_SRC))
 WORKER_OBJ := $(call obj,$(WORKER_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+# libtern: the collectives and the few common pieces they use.
+LIBTERN_OBJ := $(call obj,$(COLL_SRC) common/netaddr.c common/proc.c common/clock.c)
+LIBTERN    := $(LIB)/libtern.so
+RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,$(abspath $(LIB))
+TERNLIB    := -L$(LIB) -ltern $(RPATH)
+
+# Plugins, built where their toolchains are: NCCL (CUDA toolkit), MPI (mpicc).
+HAVE_NCCL  := $(wildcard $(CUDA_HOME)/include/nccl.h)
+HAVE_MPI   := $(shell command -v mpicc 2>/dev/null)
+PLUGINS    := $(if $(HAVE_NCCL),$(LIB)/libtern-nccl.so) $(if $(HAVE_MPI),$(LIB)/libtern-mpi.so)
 
 PROGS := $(BIN)/ternd $(BIN)/tern-worker $(BIN)/tern
+PEERS := $(if $(HAVE_MPI),$(BIN)/peer-mpi-allreduce)
 BENCHES := $(patsubst bench/%.c,$(BIN)/bench-%,$(BENCH_SRC))
 TESTBINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(TESTBIN_SRC))
 UNIT := $(BUILD)/tests/unit
 
-.PHONY: all deps test test-unit test-integration test-asan demo bench clean fuzz
-all: deps $(PROGS) $(BENCHES) $(TESTBINS)
+.PHONY: all build deps test test-unit test-integration test-asan demo bench clean fuzz
+# Packages first, then a fresh make: what is built depends on the tools the
+# packages bring (mpicc), which a make that started without them cannot see.
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS)
 
 deps: build/.deps
 build/.deps: scripts/install-deps.sh
@@ -82,20 +101,47 @@ $(BIN)/tern: $(BUILD)/obj/cli/main.o $(CLI_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
-$(BIN)/bench-%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCHLIB_SRC)) $(COMMON_OBJ)
+$(BIN)/bench-%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCHLIB_SRC)) $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(BIN)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(COMMON_OBJ)
+# Peers the benchmarks measure against, built with the peer's own toolchain.
+$(BIN)/peer-mpi-allreduce: bench/peers/mpi_allreduce.c
+	@mkdir -p $(BIN)
+	@echo "  MPICC   $@"
+	@OMPI_CC=$(CC) mpicc -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The reduction kernels are the hot loop: vectorise them hard.
+$(BUILD)/obj/collectives/reduce.o: EXTRA_CFLAGS += -O3
+
+$(LIBTERN): $(LIBTERN_OBJ)
+	@mkdir -p $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -shared -Wl,-soname,libtern.so -o $@ $^ \
+	    $(shell pkg-config --libs libzmq 2>/dev/null) -ldl -lpthread
+
+$(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/coll.h include/tern/tern.h
+	@mkdir -p $(LIB)
+	@echo "  CC/LD   $@"
+	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -shared -o $@ $< $(LDSAN) \
+	    -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lnccl -lcudart
+
+$(LIB)/libtern-mpi.so: collectives/plugin_mpi.c collectives/coll.h collectives/reduce.h \
+                       include/tern/tern.h $(BUILD)/obj/collectives/reduce.o
+	@mkdir -p $(LIB)
+	@echo "  CC/LD   $@"
+	@OMPI_CC=$(CC) mpicc $(CFLAGS) -shared -o $@ $< $(BUILD)/obj/collectives/reduce.o $(LDSAN)
+
+$(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lcunit
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS) -lcunit
 
 # ---- tests -----------------------------------------------------------------
 test: all
@@ -107,11 +153,11 @@ test-unit: $(UNIT)
 
 test-integration: $(PROGS) $(TESTBINS)
 	TERN_BIN=$(abspath $(BIN)) TERN_TESTBIN=$(abspath $(BUILD)/tests) \
-	    tests/integration/run.sh
+	    TERN_SANITIZED=$(SAN) tests/integration/run.sh
 
 test-asan:
-	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin SAN=1 \
-	    all test-unit test-integration
+	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin LIB=build/asan/lib SAN=1 \
+	    build test-unit test-integration
 
 # ---- demo and benchmarks -----------------------------------------------------
 demo: all

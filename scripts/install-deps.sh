@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tern builds and tests with. Idempotent and quiet
 # when everything is already there.  Usage: scripts/install-deps.sh [--bench]
-#   --bench  also the peers the benchmarks measure against (Open MPI, SLURM).
+#   --bench  also the SLURM the benchmarks measure against.
 set -eu
 
 pkgs="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
       libhwloc-dev hwloc libcunit1-dev libsqlite3-dev sqlite3 libjansson-dev
-      clang libclang-rt-14-dev procps iproute2 python3"
+      openmpi-bin libopenmpi-dev clang libclang-rt-14-dev procps iproute2 python3"
 if [ "${1:-}" = "--bench" ]; then
-    pkgs="$pkgs openmpi-bin libopenmpi-dev slurm-wlm munge"
+    pkgs="$pkgs slurm-wlm munge"
 fi
 
 missing=""

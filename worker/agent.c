@@ -4,53 +4,21 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/wire.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #define REGISTER_RETRY_MS 200
 #define SHUTDOWN_GRACE_MS 3000
-
-/* The local address on the route to the scheduler: what ranks on other
- * nodes use to reach this one. */
-static void route_addr(const char *endpoint, char *out, size_t len)
-{
-    snprintf(out, len, "127.0.0.1");
-    char host[256];
-    const char *p = strstr(endpoint, "://");
-    if (!p)
-        return;
-    p += 3;
-    const char *colon = strrchr(p, ':');
-    size_t hl = colon ? (size_t)(colon - p) : strlen(p);
-    if (hl == 0 || hl >= sizeof host)
-        return;
-    memcpy(host, p, hl);
-    host[hl] = '\0';
-    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
-    if (getaddrinfo(host, "9", &hints, &res) != 0)
-        return;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in me;
-    socklen_t ml = sizeof me;
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0 &&
-        getsockname(fd, (struct sockaddr *)&me, &ml) == 0)
-        inet_ntop(AF_INET, &me.sin_addr, out, (socklen_t)len);
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-}
 
 static int send_env(worker *w, Tern__Envelope *env)
 {
@@ -178,8 +146,9 @@ int worker_start(worker *w)
         log_warn("node=%s: killed %d processes an earlier worker of this node left running",
                  w->opt.name, orphans);
     if (!w->opt.addr) {
+        /* What ranks on other nodes use to reach this one. */
         char addr[64];
-        route_addr(w->opt.scheduler, addr, sizeof addr);
+        netaddr_route_to(w->opt.scheduler, addr, sizeof addr);
         w->opt.addr = strdup(addr);
     }
     if (getrandom(&w->incarnation, sizeof w->incarnation, 0) != sizeof w->incarnation)

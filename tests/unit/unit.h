@@ -13,6 +13,7 @@ int suite_placement(void);
 int suite_directives(void);
 int suite_rankenv(void);
 int suite_topology(void);
+int suite_reduce(void);
 
 typedef struct unit_test {
     const char *name;

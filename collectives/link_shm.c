@@ -1,0 +1,116 @@
+/* A ring link through shared memory: the sender writes into the receiver's
+ * ring buffer and rings its doorbell; the receiver reduces or copies
+ * straight out of the ring and rings the sender's doorbell for the room it
+ * freed. One writer, one reader; head and tail only grow. */
+#include "collectives/coll.h"
+#include "collectives/node.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(offsetof(seg_hdr, ring) == 4096, "the ring starts on its own page");
+_Static_assert((RING_BYTES & (RING_BYTES - 1)) == 0, "the ring size is a power of two");
+
+#define STREAM_ALIGN 64u
+#ifndef SEND_PIECE
+#define SEND_PIECE (512u << 10)
+#endif
+
+typedef struct shm_link {
+    coll_link base;
+    tern_comm *c;
+    seg_hdr *seg;                  /* the receiver's segment */
+    bool sender;
+} shm_link;
+
+static ssize_t shm_try_send(coll_link *l, const void *data, size_t len)
+{
+    shm_link *s = (shm_link *)l;
+    uint64_t head = atomic_load_explicit(&s->seg->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&s->seg->tail, memory_order_acquire);
+    size_t room = RING_BYTES - (size_t)(head - tail);
+    size_t n = len < room ? len : room;
+    if (n > SEND_PIECE)
+        n = SEND_PIECE;            /* publish in pieces: the reader starts on warm data */
+    if (n == 0)
+        return 0;
+    size_t at = (size_t)(head & (RING_BYTES - 1)), first = RING_BYTES - at;
+    if (first > n)
+        first = n;
+    memcpy(s->seg->ring + at, data, first);
+    memcpy(s->seg->ring, (const char *)data + first, n - first);
+    atomic_store_explicit(&s->seg->head, head + n, memory_order_release);
+    node_ring(s->c, l->peer);
+    return (ssize_t)n;
+}
+
+static ssize_t shm_try_recv(coll_link *l, const void **data, size_t len, size_t align)
+{
+    shm_link *s = (shm_link *)l;
+    uint64_t tail = atomic_load_explicit(&s->seg->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&s->seg->head, memory_order_acquire);
+    /* The reader aligns its tail at the end of a step, which may be before
+     * the writer has aligned its head: nothing to read until it has. */
+    if ((int64_t)(head - tail) <= 0)
+        return 0;
+    size_t avail = (size_t)(head - tail), at = (size_t)(tail & (RING_BYTES - 1));
+    size_t n = avail < len ? avail : len;
+    if (n > RING_BYTES - at)
+        n = RING_BYTES - at;       /* up to the wrap; the rest comes next */
+    n -= n % align;
+    *data = s->seg->ring + at;
+    return (ssize_t)n;
+}
+
+static void shm_consumed(coll_link *l, size_t n)
+{
+    shm_link *s = (shm_link *)l;
+    uint64_t tail = atomic_load_explicit(&s->seg->tail, memory_order_relaxed);
+    atomic_store_explicit(&s->seg->tail, tail + n, memory_order_release);
+    node_ring(s->c, l->peer);
+}
+
+/* Between operations both sides move to the next 64-byte boundary, so an
+ * element never straddles the end of the ring whatever the types were. */
+static void shm_align(coll_link *l)
+{
+    shm_link *s = (shm_link *)l;
+    _Atomic uint64_t *pos = s->sender ? &s->seg->head : &s->seg->tail;
+    uint64_t v = atomic_load_explicit(pos, memory_order_relaxed);
+    uint64_t up = (v + STREAM_ALIGN - 1) & ~(uint64_t)(STREAM_ALIGN - 1);
+    if (up != v)
+        atomic_store_explicit(pos, up, memory_order_release);
+}
+
+static int shm_fd(coll_link *l)
+{
+    (void)l;
+    return -1;
+}
+
+static void shm_destroy(coll_link *l)
+{
+    free(l);
+}
+
+static const struct coll_link_ops shm_ops = {
+    shm_try_send, shm_try_recv, shm_consumed, shm_align, shm_fd, shm_destroy,
+};
+
+coll_link *node_link(tern_comm *c, int from, int to)
+{
+    seg_hdr *seg = node_seg(c, to);
+    if (!seg)
+        return NULL;
+    shm_link *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->base.ops = &shm_ops;
+    s->base.shm = true;
+    s->c = c;
+    s->seg = seg;
+    s->sender = from == c->rank;
+    s->base.peer = s->sender ? to : from;
+    return &s->base;
+}
