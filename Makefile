@@ -51,6 +51,7 @@ TERNLIB    := -L$(LIB) -ltern $(RPATH)
 HAVE_NCCL  := $(wildcard $(CUDA_HOME)/include/nccl.h)
 HAVE_MPI   := $(shell command -v mpicc 2>/dev/null)
 PLUGINS    := $(if $(HAVE_NCCL),$(LIB)/libtern-nccl.so) $(if $(HAVE_MPI),$(LIB)/libtern-mpi.so)
+GPUTESTS   := $(if $(HAVE_NCCL),$(BUILD)/tests/gpu_check)
 
 PROGS := $(BIN)/ternd $(BIN)/tern-worker $(BIN)/tern
 PEERS := $(if $(HAVE_MPI),$(BIN)/peer-mpi-allreduce)
@@ -64,7 +65,7 @@ UNIT := $(BUILD)/tests/unit
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS)
+build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS)
 
 deps: build/.deps
 build/.deps: scripts/install-deps.sh
@@ -110,6 +111,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
+
+# The GPU checks (tests/gpu/run.sh runs them where a GPU is): built wherever
+# the CUDA toolkit is, so that they always compile.
+$(BUILD)/tests/gpu_check: tests/gpu/gpu_check.c $(LIBTERN)
+	@mkdir -p $(dir $@)
+	@echo "  CC/LD   $@"
+	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -o $@ $< $(LDSAN) $(TERNLIB) \
+	    -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lcudart
 
 # Peers the benchmarks measure against, built with the peer's own toolchain.
 $(BIN)/peer-mpi-allreduce: bench/peers/mpi_allreduce.c
