@@ -130,13 +130,23 @@ int tcp_links(tern_comm *c, int listen_fd, coll_link **out, coll_link **in, bool
               bool need_in);
 
 /* ---- progress.c: moving data through the ring ---- */
-/* One step: sends 'slen' bytes from 'sbuf' to the next rank while
- * receiving 'rlen' bytes from the previous one; each received piece is
- * handed to 'sink' (offset into the step's stream, data, length; lengths
- * are whole elements of 'align' bytes). Either side may be 0. */
+/* A stage of a ring algorithm: 'slen' bytes from 'sbuf' to the next rank,
+ * 'rlen' bytes from the previous one handed to 'sink' (offset into the
+ * stage's stream, data, length; whole elements of 'align' bytes). Stages
+ * send and receive in order on each link; a stage with gate k >= 0 sends
+ * only bytes that stage k has already received (it forwards them), so the
+ * steps of a ring pipeline overlap and the bytes forwarded are still warm
+ * in the cache. */
 typedef void (*coll_sink)(void *arg, size_t off, const void *data, size_t len);
-int coll_step(tern_comm *c, coll_link *out, const void *sbuf, size_t slen, coll_link *in,
-              size_t rlen, size_t align, coll_sink sink, void *arg);
+typedef struct coll_stage {
+    const char *sbuf;
+    size_t slen, rlen;
+    coll_sink sink;
+    void *arg;
+    int gate;                      /* -1: none */
+} coll_stage;
+int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align);
+
 /* Whether the peers are alive: 0, or < 0 after recording the error. */
 int coll_alive(void *comm);
 

@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SPINS 256
+#define SPINS 256                  /* busy polls before giving the CPU away */
+#define YIELDS 2048                  /* then polls that yield (more ranks than cores) */
 #define CHECK_MS 10
 
 static inline void cpu_relax(void)
@@ -81,29 +82,53 @@ static void wait_links(tern_comm *c, coll_link *out, bool sending, coll_link *in
         poll(p, (nfds_t)n, shm ? 1 : CHECK_MS);   /* both kinds: poll briefly */
 }
 
-int coll_step(tern_comm *c, coll_link *out, const void *sbuf, size_t slen, coll_link *in,
-              size_t rlen, size_t align, coll_sink sink, void *arg)
+int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
 {
+    coll_link *out = c->next, *in = c->prev;
+    int ts = 0, tr = 0;            /* the stage sending, the stage receiving */
     size_t sent = 0, rcvd = 0;
     int spins = 0;
     double since = coll_now(), checked = since;
-    while (sent < slen || rcvd < rlen) {
+    for (;;) {
+        /* Stages with nothing (left) to do are done; the stream is realigned
+         * after each stage that moved bytes, on both sides alike. */
+        while (ts < nst && sent == st[ts].slen) {
+            if (st[ts].slen)
+                out->ops->align(out);
+            ts++;
+            sent = 0;
+        }
+        while (tr < nst && rcvd == st[tr].rlen) {
+            if (st[tr].rlen)
+                in->ops->align(in);
+            tr++;
+            rcvd = 0;
+        }
+        if (ts == nst && tr == nst)
+            return 0;
         uint32_t seen = node_doorbell(c);
         bool moved = false;
-        if (sent < slen) {
-            ssize_t k = out->ops->try_send(out, (const char *)sbuf + sent, slen - sent);
-            if (k < 0)
-                return coll_fail(c, TERN_EPEER, "connection to rank %d broke", out->peer);
-            sent += (size_t)k;
-            moved |= k > 0;
+        if (ts < nst) {
+            /* A gated stage forwards only what its gate has received so far. */
+            size_t ready = st[ts].slen;
+            int g = st[ts].gate;
+            if (g >= 0 && tr <= g)
+                ready = tr == g ? rcvd : 0;
+            if (sent < ready) {
+                ssize_t k = out->ops->try_send(out, st[ts].sbuf + sent, ready - sent);
+                if (k < 0)
+                    return coll_fail(c, TERN_EPEER, "connection to rank %d broke", out->peer);
+                sent += (size_t)k;
+                moved |= k > 0;
+            }
         }
-        if (rcvd < rlen) {
+        if (tr < nst) {
             const void *data;
-            ssize_t k = in->ops->try_recv(in, &data, rlen - rcvd, align);
+            ssize_t k = in->ops->try_recv(in, &data, st[tr].rlen - rcvd, align);
             if (k < 0)
                 return coll_fail(c, TERN_EPEER, "connection from rank %d broke", in->peer);
             if (k > 0) {
-                sink(arg, rcvd, data, (size_t)k);
+                st[tr].sink(st[tr].arg, rcvd, data, (size_t)k);
                 in->ops->consumed(in, (size_t)k);
                 rcvd += (size_t)k;
                 moved = true;
@@ -117,31 +142,32 @@ int coll_step(tern_comm *c, coll_link *out, const void *sbuf, size_t slen, coll_
             cpu_relax();
             continue;
         }
+        if (spins < SPINS + YIELDS) {
+            /* The peer we wait for may be waiting for this CPU. */
+            sched_yield();
+            continue;
+        }
         double now = coll_now();
-        if (spins == SPINS)
+        if (spins == SPINS + YIELDS)
             since = now;           /* the stall began */
+        bool sending = ts < nst, receiving = tr < nst;
         if (now - checked >= CHECK_MS / 1000.0) {
             checked = now;
-            /* Only the links this step still waits on: a neighbour that has
-             * delivered everything may finish and exit before we do. */
+            /* Only the links still waited on: a neighbour that has delivered
+             * everything may finish and exit before we do. */
             char why[256];
-            int code = trouble(c, sent < slen ? out : NULL, rcvd < rlen ? in : NULL, since, why,
+            int code = trouble(c, sending ? out : NULL, receiving ? in : NULL, since, why,
                                sizeof why);
             if (code) {
                 /* A dead sender's last bytes may have landed just before it
                  * exited: take them before calling it a failure. */
                 const void *data;
-                if (rcvd < rlen && in->ops->try_recv(in, &data, rlen - rcvd, align) > 0)
+                if (receiving && in->ops->try_recv(in, &data, st[tr].rlen - rcvd, align) > 0)
                     continue;
                 return coll_fail(c, code, "%s", why);
             }
         }
-        wait_links(c, out, sent < slen, in, rcvd < rlen, seen);
-        spins = SPINS + 1;
+        wait_links(c, out, sending, in, receiving, seen);
+        spins = SPINS + YIELDS + 1;
     }
-    if (out && slen)
-        out->ops->align(out);
-    if (in && rlen)
-        in->ops->align(in);
-    return 0;
 }

@@ -10,13 +10,14 @@
 #include "collectives/coll.h"
 #include "collectives/reduce.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* At or below this many bytes (of the reduction type) an all-reduce
  * gathers and reduces locally: n-1 hops of one small message each, rather
  * than 2(n-1) hops. */
 #define SMALL_BYTES (16u << 10)
-#define BCAST_SEGMENT (256u << 10)
 
 typedef struct rs_sink {
     char *dst;                     /* where the chunk's results go */
@@ -24,12 +25,15 @@ typedef struct rs_sink {
     tern_dtype dt;
     tern_op op;
     size_t esize;
+    int divide;                    /* AVG: the last step divides by n */
 } rs_sink;
 
 static void reduce_sink(void *arg, size_t off, const void *data, size_t len)
 {
     rs_sink *s = arg;
     reduce_pair(s->dst + off, data, s->own + off, len / s->esize, s->dt, s->op);
+    if (s->divide)
+        reduce_divide(s->dst + off, len / s->esize, s->dt, s->divide);
 }
 
 static void copy_sink(void *arg, size_t off, const void *data, size_t len)
@@ -42,38 +46,47 @@ static int mod(int a, int n)
     return ((a % n) + n) % n;
 }
 
-/* All-reduce of 'count' elements of dt (F32 or F64) from send into recv. */
+/* All-reduce of 'count' elements of dt (F32 or F64) from send into recv, as
+ * one pipeline of 2(n-1) stages: each forwards the chunk the one before it
+ * received, so reduce-scatter and all-gather overlap. */
 static int ring_reduce(tern_comm *c, const char *send, char *recv, size_t count, tern_dtype dt,
                        tern_op op)
 {
-    int n = c->size, r = c->rank;
+    int n = c->size, r = c->rank, nst = 2 * (n - 1);
     size_t es = tern_dtype_size(dt);
-    /* Reduce-scatter. */
-    for (int s = 0; s < n - 1; s++) {
-        int sc = mod(r - s, n), rc = mod(r - s - 1, n);
+    coll_stage *st = calloc((size_t)nst, sizeof *st);
+    rs_sink *sinks = calloc((size_t)n, sizeof *sinks);
+    if (!st || !sinks) {
+        free(st);
+        free(sinks);
+        return coll_fail(c, TERN_ENOMEM, "out of memory");
+    }
+    for (int t = 0; t < nst; t++) {
+        bool rs = t < n - 1;
+        int s = rs ? t : t - (n - 1);
+        int sc = rs ? mod(r - s, n) : mod(r + 1 - s, n);
+        int rc = rs ? mod(r - s - 1, n) : mod(r - s, n);
         size_t s0 = coll_chunk_start(count, n, sc), s1 = coll_chunk_start(count, n, sc + 1);
         size_t r0 = coll_chunk_start(count, n, rc), r1 = coll_chunk_start(count, n, rc + 1);
-        const char *from = (s == 0 ? send : recv) + s0 * es;
-        rs_sink sink = { recv + r0 * es, send + r0 * es, dt, op, es };
-        if (coll_step(c, c->next, from, (s1 - s0) * es, c->prev, (r1 - r0) * es, es,
-                      reduce_sink, &sink) < 0)
-            return -1;
+        st[t].sbuf = (t == 0 ? send : recv) + s0 * es;
+        st[t].slen = (s1 - s0) * es;
+        st[t].rlen = (r1 - r0) * es;
+        st[t].gate = t - 1;
+        if (rs) {
+            /* chunk rc: the partial from rank r-1, then this rank's values */
+            sinks[t] = (rs_sink){ recv + r0 * es, send + r0 * es, dt, op, es,
+                                  t == n - 2 && op == TERN_AVG ? n : 0 };
+            st[t].sink = reduce_sink;
+            st[t].arg = &sinks[t];
+        } else {
+            st[t].sink = copy_sink;
+            st[t].arg = recv + r0 * es;
+        }
     }
-    /* This rank now holds the whole of chunk r+1. */
-    int mine = mod(r + 1, n);
-    size_t m0 = coll_chunk_start(count, n, mine), m1 = coll_chunk_start(count, n, mine + 1);
-    if (op == TERN_AVG)
-        reduce_divide(recv + m0 * es, m1 - m0, dt, n);
-    /* All-gather. */
-    for (int s = 0; s < n - 1; s++) {
-        int sc = mod(r + 1 - s, n), rc = mod(r - s, n);
-        size_t s0 = coll_chunk_start(count, n, sc), s1 = coll_chunk_start(count, n, sc + 1);
-        size_t r0 = coll_chunk_start(count, n, rc), r1 = coll_chunk_start(count, n, rc + 1);
-        if (coll_step(c, c->next, recv + s0 * es, (s1 - s0) * es, c->prev, (r1 - r0) * es, 1,
-                      copy_sink, recv + r0 * es) < 0)
-            return -1;
-    }
-    return 0;
+    int rc = coll_stages(c, st, nst, es);
+    free(st);
+    free(sinks);
+    return rc;
 }
 
 /* Small messages: everyone's vector everywhere, then the canonical order
@@ -141,35 +154,31 @@ int ring_allgather(tern_comm *c, const void *send, void *recv, size_t bytes)
     char *dst = recv;
     if (send != dst + (size_t)r * bytes)
         memmove(dst + (size_t)r * bytes, send, bytes);
-    for (int s = 0; s < n - 1; s++) {
-        int sb = mod(r - s, n), rb = mod(r - s - 1, n);
-        if (coll_step(c, c->next, dst + (size_t)sb * bytes, bytes, c->prev, bytes, 1, copy_sink,
-                      dst + (size_t)rb * bytes) < 0)
-            return -1;
+    if (n == 1)
+        return 0;
+    coll_stage *st = calloc((size_t)n - 1, sizeof *st);
+    if (!st)
+        return coll_fail(c, TERN_ENOMEM, "out of memory");
+    for (int t = 0; t < n - 1; t++) {
+        int sb = mod(r - t, n), rb = mod(r - t - 1, n);
+        st[t] = (coll_stage){ dst + (size_t)sb * bytes, bytes, bytes, copy_sink,
+                              dst + (size_t)rb * bytes, t - 1 };
     }
-    return 0;
+    int rc = coll_stages(c, st, n - 1, 1);
+    free(st);
+    return rc;
 }
 
-/* A chain from the root around the ring, in segments: each rank forwards a
- * segment while the next one arrives. */
+/* A chain from the root around the ring: each rank forwards bytes as soon
+ * as they arrive. */
 int ring_broadcast(tern_comm *c, void *buf, size_t bytes, int root)
 {
     int n = c->size, pos = mod(c->rank - root, n);   /* 0: root, n-1: last */
-    char *b = buf;
     if (n == 1 || bytes == 0)
         return 0;
-    if (pos == 0)
-        return coll_step(c, c->next, b, bytes, NULL, 0, 1, copy_sink, NULL);
-    size_t nseg = (bytes + BCAST_SEGMENT - 1) / BCAST_SEGMENT;
-    for (size_t k = 0; k <= nseg; k++) {
-        /* send segment k-1 onwards while segment k comes in */
-        size_t so = (k - 1) * BCAST_SEGMENT, ro = k * BCAST_SEGMENT;
-        size_t slen = k == 0 || pos == n - 1 ? 0 : (bytes - so < BCAST_SEGMENT ? bytes - so : BCAST_SEGMENT);
-        size_t rlen = k == nseg ? 0 : (bytes - ro < BCAST_SEGMENT ? bytes - ro : BCAST_SEGMENT);
-        if (coll_step(c, c->next, b + so, slen, c->prev, rlen, 1, copy_sink, b + ro) < 0)
-            return -1;
-    }
-    return 0;
+    coll_stage st = { buf, pos == n - 1 ? 0 : bytes, pos == 0 ? 0 : bytes, copy_sink, buf,
+                      pos == 0 ? -1 : 0 };
+    return coll_stages(c, &st, 1, 1);
 }
 
 /* Completing a ring all-gather means every rank has contributed, so every

@@ -20,6 +20,7 @@
  * pass through. Exits 0 when every rank did what it should. */
 #include "collectives/reduce.h"
 #include "tern/tern.h"
+#include "common/netaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -391,18 +392,6 @@ static int rank_main(const char *mode, int arg)
     return rc;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t sl = sizeof sa;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
-        return 29500 + getpid() % 1000;
-    int port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
 
 int main(int argc, char **argv)
 {
@@ -432,7 +421,7 @@ int main(int argc, char **argv)
     if (sfd >= 0)
         close(sfd);
     char port[16], argstr[16], nstr[16];
-    snprintf(port, sizeof port, "%d", free_port());
+    snprintf(port, sizeof port, "%d", netaddr_free_port());
     snprintf(argstr, sizeof argstr, "%d", arg);
     snprintf(nstr, sizeof nstr, "%d", n);
     setenv("WORLD_SIZE", nstr, 1);
