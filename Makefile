@@ -42,7 +42,7 @@ SCHED_OBJ  := $(call obj,$(SCHED_SRC))
 WORKER_OBJ := $(call obj,$(WORKER_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 # libtern: the collectives and the few common pieces they use.
-LIBTERN_OBJ := $(call obj,$(COLL_SRC) common/netaddr.c common/proc.c common/clock.c)
+LIBTERN_OBJ := $(call obj,$(COLL_SRC) common/netaddr.c common/proc.c common/clock.c common/strmap.c)
 LIBTERN    := $(LIB)/libtern.so
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,$(abspath $(LIB))
 TERNLIB    := -L$(LIB) -ltern $(RPATH)
@@ -132,7 +132,7 @@ $(BUILD)/obj/collectives/reduce.o: EXTRA_CFLAGS += -O3
 $(LIBTERN): $(LIBTERN_OBJ)
 	@mkdir -p $(LIB)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -shared -Wl,-soname,libtern.so -o $@ $^ \
+	@$(CC) $(LDSAN) -shared -Wl,-soname,libtern.so -Wl,--no-undefined -o $@ $^ \
 	    $(shell pkg-config --libs libzmq 2>/dev/null) -ldl -lpthread
 
 $(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/coll.h include/tern/tern.h

@@ -89,10 +89,11 @@ double coll_now(void);
 
 /* ---- rendezvous.c: rank 0's key-value store ---- */
 typedef struct rdv rdv;
-/* Rank 0 starts the store (a thread) on port; every rank connects.
+/* Rank 0 starts the store (a thread) on port; every rank connects. 'run'
+ * names this run (job and attempt); keys are this run's only.
  * Returns NULL with the reason. */
-rdv *rdv_open(int rank, int size, const char *addr, int port, double timeout_s, char *err,
-              size_t errlen);
+rdv *rdv_open(int rank, int size, const char *run, const char *addr, int port,
+              double timeout_s, char *err, size_t errlen);
 int rdv_set(rdv *r, const char *key, const void *val, size_t len, char *err, size_t errlen);
 /* Waits for keys prefix0..prefix(n-1); fills vals[i] (malloc'd, caller
  * frees) and lens[i]. On timeout: "ranks 3, 5 never arrived". */
@@ -113,6 +114,9 @@ struct coll_link_ops {
     /* Both sides call it between operations, so streams restart aligned. */
     void (*align)(coll_link *l);
     int (*fd)(coll_link *l);       /* for poll; -1 for shared memory */
+    /* True once the rank at the other end is known to be gone (its process
+     * exited, or it closed the connection). */
+    bool (*gone)(coll_link *l);
     void (*destroy)(coll_link *l);
 };
 

@@ -43,9 +43,16 @@ static void break_links(tern_comm *c)
 {
     node_abort(c);
     coll_link *links[2] = { c->next, c->prev };
-    for (int i = 0; i < 2; i++)
-        if (links[i] && !links[i]->shm && links[i]->ops->fd(links[i]) >= 0)
-            shutdown(links[i]->ops->fd(links[i]), SHUT_RDWR);
+    for (int i = 0; i < 2; i++) {
+        int fd = links[i] && !links[i]->shm ? links[i]->ops->fd(links[i]) : -1;
+        if (fd < 0)
+            continue;
+        /* A reset, not a polite close: a sender stuck on our full window
+         * hears of it at once. */
+        struct linger hard = { 1, 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+        shutdown(fd, SHUT_RDWR);
+    }
     if (c->plugin && c->plugin_state && c->plugin->abort)
         c->plugin->abort(c->plugin_state);
 }
@@ -111,6 +118,24 @@ static void node_key(char *out, size_t len)
         boot[strcspn(boot, "\n")] = '\0';
     }
     snprintf(out, len, "%s/%s", host, boot);
+}
+
+/* This run's name at the rendezvous: tern's job and attempt, else
+ * torchrun's run id and restart count. A process of another attempt that
+ * reaches a reused port is then a stranger there. */
+static void run_id(char *out, size_t len)
+{
+    const char *job = getenv("TERN_JOB_ID"), *att = getenv("TERN_ATTEMPT");
+    const char *trun = getenv("TORCHELASTIC_RUN_ID"), *tre = getenv("TORCHELASTIC_RESTART_COUNT");
+    if (job && *job)
+        snprintf(out, len, "job%.32s.%.16s", job, att ? att : "0");
+    else if (trun && *trun)
+        snprintf(out, len, "run%.48s.%.16s", trun, tre ? tre : "0");
+    else
+        snprintf(out, len, "run");
+    for (char *p = out; *p; p++)   /* no '/' inside: it separates the keys */
+        if (*p == '/')
+            *p = '_';
 }
 
 /* dlopens libtern-NAME.so from libtern's own directory, else the search path. */
@@ -217,8 +242,6 @@ static int wire_up(tern_comm *c, rdv *r, const char *addr)
     me->pid = getpid();
     if (tcp_listen(addr, me->tcp_addr, sizeof me->tcp_addr, &lfd) < 0)
         return coll_fail(c, TERN_ESYS, "cannot listen for ring connections: %s", strerror(errno));
-    if (node_create(c) < 0)
-        goto out;
     snprintf(key, sizeof key, "peer%d", c->rank);
     int vl = snprintf(val, sizeof val, "%s\t%s\t%d", me->node_key, me->tcp_addr, (int)me->pid);
     if (set_key(c, r, key, val, (size_t)vl) < 0 || gather(c, r, "peer", c->size, &vals) < 0)
@@ -229,7 +252,13 @@ static int wire_up(tern_comm *c, rdv *r, const char *addr)
             goto out;
         }
     }
-    if (node_open(c) < 0)
+    /* Shared segments exist only between these gathers (milliseconds), so
+     * a rank killed during a slow rendezvous leaves none behind. */
+    if (node_create(c) < 0)
+        goto out;
+    snprintf(key, sizeof key, "created%d", c->rank);
+    if (set_key(c, r, key, "1", 1) < 0 || gather(c, r, "created", c->size, NULL) < 0 ||
+        node_open(c) < 0)
         goto out;
     /* Every local rank has mapped every segment: the names can go. */
     snprintf(key, sizeof key, "mapped%d", c->rank);
@@ -369,7 +398,9 @@ int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *o, char *errbuf, 
         snprintf(c->err, sizeof c->err, "out of memory");
         goto fail;
     }
-    rdv *r = rdv_open(c->rank, c->size, addr, port, init_timeout, why, sizeof why);
+    char run[96];
+    run_id(run, sizeof run);
+    rdv *r = rdv_open(c->rank, c->size, run, addr, port, init_timeout, why, sizeof why);
     if (!r) {
         rc = TERN_ESYS;
         snprintf(c->err, sizeof c->err, "%s", why);
@@ -457,16 +488,34 @@ static int enter(tern_comm *c, const char *what, tern_dtype dt, bool need_dt)
     return 0;
 }
 
-static bool via_plugin(tern_comm *c, const void *buf)
+static bool owned(tern_comm *c, const void *buf)
 {
-    return c->plugin && c->plugin_state &&
-           (c->plugin_only || (c->plugin->owns && c->plugin->owns(c->plugin_state, buf)));
+    return c->plugin->owns && buf && c->plugin->owns(c->plugin_state, buf);
 }
 
-/* A plugin's failure breaks the communicator like any other. */
+/* 1: the plugin serves these buffers, 0: the CPU backend does, -1: one is
+ * a device buffer and the other not (an error recorded). */
+static int via_plugin(tern_comm *c, const void *a, const void *b, const char *what)
+{
+    if (!c->plugin || !c->plugin_state)
+        return 0;
+    if (c->plugin_only)
+        return 1;
+    bool da = owned(c, a), db = b ? owned(c, b) : da;
+    if (da != db) {
+        coll_fail(c, TERN_EINVAL, "%s: one buffer on the device, the other not", what);
+        return -1;
+    }
+    return da;
+}
+
+/* A plugin's failure breaks the communicator like any other; when libtern
+ * itself saw a peer die (through 'alive'), that error stands. */
 static int plugin_result(tern_comm *c, int rc, const char *why)
 {
-    return rc < 0 ? coll_fail(c, TERN_EBACKEND, "%s", why) : 0;
+    if (rc >= 0)
+        return 0;
+    return c->broken ? c->code : coll_fail(c, TERN_EBACKEND, "%s", why);
 }
 
 int tern_allreduce(tern_comm *c, const void *send, void *recv, size_t count, tern_dtype dt,
@@ -479,7 +528,10 @@ int tern_allreduce(tern_comm *c, const void *send, void *recv, size_t count, ter
         return coll_fail(c, TERN_EINVAL, "allreduce: unknown op %d", (int)op);
     if (count && (!send || !recv))
         return coll_fail(c, TERN_EINVAL, "allreduce: NULL buffer");
-    if (via_plugin(c, recv)) {
+    int vp = via_plugin(c, send, recv, "allreduce");
+    if (vp < 0)
+        return c->code;
+    if (vp) {
         char why[512];
         return plugin_result(c, c->plugin->allreduce(c->plugin_state, send, recv, count, dt, op,
                                                      coll_alive, c, why, sizeof why), why);
@@ -496,7 +548,10 @@ int tern_broadcast(tern_comm *c, void *buf, size_t count, tern_dtype dt, int roo
         return coll_fail(c, TERN_EINVAL, "broadcast: root %d outside 0..%d", root, c->size - 1);
     if (count && !buf)
         return coll_fail(c, TERN_EINVAL, "broadcast: NULL buffer");
-    if (via_plugin(c, buf)) {
+    int vp = via_plugin(c, buf, NULL, "broadcast");
+    if (vp < 0)
+        return c->code;
+    if (vp) {
         char why[512];
         return plugin_result(c, c->plugin->broadcast(c->plugin_state, buf, count, dt, root,
                                                      coll_alive, c, why, sizeof why), why);
@@ -511,7 +566,10 @@ int tern_allgather(tern_comm *c, const void *send, void *recv, size_t count, ter
         return rc;
     if (count && (!send || !recv))
         return coll_fail(c, TERN_EINVAL, "allgather: NULL buffer");
-    if (via_plugin(c, recv)) {
+    int vp = via_plugin(c, send, recv, "allgather");
+    if (vp < 0)
+        return c->code;
+    if (vp) {
         char why[512];
         return plugin_result(c, c->plugin->allgather(c->plugin_state, send, recv, count, dt,
                                                      coll_alive, c, why, sizeof why), why);

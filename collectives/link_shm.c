@@ -9,18 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(offsetof(seg_hdr, ring) == 4096, "the ring starts on its own page");
-_Static_assert((RING_BYTES & (RING_BYTES - 1)) == 0, "the ring size is a power of two");
+_Static_assert(offsetof(seg_hdr, ring) == SEG_HEADER, "the ring starts on its own page");
 
 #define STREAM_ALIGN 64u
-#ifndef SEND_PIECE
-#define SEND_PIECE (512u << 10)
-#endif
+#define SEND_PIECE (512u << 10)   /* published in pieces: the reader starts on warm data */
 
 typedef struct shm_link {
     coll_link base;
     tern_comm *c;
     seg_hdr *seg;                  /* the receiver's segment */
+    size_t ring;                   /* its ring's size, a power of two */
+    size_t piece;
     bool sender;
 } shm_link;
 
@@ -29,13 +28,16 @@ static ssize_t shm_try_send(coll_link *l, const void *data, size_t len)
     shm_link *s = (shm_link *)l;
     uint64_t head = atomic_load_explicit(&s->seg->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&s->seg->tail, memory_order_acquire);
-    size_t room = RING_BYTES - (size_t)(head - tail);
+    /* After this side's end-of-stage alignment, head may run ahead of the
+     * reader by more than the ring holds: then there is no room yet. */
+    uint64_t used = head - tail;
+    size_t room = used >= s->ring ? 0 : s->ring - (size_t)used;
     size_t n = len < room ? len : room;
-    if (n > SEND_PIECE)
-        n = SEND_PIECE;            /* publish in pieces: the reader starts on warm data */
+    if (n > s->piece)
+        n = s->piece;
     if (n == 0)
         return 0;
-    size_t at = (size_t)(head & (RING_BYTES - 1)), first = RING_BYTES - at;
+    size_t at = (size_t)(head & (s->ring - 1)), first = s->ring - at;
     if (first > n)
         first = n;
     memcpy(s->seg->ring + at, data, first);
@@ -54,10 +56,10 @@ static ssize_t shm_try_recv(coll_link *l, const void **data, size_t len, size_t 
      * the writer has aligned its head: nothing to read until it has. */
     if ((int64_t)(head - tail) <= 0)
         return 0;
-    size_t avail = (size_t)(head - tail), at = (size_t)(tail & (RING_BYTES - 1));
+    size_t avail = (size_t)(head - tail), at = (size_t)(tail & (s->ring - 1));
     size_t n = avail < len ? avail : len;
-    if (n > RING_BYTES - at)
-        n = RING_BYTES - at;       /* up to the wrap; the rest comes next */
+    if (n > s->ring - at)
+        n = s->ring - at;          /* up to the wrap; the rest comes next */
     n -= n % align;
     *data = s->seg->ring + at;
     return (ssize_t)n;
@@ -89,13 +91,18 @@ static int shm_fd(coll_link *l)
     return -1;
 }
 
+static bool shm_gone(coll_link *l)
+{
+    return node_peer_alive(((shm_link *)l)->c, l->peer) < 0;
+}
+
 static void shm_destroy(coll_link *l)
 {
     free(l);
 }
 
 static const struct coll_link_ops shm_ops = {
-    shm_try_send, shm_try_recv, shm_consumed, shm_align, shm_fd, shm_destroy,
+    shm_try_send, shm_try_recv, shm_consumed, shm_align, shm_fd, shm_gone, shm_destroy,
 };
 
 coll_link *node_link(tern_comm *c, int from, int to)
@@ -110,6 +117,8 @@ coll_link *node_link(tern_comm *c, int from, int to)
     s->base.shm = true;
     s->c = c;
     s->seg = seg;
+    s->ring = seg->ring_bytes;
+    s->piece = SEND_PIECE < s->ring / 2 ? SEND_PIECE : s->ring / 2;
     s->sender = from == c->rank;
     s->base.peer = s->sender ? to : from;
     return &s->base;

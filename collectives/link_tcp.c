@@ -1,8 +1,11 @@
 /* A ring link over TCP, for ranks on different machines (or all ranks,
  * with TERN_COLL_TRANSPORT=tcp). Non-blocking sockets driven by the
  * progress loop; received bytes are staged so that only whole elements are
- * handed on. Keepalive and TCP_USER_TIMEOUT turn a vanished machine into
- * an error within the dead-peer timeout. */
+ * handed on. A peer process that dies closes its connections at once;
+ * keepalive turns a machine that vanished while the link was idle into an
+ * error within the dead-peer timeout. (No TCP_USER_TIMEOUT: Linux applies
+ * it to zero-window probing too, and a live peer that is busy elsewhere
+ * must not have its job killed.) */
 #include "collectives/coll.h"
 
 #include "common/netaddr.h"
@@ -77,6 +80,20 @@ static int tcp_fd(coll_link *l)
     return ((tcp_link *)l)->fd;
 }
 
+/* Nothing ever flows back on an outbound link, so anything readable there
+ * is the end: the peer closed or reset the connection. */
+static bool tcp_gone(coll_link *l)
+{
+    tcp_link *t = (tcp_link *)l;
+    if (t->eof)
+        return true;
+    if (t->stage)
+        return false;              /* inbound: try_recv sees the end itself */
+    char b;
+    ssize_t n = recv(t->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void tcp_destroy(coll_link *l)
 {
     tcp_link *t = (tcp_link *)l;
@@ -89,14 +106,13 @@ static void tcp_destroy(coll_link *l)
 }
 
 static const struct coll_link_ops tcp_ops = {
-    tcp_try_send, tcp_try_recv, tcp_consumed, tcp_align, tcp_fd, tcp_destroy,
+    tcp_try_send, tcp_try_recv, tcp_consumed, tcp_align, tcp_fd, tcp_gone, tcp_destroy,
 };
 
 static void tune(int fd, double dead_timeout_s)
 {
     int one = 1, buf = SOCK_BUF;
     int idle = 1, intvl = 1, cnt = (int)(dead_timeout_s > 3 ? dead_timeout_s - 2 : 1);
-    unsigned int user_timeout = (unsigned int)(dead_timeout_s * 1000);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
@@ -104,7 +120,6 @@ static void tune(int fd, double dead_timeout_s)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
-    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 }
 
 static tcp_link *tcp_new(int fd, int peer, bool inbound)
@@ -179,9 +194,21 @@ int tcp_links(tern_comm *c, int listen_fd, coll_link **out, coll_link **in, bool
         if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
             return coll_fail(c, TERN_EPEER, "rank %d's address %s does not resolve", next,
                              c->peers[next].tcp_addr);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         int rc = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
         freeaddrinfo(res);
+        if (rc < 0 && errno == EINPROGRESS) {   /* with the deadline, not the kernel's */
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            int ms = (int)((deadline - coll_now()) * 1000), e = 0;
+            socklen_t el = sizeof e;
+            rc = ms > 0 && poll(&p, 1, ms) == 1 &&
+                         getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0
+                     ? 0 : -1;
+            if (e)
+                errno = e;
+            else if (rc < 0)
+                errno = ETIMEDOUT;
+        }
         if (rc < 0 || io_all(fd, hello, sizeof hello, true, deadline) < 0) {
             int e = errno;
             if (fd >= 0)
@@ -207,7 +234,9 @@ int tcp_links(tern_comm *c, int listen_fd, coll_link **out, coll_link **in, bool
             if (fd < 0)
                 continue;
             uint64_t got[2];
-            if (io_all(fd, got, sizeof got, false, deadline) < 0 || got[0] != c->session ||
+            /* A stranger gets two seconds to say who it is, not the whole wait. */
+            double hello_by = coll_now() + 2 < deadline ? coll_now() + 2 : deadline;
+            if (io_all(fd, got, sizeof got, false, hello_by) < 0 || got[0] != c->session ||
                 got[1] != (uint64_t)prev) {
                 close(fd);         /* a stranger, or a stale job: keep waiting */
                 continue;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 typedef struct coll_node {
     int nlocal;
     seg_hdr **segs;                /* by rank; NULL for ranks on other machines */
+    size_t *sizes;                 /* their mapped sizes */
     int *pidfds;                   /* by rank; -1 when not local or unknown */
     char name[64];                 /* this rank's segment, until unlinked */
     bool unlinked;
@@ -45,30 +47,37 @@ int node_create(tern_comm *c)
         return coll_fail(c, TERN_ENOMEM, "out of memory");
     c->node = nd;
     nd->segs = calloc((size_t)c->size, sizeof *nd->segs);
+    nd->sizes = calloc((size_t)c->size, sizeof *nd->sizes);
     nd->pidfds = malloc((size_t)c->size * sizeof *nd->pidfds);
-    if (!nd->segs || !nd->pidfds)
+    if (!nd->segs || !nd->sizes || !nd->pidfds)
         return coll_fail(c, TERN_ENOMEM, "out of memory");
     for (int i = 0; i < c->size; i++)
         nd->pidfds[i] = -1;
-    if (!c->shm_allowed || c->size == 1)
-        return 0;
+    bool any = false;
+    for (int r = 0; r < c->size && !any; r++)
+        any = r != c->rank && node_is_local(c, r);
+    if (!any)
+        return 0;                  /* nobody to share memory with */
     seg_name(c, c->rank, nd->name, sizeof nd->name);
     int fd = shm_open(nd->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return coll_fail(c, TERN_ESYS, "shared memory %s: %s", nd->name, strerror(errno));
-    if (ftruncate(fd, SEG_BYTES) < 0) {
+    size_t seg_bytes = SEG_HEADER + node_ring_bytes();
+    if (ftruncate(fd, (off_t)seg_bytes) < 0) {
         int e = errno;
         close(fd);
         shm_unlink(nd->name);
         return coll_fail(c, TERN_ESYS, "shared memory %s: %s", nd->name, strerror(e));
     }
-    void *p = mmap(NULL, SEG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, seg_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
         shm_unlink(nd->name);
         return coll_fail(c, TERN_ESYS, "mmap %s: %s", nd->name, strerror(errno));
     }
     nd->segs[c->rank] = p;
+    nd->sizes[c->rank] = seg_bytes;
+    ((seg_hdr *)p)->ring_bytes = (uint32_t)node_ring_bytes();
     return 0;
 }
 
@@ -84,11 +93,17 @@ int node_open(tern_comm *c)
         if (fd < 0)
             return coll_fail(c, TERN_ESYS, "shared memory of rank %d (%s): %s", r, name,
                              strerror(errno));
-        void *p = mmap(NULL, SEG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        struct stat st;
+        void *p = fstat(fd, &st) == 0 && (size_t)st.st_size > SEG_HEADER
+                      ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                      : MAP_FAILED;
         close(fd);
         if (p == MAP_FAILED)
             return coll_fail(c, TERN_ESYS, "mmap of rank %d's segment: %s", r, strerror(errno));
         nd->segs[r] = p;
+        nd->sizes[r] = (size_t)st.st_size;
+        if (SEG_HEADER + ((seg_hdr *)p)->ring_bytes != nd->sizes[r])
+            return coll_fail(c, TERN_ESYS, "rank %d's segment is inconsistent", r);
         nd->nlocal++;
         nd->pidfds[r] = pidfd_open(c->peers[r].pid, 0);
     }
@@ -112,14 +127,25 @@ void node_close(tern_comm *c)
     node_unlink(c);
     for (int r = 0; r < c->size; r++) {
         if (nd->segs && nd->segs[r])
-            munmap(nd->segs[r], SEG_BYTES);
+            munmap(nd->segs[r], nd->sizes[r]);
         if (nd->pidfds && nd->pidfds[r] >= 0)
             close(nd->pidfds[r]);
     }
     free(nd->segs);
+    free(nd->sizes);
     free(nd->pidfds);
     free(nd);
     c->node = NULL;
+}
+
+size_t node_ring_bytes(void)
+{
+    const char *v = getenv("TERN_COLL_RING_KIB");
+    long kib = v ? atol(v) : 0;
+    size_t want = kib > 0 ? (size_t)kib << 10 : RING_BYTES_DEFAULT, b = RING_BYTES_MIN;
+    while (b < want && b < (256u << 20))
+        b <<= 1;
+    return b;
 }
 
 seg_hdr *node_seg(tern_comm *c, int rank)

@@ -11,9 +11,12 @@
 #include "collectives/coll.h"
 
 /* The inbound ring buffer: big enough to keep a pipeline full, small
- * enough to stay in cache between the writer and the reader. */
-#define RING_BYTES (1u << 20)
-#define SEG_BYTES (4096u + RING_BYTES)
+ * enough to stay in cache between the writer and the reader. A power of
+ * two; TERN_COLL_RING_KIB changes it (the tests shrink it to 4 KiB to
+ * make every wrap-around and full-ring path happen). */
+#define RING_BYTES_DEFAULT (1u << 20)
+#define RING_BYTES_MIN 4096u
+#define SEG_HEADER 4096u
 
 typedef struct seg_hdr {
     _Atomic uint32_t doorbell;     /* bumped when this rank has data or room */
@@ -23,9 +26,14 @@ typedef struct seg_hdr {
     _Atomic uint64_t head;         /* bytes written into the ring (by the previous rank) */
     char pad1[56];
     _Atomic uint64_t tail;         /* bytes consumed (by this rank) */
-    char pad2[4096 - 136];
-    uint8_t ring[RING_BYTES];
+    uint32_t ring_bytes;           /* set by the owner before publishing */
+    char pad2[4096 - 140];
+    uint8_t ring[];
 } seg_hdr;
+
+/* The ring size this process uses (from TERN_COLL_RING_KIB, else the
+ * default), a power of two. */
+size_t node_ring_bytes(void);
 
 /* True when 'rank' shares this machine and shared memory is allowed. */
 bool node_is_local(const tern_comm *c, int rank);

@@ -54,6 +54,8 @@ static int create(void **state, int rank, int size, const void *id, size_t idlen
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* Errors come back as codes, for tern_comm_error(), not as an abort. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     s->we_initialized = started_mpi;
     *state = s;
     return 0;
@@ -136,7 +138,11 @@ static int allgather(void *state, const void *send, void *recv, size_t count, te
         snprintf(err, errlen, "MPI backend: all-gather of more than 1 GiB per rank");
         return -1;
     }
-    return say(MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE,
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    /* In place, as the CPU backend allows: MPI wants MPI_IN_PLACE then. */
+    const void *from = send == (const char *)recv + (size_t)rank * bytes ? MPI_IN_PLACE : send;
+    return say(MPI_Allgather(from, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE,
                              MPI_COMM_WORLD), err, errlen, "MPI_Allgather");
 }
 

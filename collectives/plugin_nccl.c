@@ -87,8 +87,10 @@ static int create(void **state, int rank, int size, const void *id, size_t idlen
     }
     const char *lr = getenv("LOCAL_RANK");
     s->device = (lr ? atoi(lr) : 0) % ndev;
+    /* A blocking stream: ordered after the caller's work on the default
+     * stream, so NCCL never reads gradients before they are written. */
     if (cudaSetDevice(s->device) != cudaSuccess ||
-        cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess ||
+        cudaStreamCreateWithFlags(&s->stream, cudaStreamDefault) != cudaSuccess ||
         cudaMalloc((void **)&s->one, sizeof(float)) != cudaSuccess) {
         snprintf(err, errlen, "CUDA device %d: %s", s->device,
                  cudaGetErrorString(cudaGetLastError()));
@@ -145,6 +147,28 @@ static int finish(nccl_state *s, ncclResult_t launched, int (*alive)(void *), vo
         return -1;
     }
     double checked = now_s();
+    /* Non-blocking NCCL may return before the work is on the stream: wait
+     * for the communicator to settle first, then for the stream. */
+    for (;;) {
+        ncclResult_t st = ncclInProgress;
+        if (ncclCommGetAsyncError(s->comm, &st) != ncclSuccess || st != ncclInProgress) {
+            if (st != ncclSuccess && st != ncclInProgress) {
+                snprintf(err, errlen, "NCCL: %s", ncclGetErrorString(st));
+                abort_comm(s);
+                return -1;
+            }
+            break;
+        }
+        if (now_s() - checked > 0.01) {
+            checked = now_s();
+            if (alive && alive(arg) < 0) {
+                snprintf(err, errlen, "a peer is gone; NCCL communicator aborted");
+                abort_comm(s);
+                return -1;
+            }
+        }
+        usleep(50);
+    }
     for (;;) {
         cudaError_t q = cudaStreamQuery(s->stream);
         if (q == cudaSuccess)

@@ -36,8 +36,11 @@ static int trouble(tern_comm *c, coll_link *out, coll_link *in, double since, ch
     coll_link *links[2] = { in, out };
     for (int i = 0; i < 2; i++) {
         coll_link *l = links[i];
-        if (l && l->shm && node_peer_alive(c, l->peer) < 0) {
-            snprintf(why, len, "rank %d (pid %d) died", l->peer, (int)c->peers[l->peer].pid);
+        if (l && l->ops->gone(l)) {
+            if (l->shm)
+                snprintf(why, len, "rank %d (pid %d) died", l->peer, (int)c->peers[l->peer].pid);
+            else
+                snprintf(why, len, "rank %d closed its connection (died or failed)", l->peer);
             return TERN_EPEER;
         }
     }
@@ -82,6 +85,16 @@ static void wait_links(tern_comm *c, coll_link *out, bool sending, coll_link *in
         poll(p, (nfds_t)n, shm ? 1 : CHECK_MS);   /* both kinds: poll briefly */
 }
 
+/* How much of stage ts may be sent now: all of it, or for a gated stage
+ * what its gate has received so far. */
+static size_t ready_now(const coll_stage *st, int ts, int tr, size_t rcvd)
+{
+    int g = st[ts].gate;
+    if (g < 0 || tr > g)
+        return st[ts].slen;
+    return tr == g ? rcvd : 0;
+}
+
 int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
 {
     coll_link *out = c->next, *in = c->prev;
@@ -109,11 +122,7 @@ int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
         uint32_t seen = node_doorbell(c);
         bool moved = false;
         if (ts < nst) {
-            /* A gated stage forwards only what its gate has received so far. */
-            size_t ready = st[ts].slen;
-            int g = st[ts].gate;
-            if (g >= 0 && tr <= g)
-                ready = tr == g ? rcvd : 0;
+            size_t ready = ready_now(st, ts, tr, rcvd);
             if (sent < ready) {
                 ssize_t k = out->ops->try_send(out, st[ts].sbuf + sent, ready - sent);
                 if (k < 0)
@@ -151,6 +160,9 @@ int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
         if (spins == SPINS + YIELDS)
             since = now;           /* the stall began */
         bool sending = ts < nst, receiving = tr < nst;
+        /* Wait for room only with something to send: a gated stage with
+         * nothing ready would see a writable socket and spin. */
+        bool can_send = sending && sent < ready_now(st, ts, tr, rcvd);
         if (now - checked >= CHECK_MS / 1000.0) {
             checked = now;
             /* Only the links still waited on: a neighbour that has delivered
@@ -167,7 +179,7 @@ int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
                 return coll_fail(c, code, "%s", why);
             }
         }
-        wait_links(c, out, sending, in, receiving, seen);
+        wait_links(c, out, can_send, in, receiving, seen);
         spins = SPINS + YIELDS + 1;
     }
 }

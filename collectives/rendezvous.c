@@ -3,9 +3,15 @@
  * its own keys and gathers everybody's; a gather that is not complete by
  * its deadline is answered with the ranks that never came.
  *
+ * Every key starts with the run's id ("RUN/peer3": the job and attempt), so
+ * a stale process of an earlier attempt that reaches a reused port can
+ * neither overwrite nor end this run's store.
+ *
  * Requests (DEALER -> ROUTER, multipart): SET key value | GATHER prefix n
- * deadline_ms | BYE. Replies: OK [values...] | ERR message. */
+ * deadline_ms | BYE run. Replies: OK [values...] | ERR message. */
 #include "collectives/coll.h"
+
+#include "common/strmap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +23,6 @@
 #define MAX_KEYS (2 * COLL_MAX_WORLD + 16)
 
 typedef struct kv {
-    char *key;
     void *val;
     size_t len;
 } kv;
@@ -25,7 +30,7 @@ typedef struct kv {
 typedef struct pending {
     unsigned char id[256];
     size_t idlen;
-    char prefix[64];
+    char prefix[200];
     int n;
     double deadline;
 } pending;
@@ -33,8 +38,11 @@ typedef struct pending {
 typedef struct server {
     void *ctx, *sock;
     int size;
+    char run[96];
     double deadline;               /* stop serving then, whatever happens */
-    kv *kvs;
+    strmap *kvs;                   /* key -> kv */
+    strmap *counts;                /* prefix -> how many of its keys are set */
+    kv **all;                      /* every kv, to free */
     size_t nkv;
     pending *pend;
     size_t npend, cappend;
@@ -48,6 +56,7 @@ typedef struct server {
 struct rdv {
     void *ctx, *sock;
     char where[160];
+    char run[96];
     double timeout_s;
     server *srv;
     pthread_t thread;
@@ -57,10 +66,21 @@ struct rdv {
 
 static kv *kv_find(server *s, const char *key)
 {
-    for (size_t i = 0; i < s->nkv; i++)
-        if (strcmp(s->kvs[i].key, key) == 0)
-            return &s->kvs[i];
-    return NULL;
+    return strmap_get(s->kvs, key);
+}
+
+/* "RUN/peer12" -> "RUN/peer": the prefix a gather names. */
+static void key_prefix(const char *key, char *out, size_t len)
+{
+    size_t n = strlen(key);
+    while (n > 0 && key[n - 1] >= '0' && key[n - 1] <= '9')
+        n--;
+    snprintf(out, len, "%.*s", (int)n, key);
+}
+
+static size_t prefix_count(server *s, const char *prefix)
+{
+    return (size_t)(uintptr_t)strmap_get(s->counts, prefix);
 }
 
 static void send_frames(void *sock, const unsigned char *id, size_t idlen, const char *head,
@@ -79,12 +99,14 @@ static void send_frames(void *sock, const unsigned char *id, size_t idlen, const
  * missing. Returns true when answered. */
 static bool try_answer(server *s, pending *p, double now)
 {
+    if (prefix_count(s, p->prefix) < (size_t)p->n && now < p->deadline)
+        return false;              /* cheap: nothing to look at yet */
     const kv **vals = calloc((size_t)p->n, sizeof *vals);
     if (!vals)
         return false;
     int have = 0;
     for (int i = 0; i < p->n; i++) {
-        char key[96];
+        char key[220];
         snprintf(key, sizeof key, "%s%d", p->prefix, i);
         vals[i] = kv_find(s, key);
         have += vals[i] != NULL;
@@ -155,37 +177,48 @@ static void serve_one(server *s, double now)
     remember(s, id, idlen);
     size_t cl = zmq_msg_size(&f[1]);
     const char *cmd = zmq_msg_data(&f[1]);
-    char arg[64] = "";
+    char arg[200] = "";
     if (n >= 3 && zmq_msg_size(&f[2]) < sizeof arg)
         memcpy(arg, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
-    if (cl == 3 && memcmp(cmd, "SET", 3) == 0 && n == 4 && arg[0]) {
+    size_t runlen = strlen(s->run);
+    bool ours = strncmp(arg, s->run, runlen) == 0 && arg[runlen] == '/';
+    if (cl == 3 && memcmp(cmd, "SET", 3) == 0 && n == 4 && ours) {
         kv *k = kv_find(s, arg);
         void *val = malloc(zmq_msg_size(&f[3]) + 1);
-        if (!val || (!k && s->nkv == MAX_KEYS))
-            goto done_free;
+        if (!val || (!k && s->nkv == MAX_KEYS)) {
+            free(val);
+            goto done;
+        }
         memcpy(val, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
         if (!k) {
-            kv *grown = realloc(s->kvs, (s->nkv + 1) * sizeof *grown);
-            char *key = strdup(arg);
-            if (!grown || !key) {
-                if (grown)
-                    s->kvs = grown;
-                free(key);
-                goto done_free;
+            kv **grown = realloc(s->all, (s->nkv + 1) * sizeof *grown);
+            k = calloc(1, sizeof *k);
+            if (grown)
+                s->all = grown;
+            if (!grown || !k || strmap_put(s->kvs, arg, k) < 0) {
+                free(k);
+                free(val);
+                goto done;
             }
-            s->kvs = grown;
-            k = &s->kvs[s->nkv++];
-            k->key = key;
-            k->val = NULL;
+            s->all[s->nkv++] = k;
+            char prefix[200];
+            key_prefix(arg, prefix, sizeof prefix);
+            strmap_put(s->counts, prefix, (void *)(uintptr_t)(prefix_count(s, prefix) + 1));
         }
         free(k->val);
         k->val = val;
         k->len = zmq_msg_size(&f[3]);
-        val = NULL;
         send_frames(s->sock, id, idlen, "OK", NULL, 0, NULL);
-    done_free:
-        free(val);
-    } else if (cl == 6 && memcmp(cmd, "GATHER", 6) == 0 && n == 5) {
+        /* Only gathers of this prefix can have become complete. */
+        char prefix[200];
+        key_prefix(arg, prefix, sizeof prefix);
+        for (size_t i = 0; i < s->npend;) {
+            if (strcmp(s->pend[i].prefix, prefix) == 0 && try_answer(s, &s->pend[i], now))
+                s->pend[i] = s->pend[--s->npend];
+            else
+                i++;
+        }
+    } else if (cl == 6 && memcmp(cmd, "GATHER", 6) == 0 && n == 5 && ours) {
         char num[32] = "", ms[32] = "";
         if (zmq_msg_size(&f[3]) < sizeof num)
             memcpy(num, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
@@ -210,9 +243,11 @@ static void serve_one(server *s, double now)
         p->deadline = now + atof(ms) / 1000.0;
         if (!try_answer(s, p, now))
             s->npend++;
-    } else if (cl == 3 && memcmp(cmd, "BYE", 3) == 0) {
+    } else if (cl == 3 && memcmp(cmd, "BYE", 3) == 0 && n == 3 && strcmp(arg, s->run) == 0) {
         s->byes++;
         send_frames(s->sock, id, idlen, "OK", NULL, 0, NULL);
+    } else {   /* another run's, or malformed */
+        send_frames(s->sock, id, idlen, "ERR", NULL, 0, "not this run's rendezvous");
     }
 done:
     for (int i = 0; i < n; i++)
@@ -230,8 +265,8 @@ static void *serve(void *arg)
         if (zmq_poll(&it, 1, 50) > 0)
             serve_one(s, now);
         now = coll_now();
-        for (size_t i = 0; i < s->npend;) {
-            if (try_answer(s, &s->pend[i], now))
+        for (size_t i = 0; i < s->npend;) {   /* answers only at their deadline */
+            if (now >= s->pend[i].deadline && try_answer(s, &s->pend[i], now))
                 s->pend[i] = s->pend[--s->npend];
             else
                 i++;
@@ -249,18 +284,20 @@ static void server_free(server *s)
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     for (size_t i = 0; i < s->nkv; i++) {
-        free(s->kvs[i].key);
-        free(s->kvs[i].val);
+        free(s->all[i]->val);
+        free(s->all[i]);
     }
-    free(s->kvs);
+    free(s->all);
+    strmap_destroy(&s->kvs);
+    strmap_destroy(&s->counts);
     free(s->pend);
     free(s->ids);
     free(s->idlens);
     free(s);
 }
 
-rdv *rdv_open(int rank, int size, const char *addr, int port, double timeout_s, char *err,
-              size_t errlen)
+rdv *rdv_open(int rank, int size, const char *run, const char *addr, int port,
+              double timeout_s, char *err, size_t errlen)
 {
     rdv *r = calloc(1, sizeof *r);
     if (!r) {
@@ -268,6 +305,7 @@ rdv *rdv_open(int rank, int size, const char *addr, int port, double timeout_s, 
         return NULL;
     }
     snprintf(r->where, sizeof r->where, "%s:%d", addr, port);
+    snprintf(r->run, sizeof r->run, "%s", run);
     r->timeout_s = timeout_s;
     int linger = 1000;
     if (rank == 0) {
@@ -276,6 +314,11 @@ rdv *rdv_open(int rank, int size, const char *addr, int port, double timeout_s, 
             goto oom;
         r->srv = s;
         s->size = size;
+        snprintf(s->run, sizeof s->run, "%s", run);
+        s->kvs = strmap_new();
+        s->counts = strmap_new();
+        if (!s->kvs || !s->counts)
+            goto oom;
         s->ids = calloc((size_t)size, sizeof *s->ids);
         s->idlens = calloc((size_t)size, sizeof *s->idlens);
         if (!s->ids || !s->idlens)
@@ -300,14 +343,16 @@ rdv *rdv_open(int rank, int size, const char *addr, int port, double timeout_s, 
     }
     r->ctx = zmq_ctx_new();
     r->sock = r->ctx ? zmq_socket(r->ctx, ZMQ_DEALER) : NULL;
-    int ivl = 50;
+    int ivl = 50, sndtimeo = (int)(timeout_s * 1000);
     char ep[200];
     snprintf(ep, sizeof ep, "tcp://%s:%d", addr, port);
     if (!r->sock || zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(r->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) < 0 ||
+        zmq_setsockopt(r->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) < 0 ||
         zmq_connect(r->sock, ep) < 0) {
         snprintf(err, errlen, "cannot reach the rendezvous at %s: %s", r->where,
                  zmq_strerror(errno));
+        r->silent = true;          /* nobody to say goodbye to */
         goto error;
     }
     return r;
@@ -352,8 +397,10 @@ static int request(rdv *r, const char *const *parts, const size_t *lens, int npa
     return n;
 }
 
-int rdv_set(rdv *r, const char *key, const void *val, size_t len, char *err, size_t errlen)
+int rdv_set(rdv *r, const char *name, const void *val, size_t len, char *err, size_t errlen)
 {
+    char key[200];
+    snprintf(key, sizeof key, "%s/%s", r->run, name);
     const char *parts[] = { "SET", key, val };
     size_t lens[] = { 3, strlen(key), len };
     zmq_msg_t rep[2];
@@ -368,10 +415,11 @@ int rdv_set(rdv *r, const char *key, const void *val, size_t len, char *err, siz
     return ok ? 0 : -1;
 }
 
-int rdv_gather(rdv *r, const char *prefix, int cnt, void **vals, size_t *lens, char *err,
+int rdv_gather(rdv *r, const char *name, int cnt, void **vals, size_t *lens, char *err,
                size_t errlen)
 {
-    char num[16], ms[32];
+    char num[16], ms[32], prefix[200];
+    snprintf(prefix, sizeof prefix, "%s/%s", r->run, name);
     snprintf(num, sizeof num, "%d", cnt);
     snprintf(ms, sizeof ms, "%.0f", r->timeout_s * 1000);
     const char *parts[] = { "GATHER", prefix, num, ms };
@@ -421,11 +469,11 @@ void rdv_close(rdv **rp)
         return;
     rdv *r = *rp;
     if (r->sock && !r->silent) {
-        const char *parts[] = { "BYE" };
-        size_t lens[] = { 3 };
+        const char *parts[] = { "BYE", r->run };
+        size_t lens[] = { 3, strlen(r->run) };
         zmq_msg_t rep[1];
         char err[64];
-        int n = request(r, parts, lens, 1, 2, rep, 1, err, sizeof err);
+        int n = request(r, parts, lens, 2, 2, rep, 1, err, sizeof err);
         for (int i = 0; i < n; i++)
             zmq_msg_close(&rep[i]);
     }

@@ -11,6 +11,12 @@
  *                                an error; each prints how long it took
  *   coll_check absent N MISSING  rank MISSING never starts; every other rank's
  *                                init must fail naming it
+ *   coll_check late N LATE SECS  a 64 MiB all-reduce that rank LATE enters SECS
+ *                                late (busy elsewhere, alive): it must succeed
+ *
+ * In the kill mode, COLL_CHECK_LATE_RANK/COLL_CHECK_LATE_S make one more
+ * rank enter the fatal call late: the others must not wait for it to learn
+ * of the death.
  *   mpirun -np N coll_check mpi  under Open MPI: the MPI backend is chosen and
  *                                its results are exact (integer-valued inputs,
  *                                whose sums no order can change)
@@ -204,7 +210,8 @@ static int run_matrix(tern_comm *c, size_t big_bytes)
         size_t sizes[] = { 1000003, counts[ncounts - 1] };
         for (int si = 0; si < 2; si++) {
             size_t count = sizes[si];
-            for (int root = 0; root < n; root += n > 1 ? n - 1 : 1) {
+            /* Two roots at the mid size; the last rank alone at 64 MiB. */
+            for (int root = si ? n - 1 : 0; root < n; root += n > 1 ? n - 1 : 1) {
                 uint64_t seed = 7000 + (uint64_t)(dt * 10 + root);
                 if (r == root)
                     fill(send, r, count, seed, (tern_dtype)dt);
@@ -278,6 +285,9 @@ static int run_kill(tern_comm *c, int victim, const char *stampfile)
             _exit(0);
         }
     }
+    const char *late = getenv("COLL_CHECK_LATE_RANK");
+    if (late && atoi(late) == r)
+        usleep((useconds_t)(atof(getenv("COLL_CHECK_LATE_S")) * 1e6));
     for (int i = 0; i < 1000; i++) {
         if (tern_allreduce(c, buf, buf, count, TERN_F32, TERN_SUM) != 0) {
             double t = now();
@@ -366,6 +376,30 @@ static int run_exact(tern_comm *c)
     return bad ? -1 : 0;
 }
 
+/* A rank busy elsewhere for a while must not be taken for dead. */
+static int run_late(tern_comm *c, int late_rank, double secs)
+{
+    size_t count = 16u << 20;   /* 64 MiB: more than the socket buffers hold */
+    float *buf = malloc(count * sizeof *buf);
+    if (!buf)
+        return 1;
+    for (size_t i = 0; i < count; i++)
+        buf[i] = 1.0f;
+    if (tern_comm_rank(c) == late_rank)
+        usleep((useconds_t)(secs * 1e6));
+    int rc = tern_allreduce(c, buf, buf, count, TERN_F32, TERN_SUM);
+    int n = tern_comm_size(c);
+    if (rc != 0 || buf[0] != (float)n || buf[count - 1] != (float)n) {
+        fprintf(stderr, "rank %d: %s\n", tern_comm_rank(c), rc ? tern_comm_error(c) : "wrong sum");
+        free(buf);
+        return 1;
+    }
+    if (tern_comm_rank(c) == 0)
+        printf("late by %.0f s: all-reduce completed\n", secs);
+    free(buf);
+    return 0;
+}
+
 static int rank_main(const char *mode, int arg)
 {
     tern_comm *c;
@@ -386,6 +420,8 @@ static int rank_main(const char *mode, int arg)
     }
     if (strcmp(mode, "matrix") == 0)
         rc = run_matrix(c, (size_t)arg << 20) < 0 ? 1 : 0;
+    else if (strcmp(mode, "late") == 0)
+        rc = run_late(c, arg, atof(getenv("COLL_CHECK_LATE_S")));
     else
         rc = run_kill(c, arg, getenv("COLL_CHECK_STAMP"));
     tern_comm_destroy(&c);
@@ -414,6 +450,8 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[1];
     int n = atoi(argv[2]), arg = argc > 3 ? atoi(argv[3]) : (strcmp(mode, "matrix") == 0 ? 64 : 0);
+    if (strcmp(mode, "late") == 0)
+        setenv("COLL_CHECK_LATE_S", argc > 4 ? argv[4] : "4", 1);
     if (n < 1 || n > 64)
         return 2;
     char stamp[] = "/tmp/coll_check.XXXXXX";

@@ -11,7 +11,7 @@ for t in "$here"/t[0-9]*.sh; do
     case "$name" in *"$pattern"*) ;; *) continue ;; esac
     start=$(date +%s)
     log=$(mktemp)
-    if timeout -k 5 180 bash "$t" >"$log" 2>&1; then
+    if timeout -k 5 600 bash "$t" >"$log" 2>&1; then
         pass=$((pass + 1))
         echo "PASS $name ($(( $(date +%s) - start )) s)"
     else

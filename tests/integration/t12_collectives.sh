@@ -27,6 +27,21 @@ for n in 3 4 8; do
 done
 ok "3, 4 and 8 ranks: the same bits over TCP, over shared memory, and in a second run"
 
+# A 4 KiB shared-memory ring: every wrap-around and full-ring path, many
+# times per call (the sender must never overrun what the reader has not read).
+for n in 2 3 3 3 5; do
+    TERN_COLL_RING_KIB=4 "$check" matrix "$n" 0 >"$T/small-ring-$n" \
+        || fail "$n ranks with a 4 KiB ring: $(tail -3 "$T/small-ring-$n")"
+    grep '^digest' "$T/small-ring-$n" | cmp -s - <(grep '^digest' "$T/shm-$n" | grep -v ' 67108864 \| 33554432 \| 16777216 \| 8388608 ') \
+        || fail "$n ranks with a 4 KiB ring: other bits"
+done
+ok "a 4 KiB ring (2, 3 and 5 ranks, repeatedly): the same bits"
+
+# A rank busy elsewhere is not dead: over TCP, with a 2 s dead-peer timeout,
+# a rank 4 s late to a 64 MiB all-reduce (more than the sockets buffer).
+out=$(TERN_COLL_TRANSPORT=tcp TERN_COLL_DEAD_TIMEOUT=2 "$check" late 3 1 4) || fail "late rank: $out"
+ok "$out"
+
 for transport in auto tcp; do
     out=$(TERN_COLL_TRANSPORT=$transport "$check" kill 4 2) || fail "kill ($transport): $out"
     [ "$(echo "$out" | grep -c 'error after')" -eq 3 ] || fail "kill ($transport): not every survivor failed: $out"
@@ -34,6 +49,13 @@ for transport in auto tcp; do
     [ -z "$slow" ] || fail "kill ($transport): an error came later than 5 s: $slow"
     ok "rank 2 killed mid-all-reduce ($transport): $(echo "$out" | tr '\n' ';')"
 done
+
+# A survivor must not wait for a late rank to hear of a death (TCP: its
+# next rank's closed connection tells it).
+out=$(TERN_COLL_TRANSPORT=tcp COLL_CHECK_LATE_RANK=2 COLL_CHECK_LATE_S=8 "$check" kill 3 1) \
+    || fail "kill with a late rank: $out"
+echo "$out" | grep -q '^rank 0: error after 0\.' || fail "rank 0 waited for the late rank: $out"
+ok "rank 1 killed while rank 2 is late: rank 0 fails at once ($(echo "$out" | head -n 1))"
 
 out=$(TERN_INIT_TIMEOUT=3 "$check" absent 4 2) || fail "absent: $out"
 [ "$(echo "$out" | grep -c 'rank 2 never arrived within 3 s')" -eq 3 ] || fail "absent: $out"
