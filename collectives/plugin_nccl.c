@@ -146,44 +146,29 @@ static int finish(nccl_state *s, ncclResult_t launched, int (*alive)(void *), vo
         abort_comm(s);
         return -1;
     }
+    /* Non-blocking NCCL may return before the work is on the stream: the
+     * stream counts only once the communicator has settled. */
     double checked = now_s();
-    /* Non-blocking NCCL may return before the work is on the stream: wait
-     * for the communicator to settle first, then for the stream. */
+    bool settled = false;
     for (;;) {
         ncclResult_t st = ncclInProgress;
-        if (ncclCommGetAsyncError(s->comm, &st) != ncclSuccess || st != ncclInProgress) {
-            if (st != ncclSuccess && st != ncclInProgress) {
-                snprintf(err, errlen, "NCCL: %s", ncclGetErrorString(st));
-                abort_comm(s);
-                return -1;
-            }
-            break;
-        }
-        if (now_s() - checked > 0.01) {
-            checked = now_s();
-            if (alive && alive(arg) < 0) {
-                snprintf(err, errlen, "a peer is gone; NCCL communicator aborted");
-                abort_comm(s);
-                return -1;
-            }
-        }
-        usleep(50);
-    }
-    for (;;) {
-        cudaError_t q = cudaStreamQuery(s->stream);
-        if (q == cudaSuccess)
-            return 0;
-        if (q != cudaErrorNotReady) {
-            snprintf(err, errlen, "CUDA: %s", cudaGetErrorString(q));
-            abort_comm(s);
-            return -1;
-        }
-        ncclResult_t st;
-        if (ncclCommGetAsyncError(s->comm, &st) == ncclSuccess && st != ncclSuccess &&
-            st != ncclInProgress) {
+        if (ncclCommGetAsyncError(s->comm, &st) != ncclSuccess)
+            st = ncclInternalError;
+        if (st != ncclSuccess && st != ncclInProgress) {
             snprintf(err, errlen, "NCCL: %s", ncclGetErrorString(st));
             abort_comm(s);
             return -1;
+        }
+        settled |= st == ncclSuccess;
+        if (settled) {
+            cudaError_t q = cudaStreamQuery(s->stream);
+            if (q == cudaSuccess)
+                return 0;
+            if (q != cudaErrorNotReady) {
+                snprintf(err, errlen, "CUDA: %s", cudaGetErrorString(q));
+                abort_comm(s);
+                return -1;
+            }
         }
         if (now_s() - checked > 0.01) {
             checked = now_s();
