@@ -8,7 +8,7 @@ BIN     ?= bin
 LIB     ?= lib
 SAN     ?=
 CUDA_HOME ?= /usr/local/cuda
-PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson
+PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson libxxhash
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O2 -fPIC \
                -I. -I$(BUILD)/gen -Iinclude
@@ -30,6 +30,7 @@ SCHED_SRC  := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 WORKER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CLI_SRC    := $(filter-out cli/main.c,$(wildcard cli/*.c))
 COLL_SRC   := $(filter-out collectives/plugin_%.c,$(wildcard collectives/*.c))
+CKPT_SRC   := $(wildcard checkpoint/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCHLIB_SRC := $(wildcard bench/lib/*.c)
@@ -41,8 +42,9 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/tern.pb-c.o
 SCHED_OBJ  := $(call obj,$(SCHED_SRC))
 WORKER_OBJ := $(call obj,$(WORKER_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
-# libtern: the collectives and the few common pieces they use.
-LIBTERN_OBJ := $(call obj,$(COLL_SRC) common/netaddr.c common/proc.c common/clock.c common/strmap.c)
+# libtern: collectives, checkpoints, and the few common pieces they use.
+LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
+                 common/strmap.c common/parse.c common/fsutil.c)
 LIBTERN    := $(LIB)/libtern.so
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,$(abspath $(LIB))
 TERNLIB    := -L$(LIB) -ltern $(RPATH)
@@ -52,6 +54,9 @@ HAVE_NCCL  := $(wildcard $(CUDA_HOME)/include/nccl.h)
 HAVE_MPI   := $(shell command -v mpicc 2>/dev/null)
 PLUGINS    := $(if $(HAVE_NCCL),$(LIB)/libtern-nccl.so) $(if $(HAVE_MPI),$(LIB)/libtern-mpi.so)
 GPUTESTS   := $(if $(HAVE_NCCL),$(BUILD)/tests/gpu_check)
+HAVE_NVCC  := $(wildcard $(CUDA_HOME)/bin/nvcc)
+# (the CUDA trainer only in the plain build: it runs on the GPU machine alone)
+EXAMPLES   := $(BIN)/train_mlp $(if $(and $(HAVE_NVCC),$(HAVE_NCCL),$(if $(SAN),,1)),$(BIN)/train_mlp_cuda)
 
 PROGS := $(BIN)/ternd $(BIN)/tern-worker $(BIN)/tern
 PEERS := $(if $(HAVE_MPI),$(BIN)/peer-mpi-allreduce)
@@ -65,7 +70,7 @@ UNIT := $(BUILD)/tests/unit
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS)
+build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS) $(EXAMPLES)
 
 deps: build/.deps
 build/.deps: scripts/install-deps.sh
@@ -112,6 +117,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ) $(LIBTERN)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
 
+# The reference trainers (examples/), linked like a user's program.
+$(BIN)/train_mlp: $(BUILD)/obj/examples/train_mlp.o $(BUILD)/obj/examples/mlp.o $(LIBTERN)
+	@mkdir -p $(BIN)
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) -lxxhash -lm
+
+$(BIN)/train_mlp_cuda: examples/train_mlp_cuda.cu examples/mlp.h $(BUILD)/obj/examples/mlp.o $(LIBTERN)
+	@mkdir -p $(BIN)
+	@echo "  NVCC    $@"
+	@$(CUDA_HOME)/bin/nvcc -O2 -std=c++17 -I. -Iinclude -Xcompiler -Wall,-Wextra,-Werror \
+	    -o $@ $< $(BUILD)/obj/examples/mlp.o \
+	    -L$(LIB) -ltern -Xlinker -rpath,'$$ORIGIN/../lib' -Xlinker -rpath,$(abspath $(LIB)) \
+	    -lcublas -lcudart -lxxhash
+
 # The GPU checks (tests/gpu/run.sh runs them where a GPU is): built wherever
 # the CUDA toolkit is, so that they always compile.
 $(BUILD)/tests/gpu_check: tests/gpu/gpu_check.c $(LIBTERN)
@@ -133,7 +152,7 @@ $(LIBTERN): $(LIBTERN_OBJ)
 	@mkdir -p $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -shared -Wl,-soname,libtern.so -Wl,--no-undefined -o $@ $^ \
-	    $(shell pkg-config --libs libzmq 2>/dev/null) -ldl -lpthread
+	    $(shell pkg-config --libs libzmq libxxhash 2>/dev/null) -ldl -lpthread
 
 $(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/coll.h include/tern/tern.h
 	@mkdir -p $(LIB)

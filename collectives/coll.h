@@ -79,7 +79,12 @@ struct tern_comm {
 
 enum { COLL_WORK = 0, COLL_GATHER = 1 };
 
-/* ---- errors (comm.c) ---- */
+/* ---- comm.c ---- */
+/* tern_comm_init_opts; with 'cpu_only' the CPU backend whatever TERN_COLL
+ * or mpirun say (the checkpointer's own communicator). */
+int coll_init(tern_comm **out, const tern_comm_opts *o, bool cpu_only, char *errbuf,
+              size_t errlen);
+
 /* Records a one-line error; 'code' is returned. Errors other than
  * TERN_EINVAL break the communicator. */
 int coll_fail(tern_comm *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -318,7 +318,8 @@ static int init_plugin_comm(tern_comm *c, rdv *r, double timeout)
     return 0;
 }
 
-int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *o, char *errbuf, size_t errlen)
+int coll_init(tern_comm **out, const tern_comm_opts *o, bool cpu_only, char *errbuf,
+              size_t errlen)
 {
     *out = NULL;
     tern_comm *c = calloc(1, sizeof *c);
@@ -332,7 +333,7 @@ int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *o, char *errbuf, 
     if (!o)
         o = &dflt;
     int rc = TERN_ENV;
-    const char *coll = getenv("TERN_COLL");
+    const char *coll = cpu_only ? "cpu" : getenv("TERN_COLL");
     bool want_mpi = coll ? strcmp(coll, "mpi") == 0
                          : getenv("OMPI_COMM_WORLD_SIZE") != NULL && o->world_size == 0;
     bool want_nccl = coll && strcmp(coll, "nccl") == 0;
@@ -427,6 +428,11 @@ fail:
         snprintf(errbuf, errlen, "tern_comm_init: %s", c->err);
     tern_comm_destroy(&c);
     return rc;
+}
+
+int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *o, char *errbuf, size_t errlen)
+{
+    return coll_init(out, o, false, errbuf, errlen);
 }
 
 int tern_comm_init(tern_comm **out, char *errbuf, size_t errlen)

@@ -12,6 +12,16 @@ int fs_mkdir_p(const char *path, mode_t mode);
  * so readers see the old content or the new, never a part. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* fsync of a directory, so that the names created or renamed in it last. */
+int fs_fsync_dir(const char *path);
+
+/* rm -rf: removes 'path' and everything under it (not following links).
+ * A path that is already gone is not an error. */
+int fs_rm_rf(const char *path);
+
+/* Writes all 'len' bytes to 'fd', retrying short writes and EINTR. */
+int fs_write_fd(int fd, const void *data, size_t len);
+
 /* Reads a whole file of at most 'max' bytes into a NUL-terminated buffer
  * the caller frees. EFBIG when larger. */
 int fs_read_all(const char *path, size_t max, char **out, size_t *outlen);

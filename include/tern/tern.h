@@ -31,6 +31,7 @@
 #define TERN_TERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,7 @@ enum {
     TERN_ENOMEM = -6,
     TERN_ESYS = -7,        /* a system call failed */
     TERN_EBACKEND = -8,    /* NCCL or MPI said no */
+    TERN_EFENCED = -9,     /* a later attempt of this job owns the checkpoints */
 };
 
 /* Options for tern_comm_init_opts; zero means "from the environment". */
@@ -106,6 +108,92 @@ int tern_barrier(tern_comm *comm);
 
 /* Bytes per element of 'dtype' (0 for an unknown one). */
 size_t tern_dtype_size(tern_dtype dtype);
+
+/* ---- Checkpoints ----
+ *
+ * TERN_CHECKPOINT_DIR/step-<N>/shard-<rank>-of-<world> plus a MANIFEST
+ * (step, job, attempt, world size, and every shard's size and XXH3-64
+ * checksum). A save is collective: every rank writes and fsyncs its shard
+ * into step-<N>.tmp/; once all have, rank 0 writes the manifest, fsyncs it,
+ * renames the directory to step-<N>/, fsyncs the parent and then replaces
+ * LATEST (one line, "step-<N>") by rename. A crash at any point leaves the
+ * previous complete step or the new one, never a mixture. Retention keeps
+ * the newest 'keep' complete steps; it never removes the step just written.
+ *
+ * Load is collective too: it takes the newest complete step whose manifest
+ * and checksums verify, and rank 0 says on stderr which newer steps it
+ * skipped and why ("step 50 skipped: shard-1-of-2: checksum mismatch").
+ *
+ * The checkpointer forms its own communicator (CPU backend, on the host
+ * of rank 0), so that a save finishing in the background never shares one
+ * with the training loop's collectives.
+ *
+ * Tests may set TERN_CKPT_FAULT=kill:PHASE (shard, manifest, rename,
+ * latest) to have the process killed with SIGKILL at that point of a save:
+ * halfway through its shard, or, on rank 0, before the manifest, before
+ * the directory's rename, before LATEST. */
+typedef struct tern_ckpt tern_ckpt;
+
+typedef struct tern_ckpt_opts {
+    const char *dir;               /* NULL: TERN_CHECKPOINT_DIR */
+    int keep;                      /* complete steps kept; 0: TERN_CKPT_KEEP or 2 */
+} tern_ckpt_opts;
+
+/* Opens the checkpoint directory (creating it) for the ranks of 'comm'.
+ * Collective. On failure *out is NULL and errbuf holds the reason. */
+int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts, char *errbuf,
+                   size_t errlen);
+/* Waits for a save in flight and frees; accepts NULL. Returns that save's
+ * result. Collective when a save is in flight. */
+int tern_ckpt_close(tern_ckpt **ck);
+
+/* Saves this rank's shard ('len' bytes, any size, may differ between
+ * ranks) as step 'step' (>= 0), and returns once the step is committed or
+ * failed, the same result on every rank. A background save in flight is
+ * waited for; if it failed, this save's result supersedes it. Collective. */
+int tern_ckpt_save(tern_ckpt *ck, int64_t step, const void *data, size_t len);
+/* Copies the shard into a host staging buffer and returns; a background
+ * thread writes and commits it. One save is in flight at a time: this
+ * first waits for the previous one, and when that failed returns its error
+ * without starting another. Collective. */
+int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t len);
+/* Waits for the save in flight, if any, and returns its result. */
+int tern_ckpt_wait(tern_ckpt *ck);
+
+/* Loads this rank's shard of the newest complete step whose checksums
+ * verify: *data (malloc'd, the caller frees) and *len. When there is none,
+ * *step is -1 and *data NULL. A step saved by another number of ranks is
+ * an error here; see tern_ckpt_load_all. Collective. */
+int tern_ckpt_load(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
+/* The same, but every shard of the step in rank order, concatenated (for
+ * state that every rank holds whole and saved a slice of); any world size. */
+int tern_ckpt_load_all(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
+
+/* The last error, one line ("" when none). */
+const char *tern_ckpt_error(const tern_ckpt *ck);
+/* What the last load skipped, one line per step ("" when nothing). */
+const char *tern_ckpt_skipped(const tern_ckpt *ck);
+
+/* ---- Preemption ----
+ *
+ * Before a preemption or a time limit tern sends the ranks
+ * TERN_PREEMPT_SIGNAL (default SIGUSR1); a program should then save one
+ * consistent step and exit with TERN_EXIT_REQUEUE, which tern counts as
+ * preempted, not failed, and requeues. The ranks must agree on the step:
+ * the signal reaches them at different moments. Let the flag travel with
+ * the step's all-reduce (one more element, nonzero on any rank that was
+ * told) or call tern_preempt_agree once per step. */
+#define TERN_EXIT_REQUEUE 75
+
+/* Installs handlers for TERN_PREEMPT_SIGNAL (or SIGUSR1) and SIGTERM that
+ * set the flag. Call it early: until it runs, those signals kill. Returns
+ * 0, or TERN_EINVAL when TERN_PREEMPT_SIGNAL names no signal. */
+int tern_preempt_watch(void);
+/* Nonzero once this process got one of those signals (installs the
+ * handlers on first use). */
+int tern_preempt_requested(void);
+/* Collective: nonzero on every rank when any rank was told; < 0 on error. */
+int tern_preempt_agree(tern_comm *comm);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,10 @@
 #  3. tern-worker discovers the GPU through NVML (dlopen of
 #     libnvidia-ml.so.1): it registers with a PCI bus id and a name, and a
 #     job asking for one GPU gets CUDA_VISIBLE_DEVICES with its index.
+#  4. bin/train_mlp_cuda (cuBLAS, NCCL through libtern) trains 100 steps
+#     with the loss of bin/train_mlp at every 10th step within a relative
+#     1e-4; its checkpoint of step 50 resumes in the CPU trainer, which then
+#     ends within 1e-4 of its own uninterrupted loss.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
@@ -56,6 +60,36 @@ print(len(n["gpus"]), n["gpus"][0]["pci_bus_id"] if n["gpus"] else "-", n["gpus"
     bin/tern down --dir "$dir/.tern" >/dev/null 2>&1
 else
     say "FAIL tern up did not start a local cluster"
+    status=1
+fi
+rm -rf "$dir"
+
+dir=$(mktemp -d)
+if [ -x bin/train_mlp_cuda ]; then
+    rankenv="RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=29517"
+    env $rankenv bin/train_mlp --steps 100 --log-every 10 >"$dir/cpu" 2>&1
+    env $rankenv bin/train_mlp_cuda --steps 100 --log-every 10 --ckpt-every 50 \
+        --ckpt-dir "$dir/ckpt" >"$dir/gpu" 2>&1
+    if python3 - "$dir/cpu" "$dir/gpu" <<'PY'
+import re, sys
+def losses(f):
+    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"^step (\d+) loss (\S+)$", open(f).read(), re.M)}
+cpu, gpu = losses(sys.argv[1]), losses(sys.argv[2])
+worst = max((abs(gpu[s] - cpu[s]) / abs(cpu[s]), s) for s in cpu) if cpu and set(cpu) == set(gpu) else None
+print("   ", "no loss curve" if worst is None else "worst relative difference %.2e at step %d" % worst)
+sys.exit(0 if worst is not None and worst[0] < 1e-4 else 1)
+PY
+    then say "ok train_mlp_cuda follows train_mlp's loss curve over 100 steps (< 1e-4)"
+    else say "FAIL train_mlp_cuda's loss curve: $(tail -3 "$dir/gpu" | tr '\n' ';')"; status=1; fi
+    rm -rf "$dir/ckpt/step-100"; echo step-50 >"$dir/ckpt/LATEST"
+    env $rankenv bin/train_mlp --steps 100 --log-every 100 --ckpt-dir "$dir/ckpt" >"$dir/resumed" 2>&1
+    a=$(sed -n 's/^step 100 loss //p' "$dir/cpu") b=$(sed -n 's/^step 100 loss //p' "$dir/resumed")
+    if grep -q "resumed from step 50" "$dir/resumed" &&
+       python3 -c "import sys; sys.exit(abs($a - $b) / abs($a) >= 1e-4)" 2>/dev/null; then
+        say "ok the CPU trainer resumed the GPU trainer's step 50: loss $b at step 100 (uninterrupted $a)"
+    else say "FAIL resuming the GPU checkpoint on the CPU: $(tr '\n' ';' <"$dir/resumed")"; status=1; fi
+else
+    say "FAIL bin/train_mlp_cuda was not built (no nvcc where make ran?)"
     status=1
 fi
 rm -rf "$dir"

@@ -104,3 +104,47 @@ up() {
 
 # count_is DIR N: DIR holds exactly N entries.
 count_is() { [ "$(ls "$1" 2>/dev/null | wc -l)" -eq "$2" ]; }
+
+# alive PID: the process exists and is not a zombie.
+alive() { ! pids_gone <(echo "$1"); }
+
+# ranks_start N COMMAND...: starts N ranks of COMMAND on this machine with
+# the rank environment tern gives them (RANK, LOCAL_RANK, WORLD_SIZE,
+# MASTER_ADDR, MASTER_PORT); rank R's output goes to $T/rank-R.out and
+# .err. RANK_PIDS lists them in rank order.
+ranks_start() {
+    local n=$1 r port
+    shift
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    RANK_PIDS=""
+    for r in $(seq 0 $((n - 1))); do
+        RANK=$r LOCAL_RANK=$r WORLD_SIZE=$n LOCAL_WORLD_SIZE=$n MASTER_ADDR=127.0.0.1 \
+            MASTER_PORT=$port "$@" >"$T/rank-$r.out" 2>"$T/rank-$r.err" &
+        RANK_PIDS="$RANK_PIDS $!"
+    done
+    PIDS="$PIDS $RANK_PIDS"
+}
+
+# ranks_wait [SECONDS]: waits for the ranks (killing what is left after
+# SECONDS, default 120); RANK_STATUS lists their exit statuses, and the
+# return value is the largest.
+ranks_wait() {
+    local deadline=$(( $(date +%s) + ${1:-120} )) p st rc=0
+    RANK_STATUS=""
+    for p in $RANK_PIDS; do
+        # (no "Killed" notices from the shell for the ranks a test kills)
+        {
+            while alive "$p" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.05; done
+            kill -9 "$p"
+            wait "$p"
+        } 2>/dev/null
+        st=$?
+        RANK_STATUS="$RANK_STATUS $st"
+        [ "$st" -gt "$rc" ] && rc=$st
+    done
+    RANK_STATUS=${RANK_STATUS# }
+    return "$rc"
+}
+
+# ranks N COMMAND...: runs N ranks to the end.
+ranks() { ranks_start "$@"; ranks_wait; }

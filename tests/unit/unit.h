@@ -14,6 +14,7 @@ int suite_directives(void);
 int suite_rankenv(void);
 int suite_topology(void);
 int suite_reduce(void);
+int suite_ckpt(void);
 
 typedef struct unit_test {
     const char *name;

@@ -1,0 +1,102 @@
+/* Rank 0's half of a save, once every shard is durable in step-N.tmp/:
+ * the manifest, the rename that makes the step exist, LATEST. Each name
+ * change is followed by an fsync of its directory, so that after a crash
+ * the directory shows the step complete or not at all. */
+#include "checkpoint/ckpt.h"
+
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A later attempt of this job that already committed a step owns the
+ * directory: an attempt the scheduler has moved on from must not write
+ * over it. Returns 0 when this attempt may commit. */
+static int fence(tern_ckpt *ck, char *why, size_t whylen)
+{
+    if (!ck->job)
+        return 0;
+    char path[PATH_MAX], *text;
+    size_t len;
+    ckpt_path(path, sizeof path, "%s/LATEST", ck->dir);
+    if (fs_read_all(path, 256, &text, &len) < 0)
+        return 0;
+    char stepdir[PATH_MAX];
+    ckpt_path(stepdir, sizeof stepdir, "%s/%.*s", ck->dir, (int)strcspn(text, "\n"), text);
+    free(text);
+    ckpt_manifest m;
+    char ignored[CKPT_WHY];
+    if (ckpt_manifest_load(stepdir, &m, ignored, sizeof ignored) < 0)
+        return 0;
+    int rc = 0;
+    if (m.job == ck->job && m.attempt > ck->attempt) {
+        snprintf(why, whylen, "attempt %" PRIu32 " of job %" PRIu64 " already committed step %"
+                 PRId64 "; this attempt (%" PRIu32 ") may not write over it",
+                 m.attempt, m.job, m.step, ck->attempt);
+        rc = TERN_EFENCED;
+    }
+    ckpt_manifest_free(&m);
+    return rc;
+}
+
+static int sys_fail(char *why, size_t whylen, const char *what, const char *path)
+{
+    snprintf(why, whylen, "%s %s: %s", what, path, strerror(errno));
+    return TERN_ESYS;
+}
+
+int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char *why,
+                size_t whylen)
+{
+    char tmp[PATH_MAX], final[PATH_MAX], old[PATH_MAX], path[PATH_MAX], latest[64];
+    ckpt_path(tmp, sizeof tmp, "%s/step-%" PRId64 ".tmp", ck->dir, step);
+    ckpt_path(final, sizeof final, "%s/step-%" PRId64, ck->dir, step);
+    ckpt_path(old, sizeof old, "%s/step-%" PRId64 ".old", ck->dir, step);
+    int rc = fence(ck, why, whylen);
+    if (rc)
+        return rc;
+
+    ckpt_fault("manifest");
+    ckpt_manifest m = { .step = step, .job = ck->job, .attempt = ck->attempt,
+                        .world = ck->size, .shards = (ckpt_shard_info *)shards };
+    size_t len;
+    char *text = ckpt_manifest_format(&m, &len);
+    if (!text) {
+        snprintf(why, whylen, "out of memory");
+        return TERN_ENOMEM;
+    }
+    ckpt_path(path, sizeof path, "%s/MANIFEST", tmp);
+    int wrc = fs_write_atomic(path, text, len, 0644);
+    free(text);
+    if (wrc < 0)
+        return sys_fail(why, whylen, "writing", path);
+    if (fs_fsync_dir(tmp) < 0)
+        return sys_fail(why, whylen, "fsync of", tmp);
+
+    ckpt_fault("rename");
+    /* A step saved again (the run resumed from an earlier one): the old
+     * copy moves aside first, so some complete step always exists. */
+    struct stat sb;
+    if (lstat(final, &sb) == 0) {
+        if (fs_rm_rf(old) < 0 || rename(final, old) < 0)
+            return sys_fail(why, whylen, "moving aside", final);
+    }
+    if (rename(tmp, final) < 0)
+        return sys_fail(why, whylen, "renaming", tmp);
+    if (fs_fsync_dir(ck->dir) < 0)
+        return sys_fail(why, whylen, "fsync of", ck->dir);
+
+    ckpt_fault("latest");
+    ckpt_path(path, sizeof path, "%s/LATEST", ck->dir);
+    len = (size_t)snprintf(latest, sizeof latest, "step-%" PRId64 "\n", step);
+    if (fs_write_atomic(path, latest, len, 0644) < 0)
+        return sys_fail(why, whylen, "writing", path);
+    if (fs_fsync_dir(ck->dir) < 0)
+        return sys_fail(why, whylen, "fsync of", ck->dir);
+    ckpt_retain(ck->dir, step, ck->keep);
+    return 0;
+}

@@ -1,0 +1,243 @@
+/* The collective load: the newest complete step whose checksums verify.
+ *
+ * Rank 0 walks the committed steps newest first and rules out what it can
+ * see from the directory alone (no manifest, a damaged one, a missing or
+ * short shard); it broadcasts the first candidate's manifest, every rank
+ * reads and verifies what it needs, and one all-gather decides: every rank
+ * loaded, or the step is skipped for the reason the first failing rank
+ * gave and the walk goes on. */
+#include "checkpoint/ckpt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct pick {
+    int64_t step;                  /* -1: none left; -2: an error (why) */
+    int64_t mlen;                  /* the manifest's length */
+    char why[CKPT_WHY];
+} pick;
+
+typedef struct verdict {
+    int64_t status;
+    char why[CKPT_WHY];
+} verdict;
+
+_Static_assert(sizeof(pick) % 8 == 0, "pick travels as 8-byte words");
+_Static_assert(sizeof(verdict) % 8 == 0, "verdict travels as 8-byte words");
+
+static void note_skip(tern_ckpt *ck, int64_t step, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_skip(tern_ckpt *ck, int64_t step, const char *fmt, ...)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "step %" PRId64 " skipped: ", step);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (ck->rank == 0)
+        fprintf(stderr, "tern: checkpoint: %s\n", line);
+    size_t old = ck->skipped ? strlen(ck->skipped) : 0, add = strlen(line);
+    char *grown = realloc(ck->skipped, old + add + 2);
+    if (!grown)
+        return;
+    memcpy(grown + old, line, add);
+    memcpy(grown + old + add, "\n", 2);
+    ck->skipped = grown;
+}
+
+static void step_dir(const tern_ckpt *ck, int64_t step, char *out, size_t len)
+{
+    ckpt_path(out, len, "%s/step-%" PRId64, ck->dir, step);
+}
+
+/* Rank 0: what the directory alone says about 'step'. 0 when it may
+ * load, -1 (skip) with the reason, -2 when it must not be skipped. */
+static int precheck(tern_ckpt *ck, int64_t step, bool any_world, ckpt_manifest *m, char *why,
+                    size_t whylen)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    step_dir(ck, step, dir, sizeof dir);
+    if (ckpt_manifest_load(dir, m, why, whylen) < 0)
+        return -1;
+    if (m->step != step) {
+        snprintf(why, whylen, "MANIFEST is of step %" PRId64, m->step);
+        ckpt_manifest_free(m);
+        return -1;
+    }
+    if (!any_world && m->world != ck->size) {
+        snprintf(why, whylen, "step %" PRId64 " was saved by %d ranks and this run has %d "
+                 "(tern_ckpt_load_all reads any number)", step, m->world, ck->size);
+        ckpt_manifest_free(m);
+        return -2;
+    }
+    for (int r = 0; r < m->world; r++) {
+        struct stat sb;
+        ckpt_path(path, sizeof path, "%s/shard-%d-of-%d", dir, r, m->world);
+        if (stat(path, &sb) < 0) {
+            snprintf(why, whylen, "shard-%d-of-%d: %s", r, m->world,
+                     errno == ENOENT ? "missing" : strerror(errno));
+        } else if ((uint64_t)sb.st_size != m->shards[r].size) {
+            snprintf(why, whylen, "shard-%d-of-%d: %lld bytes, the manifest says %" PRIu64 "%s",
+                     r, m->world, (long long)sb.st_size, m->shards[r].size,
+                     (uint64_t)sb.st_size < m->shards[r].size ? " (truncated)" : "");
+        } else {
+            continue;
+        }
+        ckpt_manifest_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads this rank's shard, or every shard in rank order. */
+static int read_shards(tern_ckpt *ck, int64_t step, const ckpt_manifest *m, bool all,
+                       void **data, size_t *len, char *why, size_t whylen)
+{
+    char dir[PATH_MAX], path[PATH_MAX];
+    step_dir(ck, step, dir, sizeof dir);
+    int first = all ? 0 : ck->rank, last = all ? m->world - 1 : ck->rank;
+    uint64_t total = 0;
+    for (int r = first; r <= last; r++)
+        total += m->shards[r].size;
+    if (total > SIZE_MAX - 1) {
+        snprintf(why, whylen, "%" PRIu64 " bytes do not fit in memory", total);
+        return -1;
+    }
+    char *buf = malloc(total ? (size_t)total : 1);
+    if (!buf) {
+        snprintf(why, whylen, "no memory for %" PRIu64 " bytes", total);
+        return -1;
+    }
+    size_t at = 0;
+    for (int r = first; r <= last; r++) {
+        ckpt_path(path, sizeof path, "%s/shard-%d-of-%d", dir, r, m->world);
+        if (ckpt_shard_read(path, m->shards[r].size, m->shards[r].hash, buf + at, why,
+                            whylen) < 0) {
+            free(buf);
+            return -1;
+        }
+        at += m->shards[r].size;
+    }
+    *data = buf;
+    *len = (size_t)total;
+    return 0;
+}
+
+static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len)
+{
+    *step = -1;
+    *data = NULL;
+    *len = 0;
+    if (!ck)
+        return TERN_EINVAL;
+    int rc = tern_ckpt_wait(ck);
+    if (rc)
+        return rc;
+    free(ck->skipped);
+    ck->skipped = NULL;
+    int64_t *steps = NULL;
+    size_t nsteps = 0, next = 0;
+    if (ck->rank == 0 && ckpt_list_steps(ck->dir, &steps, &nsteps) < 0 && errno != ENOENT)
+        fprintf(stderr, "tern: checkpoint: cannot list %s: %s\n", ck->dir, strerror(errno));
+    verdict *verdicts = calloc((size_t)ck->size, sizeof *verdicts);
+    if (!verdicts) {
+        free(steps);
+        return ckpt_fail(ck, TERN_ENOMEM, "load: out of memory");
+    }
+    for (;;) {
+        pick p = { .step = -1 };
+        ckpt_manifest m = { 0 };
+        char *text = NULL;
+        size_t tlen = 0;
+        while (ck->rank == 0 && next < nsteps) {
+            int64_t s = steps[next++];
+            int pc = precheck(ck, s, all, &m, p.why, sizeof p.why);
+            if (pc == 0) {
+                text = ckpt_manifest_format(&m, &tlen);
+                p.step = text ? s : -2;
+                if (!text)
+                    snprintf(p.why, sizeof p.why, "out of memory");
+                p.mlen = (int64_t)tlen;
+                break;
+            }
+            if (pc == -2) {
+                p.step = -2;
+                break;
+            }
+            note_skip(ck, s, "%s", p.why);
+        }
+        rc = tern_broadcast(ck->comm, &p, sizeof p / 8, TERN_F64, 0);
+        if (rc == 0 && p.step >= 0 && ck->rank != 0) {
+            text = calloc((size_t)p.mlen + 8, 1);
+            if (!text)
+                abort();   /* a few kilobytes: the other ranks are already waiting */
+        }
+        /* The manifest travels as the text rank 0 verified. */
+        if (rc == 0 && p.step >= 0)
+            rc = tern_broadcast(ck->comm, text, ((size_t)p.mlen + 7) / 8, TERN_F64, 0);
+        if (rc < 0) {
+            ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
+            free(text);
+            ckpt_manifest_free(&m);
+            break;
+        }
+        if (p.step < 0) {
+            free(text);
+            ckpt_manifest_free(&m);
+            if (p.step == -2)
+                rc = ckpt_fail(ck, TERN_EINVAL, "load: %s", p.why);
+            break;
+        }
+        verdict me = { 0 };
+        if (ck->rank != 0 &&
+            ckpt_manifest_parse(text, (size_t)p.mlen, &m, me.why, sizeof me.why) < 0)
+            me.status = TERN_EINVAL;
+        free(text);
+        if (me.status == 0 && read_shards(ck, p.step, &m, all, data, len, me.why,
+                                          sizeof me.why) < 0)
+            me.status = TERN_ESYS;
+        ckpt_manifest_free(&m);
+        rc = tern_allgather(ck->comm, &me, verdicts, sizeof me / 8, TERN_F64);
+        if (rc < 0) {
+            ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
+            break;
+        }
+        int bad = -1;
+        for (int r = 0; r < ck->size && bad < 0; r++)
+            if (verdicts[r].status)
+                bad = r;
+        if (bad < 0) {
+            *step = p.step;
+            break;
+        }
+        free(*data);
+        *data = NULL;
+        *len = 0;
+        note_skip(ck, p.step, "rank %d: %s", bad, verdicts[bad].why);
+    }
+    if (rc < 0) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+        *step = -1;
+    }
+    free(verdicts);
+    free(steps);
+    return rc;
+}
+
+int tern_ckpt_load(tern_ckpt *ck, int64_t *step, void **data, size_t *len)
+{
+    return load(ck, false, step, data, len);
+}
+
+int tern_ckpt_load_all(tern_ckpt *ck, int64_t *step, void **data, size_t *len)
+{
+    return load(ck, true, step, data, len);
+}

@@ -1,0 +1,243 @@
+/* The collective save, and the background thread that runs it for
+ * tern_ckpt_save_async.
+ *
+ * Every rank writes its shard; one all-gather is both the barrier and how
+ * rank 0 learns every shard's size and hash (no shard is read back); rank
+ * 0 commits and broadcasts the outcome, so every rank returns the same. */
+#include "checkpoint/ckpt.h"
+
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+/* What a rank tells the others; whole 8-byte words (it travels as F64). */
+typedef struct shard_rec {
+    int64_t status;
+    uint64_t size, hash;
+    char why[CKPT_WHY];
+} shard_rec;
+
+typedef struct outcome {
+    int64_t status;
+    char why[CKPT_WHY + 272];
+} outcome;
+
+_Static_assert(sizeof(shard_rec) % 8 == 0, "shard_rec travels as 8-byte words");
+_Static_assert(sizeof(outcome) % 8 == 0, "outcome travels as 8-byte words");
+
+static void write_shard(tern_ckpt *ck, const char *tmp, const void *data, size_t len,
+                        bool padded, shard_rec *me)
+{
+    char path[PATH_MAX];
+    me->size = len;
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+        snprintf(me->why, sizeof me->why, "mkdir %.160s: %s", tmp, strerror(errno));
+        me->status = TERN_ESYS;
+        return;
+    }
+    ckpt_path(path, sizeof path, "%s/shard-%d-of-%d", tmp, ck->rank, ck->size);
+    if (ckpt_shard_write(path, data, len, padded, &me->hash, me->why, sizeof me->why) < 0) {
+        me->status = TERN_ESYS;
+        return;
+    }
+    if (fs_fsync_dir(tmp) < 0) {
+        snprintf(me->why, sizeof me->why, "fsync of %.160s: %s", tmp, strerror(errno));
+        me->status = TERN_ESYS;
+    }
+}
+
+int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len, bool padded,
+                  char *why, size_t whylen)
+{
+    char tmp[PATH_MAX];
+    ckpt_path(tmp, sizeof tmp, "%s/step-%" PRId64 ".tmp", ck->dir, step);
+    shard_rec me = { 0 };
+    write_shard(ck, tmp, data, len, padded, &me);
+
+    shard_rec *all = calloc((size_t)ck->size, sizeof *all);
+    if (!all) {
+        snprintf(why, whylen, "step %" PRId64 ": out of memory", step);
+        return TERN_ENOMEM;
+    }
+    int rc = tern_allgather(ck->comm, &me, all, sizeof me / 8, TERN_F64);
+    if (rc < 0) {
+        snprintf(why, whylen, "step %" PRId64 ": %s", step, tern_comm_error(ck->comm));
+        free(all);
+        return rc;
+    }
+    int bad = -1;
+    for (int r = 0; r < ck->size && bad < 0; r++)
+        if (all[r].status)
+            bad = r;
+    if (bad >= 0) {
+        /* Every rank is past its write: the half-written step can go. */
+        if (ck->rank == 0)
+            fs_rm_rf(tmp);
+        snprintf(why, whylen, "step %" PRId64 ": rank %d: %s", step, bad, all[bad].why);
+        rc = (int)all[bad].status;
+        free(all);
+        return rc;
+    }
+    outcome res = { 0 };
+    if (ck->rank == 0) {
+        ckpt_shard_info *shards = calloc((size_t)ck->size, sizeof *shards);
+        if (!shards) {
+            res.status = TERN_ENOMEM;
+            snprintf(res.why, sizeof res.why, "out of memory");
+        } else {
+            for (int r = 0; r < ck->size; r++)
+                shards[r] = (ckpt_shard_info){ all[r].size, all[r].hash };
+            res.status = ckpt_commit(ck, step, shards, res.why, sizeof res.why);
+            free(shards);
+        }
+    }
+    free(all);
+    rc = tern_broadcast(ck->comm, &res, sizeof res / 8, TERN_F64, 0);
+    if (rc < 0) {
+        snprintf(why, whylen, "step %" PRId64 ": %s", step, tern_comm_error(ck->comm));
+        return rc;
+    }
+    if (res.status)
+        snprintf(why, whylen, "step %" PRId64 ": rank 0: %s", step, res.why);
+    return (int)res.status;
+}
+
+/* ---- in the background ---- */
+
+static void *saver_main(void *arg)
+{
+    tern_ckpt *ck = arg;
+    pthread_mutex_lock(&ck->mu);
+    for (;;) {
+        while (!ck->queued && !ck->stop)
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (!ck->queued)
+            break;
+        ck->queued = false;
+        pthread_mutex_unlock(&ck->mu);
+        char why[sizeof ck->result_why] = "";
+        int rc = ckpt_save_now(ck, ck->staging_step, ck->staging, ck->staging_len, true, why,
+                               sizeof why);
+        pthread_mutex_lock(&ck->mu);
+        ck->result = rc;
+        memcpy(ck->result_why, why, sizeof why);
+        ck->result_pending = true;
+        ck->in_flight = false;
+        pthread_cond_broadcast(&ck->cv);
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+void ckpt_async_stop(tern_ckpt *ck)
+{
+    if (!ck->thread_started)
+        return;
+    pthread_mutex_lock(&ck->mu);
+    ck->stop = true;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+    pthread_join(ck->thread, NULL);
+    ck->thread_started = false;
+}
+
+int tern_ckpt_wait(tern_ckpt *ck)
+{
+    if (!ck)
+        return TERN_EINVAL;
+    pthread_mutex_lock(&ck->mu);
+    while (ck->in_flight)
+        pthread_cond_wait(&ck->cv, &ck->mu);
+    int rc = 0;
+    if (ck->result_pending) {
+        ck->result_pending = false;
+        rc = ck->result;
+        if (rc)
+            snprintf(ck->err, sizeof ck->err, "save of %.490s", ck->result_why);
+    }
+    pthread_mutex_unlock(&ck->mu);
+    return rc;
+}
+
+/* A staging buffer for 'len' bytes in whole blocks, its tail zeroed.
+ * Mapped and touched once, then kept: fresh pages cost more than the copy. */
+static int stage(tern_ckpt *ck, size_t len)
+{
+    size_t need = (len + CKPT_ALIGN - 1) / CKPT_ALIGN * CKPT_ALIGN;
+    if (need < CKPT_ALIGN)
+        need = CKPT_ALIGN;
+    if (need > ck->staging_cap) {
+        if (ck->staging)
+            munmap(ck->staging, ck->staging_cap);
+        ck->staging_cap = 0;
+        void *p = mmap(NULL, need, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p == MAP_FAILED) {
+            ck->staging = NULL;
+            return ckpt_fail(ck, TERN_ENOMEM, "save: no memory for a %zu-byte staging buffer",
+                             need);
+        }
+        ck->staging = p;
+        ck->staging_cap = need;
+    }
+    memset(ck->staging + len, 0, need - len);
+    return 0;
+}
+
+static int check_args(tern_ckpt *ck, int64_t step, const void *data, size_t len)
+{
+    if (!ck)
+        return TERN_EINVAL;
+    if (step < 0)
+        return ckpt_fail(ck, TERN_EINVAL, "save: step %" PRId64 " is negative", step);
+    if (len && !data)
+        return ckpt_fail(ck, TERN_EINVAL, "save: NULL data");
+    return 0;
+}
+
+int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t len)
+{
+    int rc = check_args(ck, step, data, len);
+    if (rc)
+        return rc;
+    rc = tern_ckpt_wait(ck);
+    if (rc)
+        return rc;
+    rc = stage(ck, len);
+    if (rc)
+        return rc;
+    memcpy(ck->staging, data, len);
+    if (!ck->thread_started) {
+        if (pthread_create(&ck->thread, NULL, saver_main, ck) != 0)
+            return ckpt_fail(ck, TERN_ESYS, "save: cannot start the background thread");
+        ck->thread_started = true;
+    }
+    pthread_mutex_lock(&ck->mu);
+    ck->staging_step = step;
+    ck->staging_len = len;
+    ck->queued = ck->in_flight = true;
+    pthread_cond_broadcast(&ck->cv);
+    pthread_mutex_unlock(&ck->mu);
+    return 0;
+}
+
+int tern_ckpt_save(tern_ckpt *ck, int64_t step, const void *data, size_t len)
+{
+    int rc = check_args(ck, step, data, len);
+    if (rc)
+        return rc;
+    /* A newer committed step supersedes a background save that failed. */
+    tern_ckpt_wait(ck);
+    ck->err[0] = '\0';
+    char why[sizeof ck->err];
+    rc = ckpt_save_now(ck, step, data, len, false, why, sizeof why);
+    if (rc)
+        ckpt_fail(ck, rc, "save of %s", why);
+    return rc;
+}
