@@ -165,6 +165,22 @@ int tern_ckpt_wait(tern_ckpt *ck)
     return rc;
 }
 
+/* Backs [p, p+len) with memory now, in 2 MiB pages where the kernel
+ * gives them: a 512 MiB state is 256 page faults instead of 131072, and
+ * the copy into it and the device's reads from it miss the TLB less. */
+static void populate(char *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+        return;
+#endif
+    for (size_t i = 0; i < len; i += 4096)
+        p[i] = 0;
+}
+
 /* A staging buffer for 'len' bytes in whole blocks, its tail zeroed.
  * Mapped and touched once, then kept: fresh pages cost more than the copy. */
 static int stage(tern_ckpt *ck, size_t len)
@@ -176,13 +192,13 @@ static int stage(tern_ckpt *ck, size_t len)
         if (ck->staging)
             munmap(ck->staging, ck->staging_cap);
         ck->staging_cap = 0;
-        void *p = mmap(NULL, need, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        void *p = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             ck->staging = NULL;
             return ckpt_fail(ck, TERN_ENOMEM, "save: no memory for a %zu-byte staging buffer",
                              need);
         }
+        populate(p, need);
         ck->staging = p;
         ck->staging_cap = need;
     }
