@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make demo: a local cluster of two workers runs a 2-node x 2-rank job
-# whose ranks print the environment tern gives them; the queue and the
-# output are shown, then the cluster stops.
+# whose ranks print the environment tern gives them; then train_mlp trains
+# on both nodes with checkpoints, is warned of the end of its time limit
+# (SIGUSR1, as SLURM's --signal does), saves that step and exits 75; run
+# again it resumes there and ends with the same weights, bit for bit, as a
+# run that was never stopped. Then the cluster stops.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$here/bin:$PATH"
@@ -30,4 +33,27 @@ run tern wait "$id"
 run tern logs "$id"
 run tern show "$id"
 run tern queue --all
+
+train="train_mlp --steps 300 --ckpt-every 50 --async --log-every 50"
+say "tern submit -N 2 -J mlp -t 0:04 --signal USR1@2 --checkpoint-dir ckpt -- $train --step-delay-ms 10"
+id=$(tern submit --parsable -N 2 -J mlp -t 0:04 --signal USR1@2 --checkpoint-dir ckpt -- \
+     $train --step-delay-ms 10)
+echo "Submitted job $id: a 4 s limit, the warning 2 s before it"
+say "tern wait $id"
+tern wait "$id" || echo "(exit $?: saved and asked to be requeued)"
+run tern logs "$id" --rank 0
+run ls ckpt
+run cat ckpt/LATEST
+say "tern submit -N 2 -J mlp --checkpoint-dir ckpt -- $train    # the same job again"
+id=$(tern submit --parsable -N 2 -J mlp --checkpoint-dir ckpt -- $train)
+tern wait "$id"
+run tern logs "$id" --rank 0
+resumed=$(tern logs "$id" --rank 0 | sed -n 's/.*weights //p')
+say "tern submit -N 2 -J mlp-whole -- $train    # never stopped, no checkpoints"
+id=$(tern submit --parsable -N 2 -J mlp-whole -- $train)
+tern wait "$id"
+whole=$(tern logs "$id" --rank 0 | sed -n 's/.*weights //p')
+echo "weights after the stop and resume: $resumed"
+echo "weights of the run never stopped:  $whole"
+[ -n "$whole" ] && [ "$resumed" = "$whole" ] && echo "identical: no step was lost or changed by the preemption"
 run tern down --dir "$dir/.tern"

@@ -2,8 +2,9 @@
 # previous step or the new one, never a mixture; a damaged step is skipped
 # with its reason and the one before loads; retention keeps exactly the
 # newest K; train_mlp on 2 and 4 ranks, stopped by the preemption signal at
-# a random step and resumed, ends with the uninterrupted run's bits; a full
-# disk fails one save clearly and training goes on.
+# a random step and resumed, ends with the uninterrupted run's bits, also
+# when run by tern and warned by its time limit; a full disk fails one save
+# clearly and training goes on.
 . "$(dirname "$0")/lib.sh"
 
 check="$TERN_TESTBIN/ckpt_check"
@@ -78,10 +79,20 @@ for n in 2 4; do
     [ -n "$want" ] || fail "no weights line: $(outs)"
     echo "$want" >"$T/weights-$n"
     d="$T/mlp-$n" k=$((20 + RANDOM % 150)) victim=$((RANDOM % n))
-    ranks_start "$n" "$mlp" --steps 200 --ckpt-every 25 --async --log-every 1 \
-        --step-delay-ms 5 --ckpt-dir "$d"
+    sig=USR1
+    [ "$n" = 4 ] && sig=USR2
+    TERN_PREEMPT_SIGNAL=$sig ranks_start "$n" "$mlp" --steps 200 --ckpt-every 25 --async \
+        --log-every 1 --step-delay-ms 5 --ckpt-dir "$d"
     wait_for 60 grep -q "^step $k loss" "$T/rank-0.out" || fail "$n ranks: never reached step $k: $(outs)"
-    kill -USR1 "$(echo $RANK_PIDS | cut -d' ' -f$((victim + 1)))"
+    # 2 ranks: the default signal. 4 ranks: TERN_PREEMPT_SIGNAL=USR2 to
+    # one rank and SIGTERM to another at once.
+    pid() { echo $RANK_PIDS | cut -d' ' -f$(($1 + 1)); }
+    if [ "$n" = 2 ]; then
+        kill -USR1 "$(pid "$victim")"
+    else
+        kill -USR2 "$(pid "$victim")"
+        kill -TERM "$(pid $(((victim + 1) % n)))"
+    fi
     ranks_wait 60
     [ "$RANK_STATUS" = "$(printf '75 %.0s' $(seq "$n") | sed 's/ $//')" ] \
         || fail "$n ranks: exit statuses $RANK_STATUS, wanted 75 from each: $(outs)"
@@ -93,10 +104,30 @@ for n in 2 4; do
     grep -q "^resumed from step $saved\$" "$T/rank-0.out" || fail "$n ranks: did not resume at $saved: $(outs)"
     got=$(sed -n 's/^weights //p' "$T/rank-0.out")
     [ "$got" = "$want" ] || fail "$n ranks: weights $got after the resume, $want without a stop"
-    ok "train_mlp, $n ranks: signal to rank $victim at step $k, saved step $saved, resumed: weights $got, bit for bit"
+    ok "train_mlp, $n ranks: SIG$sig to rank $victim at step $k, saved step $saved, resumed: weights $got, bit for bit"
 done
 
-# 5. A full disk.
+# 5. Under tern: the time limit's warning (--signal USR1@2) is the notice;
+#    the job saves and exits 75; submitted again it resumes to the bits of
+#    a run never stopped.
+ranks 2 "$mlp" --steps 300 --log-every 0 || fail "train_mlp 300 steps: $(outs)"
+whole=$(sed -n 's/^weights //p' "$T/rank-0.out")
+up --workers 2
+export TERN_SCHEDULER=$(sed -n 's/^scheduler=//p' "$T/.tern/cluster")
+train="$mlp --steps 300 --ckpt-every 50 --async --log-every 0"
+id=$(tern submit --parsable -N 2 -t 0:03 --signal USR1@2 --checkpoint-dir "$T/tern-ckpt" -- \
+     $train --step-delay-ms 10) || fail "submit"
+tern wait "$id" --timeout 60 >/dev/null 2>&1
+[ $? = 75 ] || fail "the warned job did not exit 75: $(tern show "$id" | tr '\n' ';')"
+tern logs "$id" --rank 0 | grep -q "preempted: saved step" || fail "no save: $(tern logs "$id")"
+id=$(tern submit --parsable -N 2 --checkpoint-dir "$T/tern-ckpt" -- $train) || fail "submit"
+tern wait "$id" --timeout 60 >/dev/null || fail "the resumed job: $(tern logs "$id")"
+from=$(tern logs "$id" --rank 0 | sed -n 's/.*resumed from step //p')
+got=$(tern logs "$id" --rank 0 | sed -n 's/.*weights //p')
+[ -n "$from" ] && [ "$got" = "$whole" ] || fail "under tern: resumed from '$from', weights $got, wanted $whole"
+ok "under tern: warned by the time limit, saved, exit 75; resubmitted, resumed from step $from: weights $got, bit for bit"
+
+# 6. A full disk.
 mkdir -p "$T/small" "$T/tiny"
 if ! mount -t tmpfs -o size=4m tmpfs "$T/small" 2>/dev/null; then
     echo "SKIP: cannot mount a small tmpfs here (needs root); the full-disk path is untested"
