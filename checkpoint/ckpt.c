@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_KEEP 2
@@ -62,8 +63,10 @@ static uint64_t env_u64(const char *name)
     return v && *v ? strtoull(v, NULL, 10) : 0;
 }
 
-/* Rank 0: no save is in flight while the job (re)starts, so every
- * step-N.tmp and step-N.old is what a dead save left. */
+/* Rank 0: no save of this run is in flight while it starts, so every
+ * step-N.tmp and step-N.old is what a dead save left (or one of an
+ * attempt tern has moved on from). A step-N.old without its step-N is a
+ * complete step whose replacement died between two renames: it goes back. */
 static void clear_leftovers(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -77,6 +80,15 @@ static void clear_leftovers(const char *dir)
         if (ckpt_name_step(e->d_name, &step, &kind) < 0 || kind == CKPT_COMMITTED)
             continue;
         ckpt_path(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (kind == CKPT_OLD) {
+            char final[PATH_MAX];
+            struct stat sb;
+            ckpt_path(final, sizeof final, "%s/step-%" PRId64, dir, step);
+            if (lstat(final, &sb) < 0 && errno == ENOENT && rename(path, final) == 0) {
+                fs_fsync_dir(dir);
+                continue;
+            }
+        }
         if (fs_rm_rf(path) < 0)
             fprintf(stderr, "tern: checkpoint: cannot remove %s: %s\n", path, strerror(errno));
     }
@@ -90,6 +102,10 @@ static void rank0_prepare(tern_ckpt *ck, rendezvous *rv)
         snprintf(rv->why, sizeof rv->why, "cannot create %.160s: %s", ck->dir, strerror(errno));
         return;
     }
+    /* The directory itself must outlive a power cut with its first step. */
+    char parent[PATH_MAX];
+    ckpt_path(parent, sizeof parent, "%s/..", ck->dir);
+    fs_fsync_dir(parent);
     clear_leftovers(ck->dir);
     const char *addr = getenv("MASTER_ADDR");
     if (addr && *addr)
@@ -153,6 +169,12 @@ int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts,
         snprintf(why, sizeof why, "%s", rv.why);
         goto fail;
     }
+    ck->gathered = calloc((size_t)ck->size, CKPT_REC);
+    if (!ck->gathered) {
+        rc = TERN_ENOMEM;
+        snprintf(why, sizeof why, "out of memory");
+        goto fail;
+    }
     tern_comm_opts co = { .rank = ck->rank, .world_size = ck->size, .master_addr = rv.addr,
                           .master_port = (int)rv.port };
     char cwhy[512];
@@ -164,6 +186,7 @@ int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts,
     *out = ck;
     return TERN_OK;
 fail:
+    free(ck->gathered);
     pthread_mutex_destroy(&ck->mu);
     pthread_cond_destroy(&ck->cv);
     free(ck);
@@ -186,6 +209,7 @@ int tern_ckpt_close(tern_ckpt **ckp)
     pthread_mutex_destroy(&ck->mu);
     pthread_cond_destroy(&ck->cv);
     free(ck->skipped);
+    free(ck->gathered);
     free(ck);
     *ckp = NULL;
     return rc;

@@ -19,6 +19,10 @@
 
 /* One line of why, as it travels between ranks. */
 #define CKPT_WHY 240
+/* Room per rank for what a save or load gathers from every rank; held
+ * from open on, so that no rank can fail to take part in a collective
+ * for want of memory. */
+#define CKPT_REC 512
 /* O_DIRECT wants buffers, offsets and lengths in whole blocks. */
 #define CKPT_ALIGN 4096
 
@@ -42,7 +46,8 @@ char *ckpt_manifest_format(const ckpt_manifest *m, size_t *len);
  * 0, or -1 with the reason in 'why'. */
 int ckpt_manifest_parse(const char *text, size_t len, ckpt_manifest *m, char *why, size_t whylen);
 void ckpt_manifest_free(ckpt_manifest *m);
-/* Reads and parses DIR/step-N/MANIFEST; -1 with the reason. */
+/* Reads and parses DIR/step-N/MANIFEST: 0; -1 when it is missing or
+ * damaged; -2 when reading it failed otherwise. The reason in 'why'. */
 int ckpt_manifest_load(const char *stepdir, ckpt_manifest *m, char *why, size_t whylen);
 
 /* ---- shard_io.c ---- */
@@ -55,7 +60,9 @@ uint64_t ckpt_hash(const void *data, size_t len);
 int ckpt_shard_write(const char *path, const void *data, size_t len, bool padded,
                      uint64_t *hash, char *why, size_t whylen);
 /* Reads file 'path' into dst, checking that it holds exactly 'size' bytes
- * whose hash is 'hash'. Returns 0, or -1 with the reason. */
+ * whose hash is 'hash'. Returns 0; -1 when the shard is damaged (missing,
+ * another size, another hash); -2 when reading failed otherwise (EIO,
+ * out of memory), which says nothing about the shard. */
 int ckpt_shard_read(const char *path, uint64_t size, uint64_t hash, void *dst, char *why,
                     size_t whylen);
 
@@ -67,8 +74,10 @@ int ckpt_name_step(const char *name, int64_t *step, int *kind);
 /* The committed steps in 'dir', newest first (malloc'd). -1 with errno. */
 int ckpt_list_steps(const char *dir, int64_t **steps, size_t *n);
 /* After step 'just' was committed: removes committed steps older than it
- * beyond the newest keep-1, and every leftover .tmp and .old. Returns the
- * number of entries it could not remove (each reported on stderr). */
+ * beyond the newest keep-1. (Leftover .tmp and .old directories are
+ * cleared when a run opens the directory: while one runs, another
+ * attempt's save may be in flight.) Returns the number of entries it could
+ * not remove (each reported on stderr). */
 int ckpt_retain(const char *dir, int64_t just, int keep);
 
 /* ---- the checkpointer ---- */
@@ -81,6 +90,7 @@ struct tern_ckpt {
     uint32_t attempt;
     char err[512];
     char *skipped;                 /* the last load's skipped steps */
+    void *gathered;                /* size x CKPT_REC bytes */
 
     /* The background save: one in flight. */
     pthread_mutex_t mu;
@@ -111,10 +121,12 @@ int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char
                 size_t whylen);
 
 /* save.c: the collective save of 'len' bytes as 'step', on whichever
- * thread calls it. Returns 0 or a TERN_E* code, the same on every rank,
- * with the reason in 'why'. */
+ * thread calls it. A rank that already failed ('failed' a TERN_E* code,
+ * 'failwhy' the reason) writes nothing but still takes part, so that every
+ * rank fails the step together. Returns 0 or a TERN_E* code, the same on
+ * every rank, with the reason in 'why'. */
 int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len, bool padded,
-                  char *why, size_t whylen);
+                  int failed, const char *failwhy, char *why, size_t whylen);
 /* Stops the background thread (after its save). */
 void ckpt_async_stop(tern_ckpt *ck);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 /* A later attempt of this job that already committed a step owns the
@@ -41,6 +42,31 @@ static int fence(tern_ckpt *ck, char *why, size_t whylen)
     }
     ckpt_manifest_free(&m);
     return rc;
+}
+
+/* Makes 'tmp' the step 'final'. A step saved again (the run resumed
+ * from an earlier one, or skipped it as damaged) swaps places with the old
+ * copy in one atomic exchange, which then sits at 'tmp'; where the file
+ * system cannot exchange, the old copy moves to 'old' first (and a crash
+ * between the two renames leaves it there, for the next open to put back).
+ * Returns 0, or -1 with errno. */
+static int install(const char *tmp, const char *final, const char *old)
+{
+    struct stat sb;
+    if (lstat(final, &sb) < 0)
+        return rename(tmp, final);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return -1;
+    if (fs_rm_rf(old) < 0 || rename(final, old) < 0)
+        return -1;
+    if (rename(tmp, final) == 0)
+        return 0;
+    int saved = errno;
+    rename(old, final);
+    errno = saved;
+    return -1;
 }
 
 static int sys_fail(char *why, size_t whylen, const char *what, const char *path)
@@ -78,17 +104,13 @@ int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char
         return sys_fail(why, whylen, "fsync of", tmp);
 
     ckpt_fault("rename");
-    /* A step saved again (the run resumed from an earlier one): the old
-     * copy moves aside first, so some complete step always exists. */
-    struct stat sb;
-    if (lstat(final, &sb) == 0) {
-        if (fs_rm_rf(old) < 0 || rename(final, old) < 0)
-            return sys_fail(why, whylen, "moving aside", final);
-    }
-    if (rename(tmp, final) < 0)
+    if (install(tmp, final, old) < 0)
         return sys_fail(why, whylen, "renaming", tmp);
     if (fs_fsync_dir(ck->dir) < 0)
         return sys_fail(why, whylen, "fsync of", ck->dir);
+    /* What the exchange or the move aside left: the replaced copy. */
+    fs_rm_rf(tmp);
+    fs_rm_rf(old);
 
     ckpt_fault("latest");
     ckpt_path(path, sizeof path, "%s/LATEST", ck->dir);

@@ -17,7 +17,9 @@
 
 int ckpt_name_step(const char *name, int64_t *step, int *kind)
 {
-    if (strncmp(name, "step-", 5) != 0 || name[5] < '0' || name[5] > '9')
+    /* Digits as tern writes them: "step-007" would be another name for 7. */
+    if (strncmp(name, "step-", 5) != 0 || name[5] < '0' || name[5] > '9' ||
+        (name[5] == '0' && name[6] >= '0' && name[6] <= '9'))
         return -1;
     char *end;
     errno = 0;
@@ -111,17 +113,5 @@ int ckpt_retain(const char *dir, int64_t just, int keep)
         failed += remove_entry(dir, name);
     }
     free(steps);
-
-    DIR *d = opendir(dir);
-    if (!d)
-        return failed + 1;
-    struct dirent *e;
-    int64_t step;
-    int kind;
-    while ((e = readdir(d)) != NULL) {
-        if (ckpt_name_step(e->d_name, &step, &kind) == 0 && kind != CKPT_COMMITTED)
-            failed += remove_entry(dir, e->d_name);
-    }
-    closedir(d);
     return failed;
 }

@@ -22,6 +22,9 @@ typedef struct pick {
     char why[CKPT_WHY];
 } pick;
 
+/* Each rank's word on the candidate: 0 loaded, 1 damaged (skip the step),
+ * or a TERN_E* code: it could not tell (an I/O error, no memory), and the
+ * load fails rather than fall back past a step that may be good. */
 typedef struct verdict {
     int64_t status;
     char why[CKPT_WHY];
@@ -29,6 +32,7 @@ typedef struct verdict {
 
 _Static_assert(sizeof(pick) % 8 == 0, "pick travels as 8-byte words");
 _Static_assert(sizeof(verdict) % 8 == 0, "verdict travels as 8-byte words");
+_Static_assert(sizeof(verdict) <= CKPT_REC, "verdict fits the gather buffer");
 
 static void note_skip(tern_ckpt *ck, int64_t step, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -57,22 +61,24 @@ static void step_dir(const tern_ckpt *ck, int64_t step, char *out, size_t len)
 }
 
 /* Rank 0: what the directory alone says about 'step'. 0 when it may
- * load, -1 (skip) with the reason, -2 when it must not be skipped. */
+ * load, -1 (damaged: skip it) with the reason, -2 when the load must stop
+ * there (an I/O error, or a step of another world size). */
 static int precheck(tern_ckpt *ck, int64_t step, bool any_world, ckpt_manifest *m, char *why,
                     size_t whylen)
 {
     char dir[PATH_MAX], path[PATH_MAX];
     step_dir(ck, step, dir, sizeof dir);
-    if (ckpt_manifest_load(dir, m, why, whylen) < 0)
-        return -1;
+    int rc = ckpt_manifest_load(dir, m, why, whylen);
+    if (rc < 0)
+        return rc;
     if (m->step != step) {
         snprintf(why, whylen, "MANIFEST is of step %" PRId64, m->step);
         ckpt_manifest_free(m);
         return -1;
     }
     if (!any_world && m->world != ck->size) {
-        snprintf(why, whylen, "step %" PRId64 " was saved by %d ranks and this run has %d "
-                 "(tern_ckpt_load_all reads any number)", step, m->world, ck->size);
+        snprintf(why, whylen, "saved by %d ranks and this run has %d "
+                 "(tern_ckpt_load_all reads any number)", m->world, ck->size);
         ckpt_manifest_free(m);
         return -2;
     }
@@ -80,8 +86,11 @@ static int precheck(tern_ckpt *ck, int64_t step, bool any_world, ckpt_manifest *
         struct stat sb;
         ckpt_path(path, sizeof path, "%s/shard-%d-of-%d", dir, r, m->world);
         if (stat(path, &sb) < 0) {
+            rc = errno == ENOENT ? -1 : -2;
             snprintf(why, whylen, "shard-%d-of-%d: %s", r, m->world,
                      errno == ENOENT ? "missing" : strerror(errno));
+            ckpt_manifest_free(m);
+            return rc;
         } else if ((uint64_t)sb.st_size != m->shards[r].size) {
             snprintf(why, whylen, "shard-%d-of-%d: %lld bytes, the manifest says %" PRIu64 "%s",
                      r, m->world, (long long)sb.st_size, m->shards[r].size,
@@ -95,7 +104,8 @@ static int precheck(tern_ckpt *ck, int64_t step, bool any_world, ckpt_manifest *
     return 0;
 }
 
-/* Reads this rank's shard, or every shard in rank order. */
+/* Reads this rank's shard, or every shard in rank order: 0, or the
+ * verdict (1: damaged, < 0: could not tell) with the reason. */
 static int read_shards(tern_ckpt *ck, int64_t step, const ckpt_manifest *m, bool all,
                        void **data, size_t *len, char *why, size_t whylen)
 {
@@ -103,24 +113,26 @@ static int read_shards(tern_ckpt *ck, int64_t step, const ckpt_manifest *m, bool
     step_dir(ck, step, dir, sizeof dir);
     int first = all ? 0 : ck->rank, last = all ? m->world - 1 : ck->rank;
     uint64_t total = 0;
-    for (int r = first; r <= last; r++)
+    for (int r = first; r <= last; r++) {
+        if (m->shards[r].size > SIZE_MAX - 1 - total) {
+            snprintf(why, whylen, "more bytes than this machine can address");
+            return TERN_ENOMEM;
+        }
         total += m->shards[r].size;
-    if (total > SIZE_MAX - 1) {
-        snprintf(why, whylen, "%" PRIu64 " bytes do not fit in memory", total);
-        return -1;
     }
     char *buf = malloc(total ? (size_t)total : 1);
     if (!buf) {
         snprintf(why, whylen, "no memory for %" PRIu64 " bytes", total);
-        return -1;
+        return TERN_ENOMEM;
     }
     size_t at = 0;
     for (int r = first; r <= last; r++) {
         ckpt_path(path, sizeof path, "%s/shard-%d-of-%d", dir, r, m->world);
-        if (ckpt_shard_read(path, m->shards[r].size, m->shards[r].hash, buf + at, why,
-                            whylen) < 0) {
+        int rc = ckpt_shard_read(path, m->shards[r].size, m->shards[r].hash, buf + at, why,
+                                 whylen);
+        if (rc < 0) {
             free(buf);
-            return -1;
+            return rc == -1 ? 1 : TERN_ESYS;
         }
         at += m->shards[r].size;
     }
@@ -143,19 +155,20 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
     ck->skipped = NULL;
     int64_t *steps = NULL;
     size_t nsteps = 0, next = 0;
-    if (ck->rank == 0 && ckpt_list_steps(ck->dir, &steps, &nsteps) < 0 && errno != ENOENT)
-        fprintf(stderr, "tern: checkpoint: cannot list %s: %s\n", ck->dir, strerror(errno));
-    verdict *verdicts = calloc((size_t)ck->size, sizeof *verdicts);
-    if (!verdicts) {
-        free(steps);
-        return ckpt_fail(ck, TERN_ENOMEM, "load: out of memory");
-    }
+    bool unlisted = ck->rank == 0 && ckpt_list_steps(ck->dir, &steps, &nsteps) < 0;
+    verdict *verdicts = ck->gathered;
     for (;;) {
         pick p = { .step = -1 };
+        if (unlisted) {
+            /* Not "no checkpoint": that would start the run over. */
+            p.step = -2;
+            snprintf(p.why, sizeof p.why, "cannot list %.160s: %s", ck->dir, strerror(errno));
+            unlisted = false;
+        }
         ckpt_manifest m = { 0 };
         char *text = NULL;
         size_t tlen = 0;
-        while (ck->rank == 0 && next < nsteps) {
+        while (ck->rank == 0 && p.step == -1 && next < nsteps) {
             int64_t s = steps[next++];
             int pc = precheck(ck, s, all, &m, p.why, sizeof p.why);
             if (pc == 0) {
@@ -167,6 +180,9 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
                 break;
             }
             if (pc == -2) {
+                char reason[sizeof p.why];
+                memcpy(reason, p.why, sizeof reason);
+                snprintf(p.why, sizeof p.why, "step %" PRId64 ": %.200s", s, reason);
                 p.step = -2;
                 break;
             }
@@ -199,19 +215,21 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
             ckpt_manifest_parse(text, (size_t)p.mlen, &m, me.why, sizeof me.why) < 0)
             me.status = TERN_EINVAL;
         free(text);
-        if (me.status == 0 && read_shards(ck, p.step, &m, all, data, len, me.why,
-                                          sizeof me.why) < 0)
-            me.status = TERN_ESYS;
+        if (me.status == 0)
+            me.status = read_shards(ck, p.step, &m, all, data, len, me.why, sizeof me.why);
         ckpt_manifest_free(&m);
         rc = tern_allgather(ck->comm, &me, verdicts, sizeof me / 8, TERN_F64);
         if (rc < 0) {
             ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
             break;
         }
-        int bad = -1;
-        for (int r = 0; r < ck->size && bad < 0; r++)
-            if (verdicts[r].status)
+        int bad = -1, fatal = -1;
+        for (int r = 0; r < ck->size; r++) {
+            if (verdicts[r].status && bad < 0)
                 bad = r;
+            if (verdicts[r].status < 0 && fatal < 0)
+                fatal = r;
+        }
         if (bad < 0) {
             *step = p.step;
             break;
@@ -219,6 +237,11 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
         free(*data);
         *data = NULL;
         *len = 0;
+        if (fatal >= 0) {
+            rc = ckpt_fail(ck, (int)verdicts[fatal].status, "load of step %" PRId64
+                           ": rank %d: %s", p.step, fatal, verdicts[fatal].why);
+            break;
+        }
         note_skip(ck, p.step, "rank %d: %s", bad, verdicts[bad].why);
     }
     if (rc < 0) {
@@ -227,7 +250,6 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
         *len = 0;
         *step = -1;
     }
-    free(verdicts);
     free(steps);
     return rc;
 }

@@ -113,6 +113,17 @@ int ckpt_manifest_parse(const char *text, size_t len, ckpt_manifest *m, char *wh
         ckpt_manifest_free(m);
         return -1;
     }
+    /* Byte for byte what the writer writes for these values, or refused:
+     * no other spelling of a number ("+5", " 5", "0x..") gets through. */
+    size_t flen;
+    char *again = ckpt_manifest_format(m, &flen);
+    bool same = again && flen == len && memcmp(again, text, len) == 0;
+    free(again);
+    if (!same) {
+        snprintf(why, whylen, "MANIFEST: not in the form tern writes");
+        ckpt_manifest_free(m);
+        return -1;
+    }
     return 0;
 bad:
     snprintf(why, whylen, "MANIFEST: malformed or cut short near byte %zu", pos);
@@ -133,8 +144,9 @@ int ckpt_manifest_load(const char *stepdir, ckpt_manifest *m, char *why, size_t 
     size_t len;
     ckpt_path(path, sizeof path, "%s/MANIFEST", stepdir);
     if (fs_read_all(path, MANIFEST_MAX, &text, &len) < 0) {
+        bool damaged = errno == ENOENT || errno == EFBIG;
         snprintf(why, whylen, "MANIFEST: %s", errno == ENOENT ? "missing" : strerror(errno));
-        return -1;
+        return damaged ? -1 : -2;
     }
     int rc = ckpt_manifest_parse(text, len, m, why, whylen);
     free(text);

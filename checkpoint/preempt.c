@@ -33,7 +33,9 @@ static void install(void)
     sa.sa_handler = on_notice;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    if (sigaction(sig, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+    /* SIGTERM whatever happens to the other (SIGKILL cannot be caught). */
+    int term = sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(sig, &sa, NULL) < 0 || term < 0)
         watch_rc = TERN_ESYS;
 }
 

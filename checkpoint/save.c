@@ -19,6 +19,7 @@
 /* What a rank tells the others; whole 8-byte words (it travels as F64). */
 typedef struct shard_rec {
     int64_t status;
+    int64_t step;
     uint64_t size, hash;
     char why[CKPT_WHY];
 } shard_rec;
@@ -29,6 +30,7 @@ typedef struct outcome {
 } outcome;
 
 _Static_assert(sizeof(shard_rec) % 8 == 0, "shard_rec travels as 8-byte words");
+_Static_assert(sizeof(shard_rec) <= CKPT_REC, "shard_rec fits the gather buffer");
 _Static_assert(sizeof(outcome) % 8 == 0, "outcome travels as 8-byte words");
 
 static void write_shard(tern_ckpt *ck, const char *tmp, const void *data, size_t len,
@@ -52,59 +54,69 @@ static void write_shard(tern_ckpt *ck, const char *tmp, const void *data, size_t
     }
 }
 
+/* Rank 0: the first rank that failed, or that saved another step than
+ * rank 0 (which a program that ignored a failed save could make happen). */
+static int first_bad(tern_ckpt *ck, const shard_rec *all, int64_t step, char *why,
+                     size_t whylen)
+{
+    for (int r = 0; r < ck->size; r++) {
+        if (all[r].status) {
+            snprintf(why, whylen, "step %" PRId64 ": rank %d: %s", step, r, all[r].why);
+            return (int)all[r].status;
+        }
+        if (all[r].step != step) {
+            snprintf(why, whylen, "step %" PRId64 ": rank %d saved step %" PRId64
+                     " at the same time: the ranks' saves are out of step", step, r, all[r].step);
+            return TERN_EINVAL;
+        }
+    }
+    return 0;
+}
+
 int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len, bool padded,
-                  char *why, size_t whylen)
+                  int failed, const char *failwhy, char *why, size_t whylen)
 {
     char tmp[PATH_MAX];
     ckpt_path(tmp, sizeof tmp, "%s/step-%" PRId64 ".tmp", ck->dir, step);
-    shard_rec me = { 0 };
-    write_shard(ck, tmp, data, len, padded, &me);
-
-    shard_rec *all = calloc((size_t)ck->size, sizeof *all);
-    if (!all) {
-        snprintf(why, whylen, "step %" PRId64 ": out of memory", step);
-        return TERN_ENOMEM;
+    shard_rec me = { .step = step };
+    if (failed) {
+        me.status = failed;
+        snprintf(me.why, sizeof me.why, "%s", failwhy);
+    } else {
+        write_shard(ck, tmp, data, len, padded, &me);
     }
+    shard_rec *all = ck->gathered;
     int rc = tern_allgather(ck->comm, &me, all, sizeof me / 8, TERN_F64);
     if (rc < 0) {
         snprintf(why, whylen, "step %" PRId64 ": %s", step, tern_comm_error(ck->comm));
-        free(all);
-        return rc;
-    }
-    int bad = -1;
-    for (int r = 0; r < ck->size && bad < 0; r++)
-        if (all[r].status)
-            bad = r;
-    if (bad >= 0) {
-        /* Every rank is past its write: the half-written step can go. */
-        if (ck->rank == 0)
-            fs_rm_rf(tmp);
-        snprintf(why, whylen, "step %" PRId64 ": rank %d: %s", step, bad, all[bad].why);
-        rc = (int)all[bad].status;
-        free(all);
         return rc;
     }
     outcome res = { 0 };
     if (ck->rank == 0) {
-        ckpt_shard_info *shards = calloc((size_t)ck->size, sizeof *shards);
-        if (!shards) {
-            res.status = TERN_ENOMEM;
-            snprintf(res.why, sizeof res.why, "out of memory");
+        res.status = first_bad(ck, all, step, res.why, sizeof res.why);
+        if (res.status) {
+            /* Every rank is past its write: the half-written step can go. */
+            fs_rm_rf(tmp);
         } else {
-            for (int r = 0; r < ck->size; r++)
+            ckpt_shard_info *shards = (ckpt_shard_info *)all;
+            for (int r = 0; r < ck->size; r++)   /* in place: shards[r] ends before all[r] */
                 shards[r] = (ckpt_shard_info){ all[r].size, all[r].hash };
             res.status = ckpt_commit(ck, step, shards, res.why, sizeof res.why);
-            free(shards);
+            if (res.status) {
+                char commit_why[sizeof res.why];
+                memcpy(commit_why, res.why, sizeof commit_why);
+                snprintf(res.why, sizeof res.why, "step %" PRId64 ": rank 0: %.400s", step,
+                         commit_why);
+            }
         }
     }
-    free(all);
     rc = tern_broadcast(ck->comm, &res, sizeof res / 8, TERN_F64, 0);
     if (rc < 0) {
         snprintf(why, whylen, "step %" PRId64 ": %s", step, tern_comm_error(ck->comm));
         return rc;
     }
     if (res.status)
-        snprintf(why, whylen, "step %" PRId64 ": rank 0: %s", step, res.why);
+        snprintf(why, whylen, "%s", res.why);
     return (int)res.status;
 }
 
@@ -122,8 +134,8 @@ static void *saver_main(void *arg)
         ck->queued = false;
         pthread_mutex_unlock(&ck->mu);
         char why[sizeof ck->result_why] = "";
-        int rc = ckpt_save_now(ck, ck->staging_step, ck->staging, ck->staging_len, true, why,
-                               sizeof why);
+        int rc = ckpt_save_now(ck, ck->staging_step, ck->staging, ck->staging_len, true, 0,
+                               NULL, why, sizeof why);
         pthread_mutex_lock(&ck->mu);
         ck->result = rc;
         memcpy(ck->result_why, why, sizeof why);
@@ -183,7 +195,7 @@ static void populate(char *p, size_t len)
 
 /* A staging buffer for 'len' bytes in whole blocks, its tail zeroed.
  * Mapped and touched once, then kept: fresh pages cost more than the copy. */
-static int stage(tern_ckpt *ck, size_t len)
+static int stage(tern_ckpt *ck, size_t len, char *why, size_t whylen)
 {
     size_t need = (len + CKPT_ALIGN - 1) / CKPT_ALIGN * CKPT_ALIGN;
     if (need < CKPT_ALIGN)
@@ -195,8 +207,8 @@ static int stage(tern_ckpt *ck, size_t len)
         void *p = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             ck->staging = NULL;
-            return ckpt_fail(ck, TERN_ENOMEM, "save: no memory for a %zu-byte staging buffer",
-                             need);
+            snprintf(why, whylen, "no memory for a %zu-byte staging buffer", need);
+            return TERN_ENOMEM;
         }
         populate(p, need);
         ck->staging = p;
@@ -206,34 +218,51 @@ static int stage(tern_ckpt *ck, size_t len)
     return 0;
 }
 
-static int check_args(tern_ckpt *ck, int64_t step, const void *data, size_t len)
+/* What is wrong with a call's arguments on this rank, if anything. */
+static int check_args(int64_t step, const void *data, size_t len, char *why, size_t whylen)
 {
-    if (!ck)
+    if (step < 0) {
+        snprintf(why, whylen, "step %" PRId64 " is negative", step);
         return TERN_EINVAL;
-    if (step < 0)
-        return ckpt_fail(ck, TERN_EINVAL, "save: step %" PRId64 " is negative", step);
-    if (len && !data)
-        return ckpt_fail(ck, TERN_EINVAL, "save: NULL data");
+    }
+    if (len && !data) {
+        snprintf(why, whylen, "NULL data");
+        return TERN_EINVAL;
+    }
     return 0;
+}
+
+/* A rank that cannot save still takes part, so that every rank fails the
+ * step together instead of pairing its next save with this one. */
+static int fail_together(tern_ckpt *ck, int64_t step, int code, const char *failwhy)
+{
+    char why[sizeof ck->err];
+    int rc = ckpt_save_now(ck, step, NULL, 0, false, code, failwhy, why, sizeof why);
+    return ckpt_fail(ck, rc ? rc : code, "save of %.490s", why);
 }
 
 int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t len)
 {
-    int rc = check_args(ck, step, data, len);
+    if (!ck)
+        return TERN_EINVAL;
+    int rc = tern_ckpt_wait(ck);
     if (rc)
         return rc;
-    rc = tern_ckpt_wait(ck);
-    if (rc)
-        return rc;
-    rc = stage(ck, len);
-    if (rc)
-        return rc;
-    memcpy(ck->staging, data, len);
-    if (!ck->thread_started) {
-        if (pthread_create(&ck->thread, NULL, saver_main, ck) != 0)
-            return ckpt_fail(ck, TERN_ESYS, "save: cannot start the background thread");
-        ck->thread_started = true;
+    char why[CKPT_WHY];
+    rc = check_args(step, data, len, why, sizeof why);
+    if (!rc)
+        rc = stage(ck, len, why, sizeof why);
+    if (!rc && !ck->thread_started) {
+        if (pthread_create(&ck->thread, NULL, saver_main, ck) == 0) {
+            ck->thread_started = true;
+        } else {
+            rc = TERN_ESYS;
+            snprintf(why, sizeof why, "cannot start the background thread");
+        }
     }
+    if (rc)
+        return fail_together(ck, step, rc, why);
+    memcpy(ck->staging, data, len);
     pthread_mutex_lock(&ck->mu);
     ck->staging_step = step;
     ck->staging_len = len;
@@ -245,15 +274,17 @@ int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t l
 
 int tern_ckpt_save(tern_ckpt *ck, int64_t step, const void *data, size_t len)
 {
-    int rc = check_args(ck, step, data, len);
-    if (rc)
-        return rc;
+    if (!ck)
+        return TERN_EINVAL;
     /* A newer committed step supersedes a background save that failed. */
     tern_ckpt_wait(ck);
     ck->err[0] = '\0';
     char why[sizeof ck->err];
-    rc = ckpt_save_now(ck, step, data, len, false, why, sizeof why);
+    int rc = check_args(step, data, len, why, sizeof why);
     if (rc)
-        ckpt_fail(ck, rc, "save of %s", why);
+        return fail_together(ck, step, rc, why);
+    rc = ckpt_save_now(ck, step, data, len, false, 0, NULL, why, sizeof why);
+    if (rc)
+        ckpt_fail(ck, rc, "save of %.490s", why);
     return rc;
 }

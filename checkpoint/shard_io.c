@@ -260,10 +260,15 @@ int ckpt_shard_read(const char *path, uint64_t size, uint64_t hash, void *dst, c
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, whylen, "%s: %s", name, errno == ENOENT ? "missing" : strerror(errno));
-        return -1;
+        return errno == ENOENT ? -1 : -2;
     }
     struct stat sb;
-    if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != size) {
+    if (fstat(fd, &sb) < 0) {
+        snprintf(why, whylen, "%s: %s", name, strerror(errno));
+        close(fd);
+        return -2;
+    }
+    if ((uint64_t)sb.st_size != size) {
         snprintf(why, whylen, "%s: %lld bytes, the manifest says %" PRIu64 "%s", name,
                  (long long)sb.st_size, size, (uint64_t)sb.st_size < size ? " (truncated)" : "");
         close(fd);
@@ -273,7 +278,7 @@ int ckpt_shard_read(const char *path, uint64_t size, uint64_t hash, void *dst, c
     if (!st) {
         snprintf(why, whylen, "%s: out of memory", name);
         close(fd);
-        return -1;
+        return -2;
     }
     XXH3_64bits_reset(st);
     char *p = dst;
@@ -287,7 +292,7 @@ int ckpt_shard_read(const char *path, uint64_t size, uint64_t hash, void *dst, c
         if (n <= 0) {
             snprintf(why, whylen, "%s: read at byte %" PRIu64 ": %s", name, done,
                      n < 0 ? strerror(errno) : "ends early");
-            rc = -1;
+            rc = n < 0 ? -2 : -1;
             break;
         }
         XXH3_64bits_update(st, p + done, (size_t)n);

@@ -164,7 +164,7 @@ static int bad(const char *prog, const char *opt, const char *v)
     return -1;
 }
 
-int mlp_parse_args(int argc, char **argv, const char *prog, mlp_config *cf)
+static int parse_args(int argc, char **argv, const char *prog, mlp_config *cf)
 {
     static const struct option opts[] = {
         { "steps", required_argument, 0, 's' }, { "ckpt-every", required_argument, 0, 'k' },
@@ -227,6 +227,21 @@ int mlp_parse_args(int argc, char **argv, const char *prog, mlp_config *cf)
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
         fprintf(stderr, usage, prog);
+        return -1;
+    }
+    return 0;
+}
+
+int mlp_start(int argc, char **argv, const char *prog, mlp_config *cf)
+{
+    if (parse_args(argc, argv, prog, cf) < 0)
+        return -1;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int rc = tern_preempt_watch();
+    if (rc < 0) {
+        const char *sig = getenv("TERN_PREEMPT_SIGNAL");
+        fprintf(stderr, "%s: TERN_PREEMPT_SIGNAL=%s: %s\n", prog, sig ? sig : "",
+                rc == TERN_EINVAL ? "no such signal" : "this signal cannot be caught");
         return -1;
     }
     return 0;

@@ -57,9 +57,11 @@ typedef struct mlp_backend {
     float *g;
 } mlp_backend;
 
-/* Parses the command line (exits 0 for --help). Returns 0, or -1 after
- * saying what is wrong. */
-int mlp_parse_args(int argc, char **argv, const char *prog, mlp_config *cf);
+/* The start of a trainer: parses the command line (exits 0 for --help),
+ * line-buffers stdout, and catches the preemption signals before anything
+ * else can be interrupted by them. Returns 0, or -1 after saying what is
+ * wrong. */
+int mlp_start(int argc, char **argv, const char *prog, mlp_config *cf);
 
 size_t mlp_param_count(int hidden);
 /* Allocates the host model and initialises it from the seed. */

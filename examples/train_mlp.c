@@ -122,14 +122,8 @@ int main(int argc, char **argv)
 {
     const char *prog = "train_mlp";
     mlp_config cf;
-    if (mlp_parse_args(argc, argv, prog, &cf) < 0)
+    if (mlp_start(argc, argv, prog, &cf) < 0)
         return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (tern_preempt_watch() < 0) {
-        fprintf(stderr, "%s: TERN_PREEMPT_SIGNAL=%s names no signal\n", prog,
-                getenv("TERN_PREEMPT_SIGNAL"));
-        return 2;
-    }
     tern_comm *comm;
     char err[512];
     if (tern_comm_init(&comm, err, sizeof err) < 0) {

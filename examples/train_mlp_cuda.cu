@@ -248,13 +248,8 @@ int main(int argc, char **argv)
 {
     const char *prog = "train_mlp_cuda";
     mlp_config cf;
-    if (mlp_parse_args(argc, argv, prog, &cf) < 0)
+    if (mlp_start(argc, argv, prog, &cf) < 0)
         return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (tern_preempt_watch() < 0) {
-        fprintf(stderr, "%s: TERN_PREEMPT_SIGNAL names no signal\n", prog);
-        return 2;
-    }
     /* One GPU per rank of a node (tern sets CUDA_VISIBLE_DEVICES). */
     int ndev = 0;
     if (cuda_ok(cudaGetDeviceCount(&ndev), "cudaGetDeviceCount") || ndev == 0)

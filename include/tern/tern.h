@@ -171,7 +171,8 @@ int tern_ckpt_load_all(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
 
 /* The last error, one line ("" when none). */
 const char *tern_ckpt_error(const tern_ckpt *ck);
-/* What the last load skipped, one line per step ("" when nothing). */
+/* What the last load skipped, one line per step ("" when nothing). Rank
+ * 0 has every line; the others only those a verification on them found. */
 const char *tern_ckpt_skipped(const tern_ckpt *ck);
 
 /* ---- Preemption ----
@@ -187,7 +188,8 @@ const char *tern_ckpt_skipped(const tern_ckpt *ck);
 
 /* Installs handlers for TERN_PREEMPT_SIGNAL (or SIGUSR1) and SIGTERM that
  * set the flag. Call it early: until it runs, those signals kill. Returns
- * 0, or TERN_EINVAL when TERN_PREEMPT_SIGNAL names no signal. */
+ * 0; TERN_EINVAL when TERN_PREEMPT_SIGNAL names no signal; TERN_ESYS when
+ * it names one that cannot be caught (SIGKILL, SIGSTOP). */
 int tern_preempt_watch(void);
 /* Nonzero once this process got one of those signals (installs the
  * handlers on first use). */

@@ -12,7 +12,8 @@
  *                                          (big: must fail), step 3 (small)
  *
  * CKPT_CHECK_FAULT_RANK=R with CKPT_CHECK_FAULT=PHASE: rank R alone runs
- * with TERN_CKPT_FAULT=kill:PHASE. Prints one line per rank; exits 0 when
+ * with TERN_CKPT_FAULT=kill:PHASE. CKPT_CHECK_NULL_RANK=R: rank R passes
+ * NULL data to its save. Prints one line per rank; exits 0 when
  * everything happened as the mode expects. */
 #include <tern/tern.h>
 
@@ -79,7 +80,10 @@ static int save(tern_ckpt *ck, int rank, int64_t step, size_t kib, bool async)
     char *p = make(step, rank, kib, &len);
     if (!p)
         return -1;
-    int rc = async ? tern_ckpt_save_async(ck, step, p, len) : tern_ckpt_save(ck, step, p, len);
+    /* CKPT_CHECK_NULL_RANK: that rank passes no data (an error of its own). */
+    const char *nr = getenv("CKPT_CHECK_NULL_RANK");
+    const void *data = nr && atoi(nr) == rank ? NULL : p;
+    int rc = async ? tern_ckpt_save_async(ck, step, data, len) : tern_ckpt_save(ck, step, data, len);
     free(p);
     if (rc == 0 && async)
         rc = tern_ckpt_wait(ck);

@@ -37,6 +37,19 @@ for c in "shard 1 10" "manifest 0 10" "rename 0 10" "latest 0 20"; do
     ok "killed at '$phase' (rank $victim): step $want loads whole; saving again works"
 done
 
+# A rank whose own save cannot start (here: no data) fails the step on
+# every rank together, sync and async, and the ranks' next saves still pair.
+d="$T/together"
+for mode in sync async; do
+    CKPT_CHECK_NULL_RANK=1 ranks 2 "$check" save "$d" 30 64 $mode
+    [ "$RANK_STATUS" = "1 1" ] || fail "$mode: exit statuses $RANK_STATUS: $(outs)"
+    [ "$(cat "$T"/rank-*.out | grep -c 'error: save of step 30: rank 1: NULL data')" = 2 ] \
+        || fail "$mode: not both ranks failed the step: $(outs)"
+    said=$(head -n 1 "$T/rank-0.out")
+done
+ranks 2 "$check" series "$d" 2 3 && loads "$d" 3
+ok "a rank that cannot save fails the step on every rank, sync and async ($said)"
+
 # 2. Damage to the newest step: it is skipped, with the reason, for step 10.
 d="$T/damage"
 ranks 2 "$check" save "$d" 10 64 && ranks 2 "$check" save "$d" 20 64 || fail "saves: $(outs)"
@@ -62,6 +75,12 @@ for c in "flip shard-1-of-2:1000|rank 1: shard-1-of-2: checksum mismatch" \
         || fail "$how: rank 0 did not say why: $(outs)"
     ok "$how: step 20 skipped ($want), step 10 loaded"
 done
+
+# A replacement of step 20 that died between its two renames (file
+# systems without an atomic exchange) left only step-20.old: it comes back.
+rm -rf "$d" && cp -a "$d.good" "$d" && mv "$d/step-20" "$d/step-20.old"
+loads "$d" 20
+ok "step-20.old without step-20: put back and loaded"
 
 # 3. Retention.
 for keep in 2 3; do

@@ -70,6 +70,20 @@ static void manifest_damage_refused(void)
     CU_ASSERT_EQUAL(accepted, 0);
     CU_ASSERT_EQUAL(ckpt_manifest_parse("garbage\n", 8, &back, why, sizeof why), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "not a tern checkpoint manifest"));
+    /* Another spelling of the same numbers, with a correct checksum line:
+     * still not what tern writes. */
+    char *job = strstr(text, "job 42\n");
+    CU_ASSERT_FATAL(job != NULL);
+    char other[4096];
+    int n = snprintf(other, sizeof other, "%.*sjob +42\n%s", (int)(job - text), text,
+                     job + strlen("job 42\n"));
+    char *end = strstr(other, "end ");
+    CU_ASSERT_FATAL(end != NULL);
+    n = (int)(end - other);
+    n += snprintf(end, sizeof other - (size_t)n, "end %016llx\n",
+                  (unsigned long long)ckpt_hash(other, (size_t)n));
+    CU_ASSERT_EQUAL(ckpt_manifest_parse(other, (size_t)n, &back, why, sizeof why), -1);
+    CU_ASSERT_STRING_EQUAL(why, "MANIFEST: not in the form tern writes");
     free(text);
 }
 
@@ -85,6 +99,8 @@ static void names(void)
         { "step-", -1, 0, 0 },                { "step--1", -1, 0, 0 },
         { "step-7.bak", -1, 0, 0 },           { "LATEST", -1, 0, 0 },
         { "step-99999999999999999999", -1, 0, 0 }, { "step-1x", -1, 0, 0 },
+        { "step-007", -1, 0, 0 },             { "step-00", -1, 0, 0 },
+        { "step-10.tmp", 0, CKPT_TMP, 10 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t step = -5;
@@ -114,7 +130,7 @@ static bool exists(const char *dir, const char *name)
 }
 
 /* Keeps 'just' and keep-1 older steps; newer ones (skipped by the load
- * the run started from) stay; leftovers go. */
+ * the run started from) stay. */
 static void retention(void)
 {
     char *d = unit_tmpdir();
@@ -123,8 +139,10 @@ static void retention(void)
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
         mk(d, made[i]);
     CU_ASSERT_EQUAL(ckpt_retain(d, 5, 2), 0);
-    const char *kept[] = { "step-4", "step-5", "step-9", "other" };
-    const char *gone[] = { "step-1", "step-2", "step-3", "step-6.tmp", "step-2.old" };
+    /* (.tmp and .old are for the next open to clear: another attempt's
+     * save may be in flight now.) */
+    const char *kept[] = { "step-4", "step-5", "step-9", "other", "step-6.tmp", "step-2.old" };
+    const char *gone[] = { "step-1", "step-2", "step-3" };
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
         CU_ASSERT(exists(d, kept[i]));
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
