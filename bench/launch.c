@@ -130,7 +130,7 @@ int main(int argc, char **argv)
             char dir[4200];
             fresh_dir(dir, sizeof dir, base, 200000 + i);
             snprintf(wrap, sizeof wrap, "%s stamp %s", bench_self(), dir);
-            char *sb[] = { "sbatch", "-Q", "--wrap", wrap, NULL };
+            char *sb[] = { "sbatch", "-Q", "-o", "/dev/null", "--wrap", wrap, NULL };
             int64_t t0 = bench_wall_ns();
             if (bench_run(sb) != 0)
                 break;
