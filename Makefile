@@ -8,7 +8,7 @@ BIN     ?= bin
 LIB     ?= lib
 SAN     ?=
 CUDA_HOME ?= /usr/local/cuda
-PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson libxxhash
+PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson libxxhash libcurl
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O2 -fPIC \
                -I. -I$(BUILD)/gen -Iinclude

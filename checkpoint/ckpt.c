@@ -106,6 +106,11 @@ static void rank0_prepare(tern_ckpt *ck, rendezvous *rv)
     char parent[PATH_MAX];
     ckpt_path(parent, sizeof parent, "%s/..", ck->dir);
     fs_fsync_dir(parent);
+    int rc = ckpt_owner_claim(ck, rv->why, sizeof rv->why);
+    if (rc) {
+        rv->status = rc;
+        return;
+    }
     clear_leftovers(ck->dir);
     const char *addr = getenv("MASTER_ADDR");
     if (addr && *addr)

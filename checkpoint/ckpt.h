@@ -115,6 +115,14 @@ void ckpt_path(char *out, size_t len, const char *fmt, ...) __attribute__((forma
 /* Kills this process with SIGKILL when TERN_CKPT_FAULT is kill:PHASE. */
 void ckpt_fault(const char *phase);
 
+/* owner.c: the attempt that owns the directory (see there). claim: rank 0
+ * at open; check: under the lock; lock returns an fd for unlock, or a
+ * TERN_E* code with the reason. All return 0 or a TERN_E* code. */
+int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen);
+int ckpt_owner_check(const tern_ckpt *ck, char *why, size_t whylen);
+int ckpt_owner_lock(const tern_ckpt *ck, char *why, size_t whylen);
+void ckpt_owner_unlock(int fd);
+
 /* commit.c: rank 0, once every shard of 'step' is durable in its .tmp
  * directory. Returns 0, or a TERN_E* code with the reason in 'why'. */
 int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char *why,

@@ -75,14 +75,16 @@ static int sys_fail(char *why, size_t whylen, const char *what, const char *path
     return TERN_ESYS;
 }
 
-int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char *why,
-                size_t whylen)
+static int commit_locked(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char *why,
+                         size_t whylen)
 {
     char tmp[PATH_MAX], final[PATH_MAX], old[PATH_MAX], path[PATH_MAX], latest[64];
     ckpt_path(tmp, sizeof tmp, "%s/step-%" PRId64 ".tmp", ck->dir, step);
     ckpt_path(final, sizeof final, "%s/step-%" PRId64, ck->dir, step);
     ckpt_path(old, sizeof old, "%s/step-%" PRId64 ".old", ck->dir, step);
-    int rc = fence(ck, why, whylen);
+    int rc = ckpt_owner_check(ck, why, whylen);
+    if (rc == 0)
+        rc = fence(ck, why, whylen);
     if (rc)
         return rc;
 
@@ -121,4 +123,15 @@ int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char
         return sys_fail(why, whylen, "fsync of", ck->dir);
     ckpt_retain(ck->dir, step, ck->keep);
     return 0;
+}
+
+int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char *why,
+                size_t whylen)
+{
+    int fd = -1;
+    if (ck->job && (fd = ckpt_owner_lock(ck, why, whylen)) < 0)
+        return fd;
+    int rc = commit_locked(ck, step, shards, why, whylen);
+    ckpt_owner_unlock(fd);
+    return rc;
 }

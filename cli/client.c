@@ -57,6 +57,10 @@ int cluster_read(const char *dir, cluster_info *ci)
             ci->cpus_per_worker = n;
         else if (strcmp(k, "gpus_per_worker") == 0)
             parse_i32(v, -1, 64, &ci->gpus_per_worker);
+        else if (strcmp(k, "spot_workers") == 0)
+            parse_i32(v, 0, 256, &ci->spot_workers);
+        else if (strcmp(k, "notice_url") == 0)
+            snprintf(ci->notice_url, sizeof ci->notice_url, "%s", v);
         else if (strcmp(k, "worker") == 0 && ci->nworkers < 256) {
             /* worker=NAME PID */
             char name[65];
@@ -80,9 +84,9 @@ int cluster_write(const cluster_info *ci)
     char buf[65536], path[4200];
     int n = snprintf(buf, sizeof buf,
                      "scheduler=%s\nworker_endpoint=%s\nternd_pid=%d\n"
-                     "cpus_per_worker=%u\ngpus_per_worker=%d\n",
+                     "cpus_per_worker=%u\ngpus_per_worker=%d\nspot_workers=%d\nnotice_url=%s\n",
                      ci->scheduler, ci->worker_endpoint, (int)ci->ternd_pid, ci->cpus_per_worker,
-                     ci->gpus_per_worker);
+                     ci->gpus_per_worker, ci->spot_workers, ci->notice_url);
     for (int i = 0; i < ci->nworkers && n < (int)sizeof buf; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, "worker=%s %d\n", ci->worker_names[i],
                       (int)ci->worker_pids[i]);

@@ -25,6 +25,8 @@ typedef struct cluster_info {
     int nworkers;
     unsigned cpus_per_worker;      /* 0: what the machine has */
     int gpus_per_worker;           /* -1: what NVML finds */
+    int spot_workers;              /* the last this many workers are spot nodes */
+    char notice_url[512];          /* the spot workers' metadata endpoint ("": none) */
 } cluster_info;
 
 /* Reads DIR/cluster. Returns 0, or -1 with errno (ENOENT: no cluster). */

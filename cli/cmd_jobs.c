@@ -72,6 +72,29 @@ static json_t *job_json(const Tern__JobInfo *j)
     json_object_set_new(o, "stdout", cli_json_str(s->stdout_pattern));
     json_object_set_new(o, "stderr", cli_json_str(s->stderr_pattern[0] ? s->stderr_pattern
                                                                        : s->stdout_pattern));
+    json_object_set_new(o, "preemptible", json_boolean(s->preemptible));
+    json_object_set_new(o, "max_restarts", json_integer(s->max_restarts));
+    json_object_set_new(o, "restarts", json_integer(j->restarts));
+    if (j->n_attempts) {
+        json_t *atts = json_array();
+        double hours = 0, cost = 0;
+        for (size_t i = 0; i < j->n_attempts; i++) {
+            const Tern__AttemptInfo *a = j->attempts[i];
+            json_t *an = json_array();
+            for (size_t k = 0; k < a->n_nodes; k++)
+                json_array_append_new(an, cli_json_str(a->nodes[k]));
+            json_array_append_new(atts, json_pack(
+                "{s:I,s:o,s:o,s:I,s:I,s:i,s:o,s:f,s:f}", "attempt", (json_int_t)a->attempt,
+                "state", cli_json_str(a->state), "nodes", an, "start_ms", (json_int_t)a->start_ms,
+                "end_ms", (json_int_t)a->end_ms, "exit_code", a->exit_code,
+                "reason", cli_json_str(a->reason), "node_hours", a->node_hours, "cost", a->cost));
+            hours += a->node_hours;
+            cost += a->cost;
+        }
+        json_object_set_new(o, "attempts", atts);
+        json_object_set_new(o, "node_hours", json_real(hours));
+        json_object_set_new(o, "cost", json_real(cost));
+    }
     return o;
 }
 
@@ -211,6 +234,22 @@ static void show_text(const Tern__JobInfo *j)
     printf("   Preemptible=%s MaxRestarts=%u Signal=%s@%u Launcher=%s\n",
            s->preemptible ? "yes" : "no", s->max_restarts,
            signal_name(s->preempt_signal ? s->preempt_signal : SIGUSR1), s->signal_secs, s->launcher);
+    printf("   Restarts=%u (of MaxRestarts; preemptions with a warning are free)\n", j->restarts);
+    double hours = 0, cost = 0;
+    for (size_t i = 0; i < j->n_attempts; i++) {
+        const Tern__AttemptInfo *a = j->attempts[i];
+        char start[32], nodes[512] = "";
+        cli_time(a->start_ms, start, sizeof start);
+        for (size_t k = 0, o = 0; k < a->n_nodes && o < sizeof nodes; k++)
+            o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%s%s", k ? "," : "", a->nodes[k]);
+        printf("   Attempt=%u State=%s Start=%s Nodes=%s NodeHours=%.4f Cost=%.4f%s%s\n",
+               a->attempt, a->state, start, nodes, a->node_hours, a->cost,
+               a->reason[0] ? " Reason=" : "", a->reason);
+        hours += a->node_hours;
+        cost += a->cost;
+    }
+    if (j->n_attempts)
+        printf("   NodeHours=%.4f Cost=%.4f (all attempts)\n", hours, cost);
 }
 
 int cmd_show(int argc, char **argv)

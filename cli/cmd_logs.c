@@ -149,7 +149,7 @@ int cmd_logs(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (strcmp(j->state, "PD") == 0 && !lo.follow) {
+    if (strcmp(j->state, "PD") == 0 && j->attempt == 0 && !lo.follow) {
         cli_error("logs", "job %llu has not started (%s)", (unsigned long long)id, j->reason);
         rc = 1;
         goto out;

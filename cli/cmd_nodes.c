@@ -1,6 +1,8 @@
 /* tern nodes, tern drain, tern resume. */
 #include "cli/cli.h"
 
+#include "common/parse.h"
+
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -96,7 +98,7 @@ int cmd_nodes(int argc, char **argv)
             json_array_append_new(arr, node_json(r->nodes[i]));
         rc = cli_print_json(json_pack("{s:o}", "nodes", arr));
     } else {
-        printf("%-16s %-8s %9s %9s %8s %-15s %-12s %s\n", "NODE", "STATE", "CPUS(A/T)",
+        printf("%-16s %-10s %9s %9s %8s %-15s %-12s %s\n", "NODE", "STATE", "CPUS(A/T)",
                "GPUS(A/T)", "MEM(MB)", "ADDR", "JOBS", "LABELS/REASON");
         for (size_t i = 0; i < r->n_nodes; i++) {
             const Tern__NodeInfo *n = r->nodes[i];
@@ -113,7 +115,7 @@ int cmd_nodes(int argc, char **argv)
                 size_t o = strlen(extra);
                 snprintf(extra + o, sizeof extra - o, "%s(%s)", o ? " " : "", n->reason);
             }
-            printf("%-16s %-8s %9s %9s %8llu %-15s %-12s %s\n", n->name, n->state, cpus, gpus,
+            printf("%-16s %-10s %9s %9s %8llu %-15s %-12s %s\n", n->name, n->state, cpus, gpus,
                    (unsigned long long)n->memory_mb, n->addr, jobs, extra);
         }
     }
@@ -121,28 +123,54 @@ int cmd_nodes(int argc, char **argv)
     return rc;
 }
 
-static int set_reason(int c, const char *arg, void *ctx)
+typedef struct node_cmd_opts {
+    const char *reason;
+    uint32_t notice_s;             /* preempt --in; 0: the scheduler's default */
+} node_cmd_opts;
+
+static int set_node_cmd(int c, const char *arg, void *ctx)
 {
-    if (c != 'R')
-        return -1;
-    *(const char **)ctx = arg;
-    return 0;
+    node_cmd_opts *o = ctx;
+    if (c == 'R') {
+        o->reason = arg;
+        return 0;
+    }
+    if (c == 'i') {
+        if (parse_u32(arg, 1, 86400, &o->notice_s) == 0)
+            return 0;
+        cli_error("preempt", "--in '%s': expected seconds, 1 to 86400", arg);
+    }
+    return -1;
 }
 
 int cmd_node_command(int argc, char **argv)
 {
     static const struct option extra[] = {
         { "reason", required_argument, 0, 'R' },
+        { "in", required_argument, 0, 'i' },
         { 0, 0, 0, 0 },
     };
-    const char *cmd = argv[0], *reason = NULL;
+    const char *cmd = argv[0];
+    node_cmd_opts o = { 0 };
+    bool preempt = strcmp(cmd, "preempt") == 0;
     cli_common co;
-    int first = cli_parse(cmd, argc, argv, &co, NULL, extra, set_reason, &reason);
+    int first = cli_parse(cmd, argc, argv, &co, NULL, extra, set_node_cmd, &o);
     if (first < 0)
         return 2;
     if (co.help) {
-        printf("usage: tern %s NODE [--reason TEXT] [--scheduler ENDPOINT]\n", cmd);
+        if (preempt)
+            puts("usage: tern preempt NODE [--in SECONDS] [--reason TEXT] [--scheduler ENDPOINT]\n"
+                 "  a spot notice for NODE, as its cloud would give: nothing new is placed there,\n"
+                 "  every job with a rank on it gets its preempt signal, checkpoints and moves\n"
+                 "  to other nodes; the node goes away after SECONDS (default 30). 'tern resume\n"
+                 "  NODE' withdraws the notice.");
+        else
+            printf("usage: tern %s NODE [--reason TEXT] [--scheduler ENDPOINT]\n", cmd);
         return 0;
+    }
+    if (o.notice_s && !preempt) {
+        cli_error(cmd, "--in is an option of 'tern preempt'");
+        return 2;
     }
     if (first != argc - 1) {
         cli_error(cmd, "give one node name (see 'tern %s --help')", cmd);
@@ -156,7 +184,8 @@ int cmd_node_command(int argc, char **argv)
     wire_init(&env, 0);
     rq.node = argv[first];
     rq.command = (char *)cmd;
-    rq.reason = (char *)(reason ? reason : "");
+    rq.reason = (char *)(o.reason ? o.reason : "");
+    rq.notice_s = o.notice_s;
     env.body_case = TERN__ENVELOPE__BODY_NODE_COMMAND;
     env.node_command = &rq;
     Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_OK);

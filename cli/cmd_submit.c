@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define DEFAULT_MAX_RESTARTS 3
+
 extern char **environ;
 
 static const char usage[] =
@@ -33,7 +35,8 @@ static const char usage[] =
     "                            %N node, %x name); default: the scheduler's log directory\n"
     "  -e, --error PATTERN       stderr file (default: with stdout)\n"
     "  -D, --chdir DIR           working directory of the ranks (default: here)\n"
-    "      --max-restarts K      restarts allowed after preemption or node failure\n"
+    "      --max-restarts K      restarts after a node failure or an unwarned requeue\n"
+    "                            request (exit 75) (default 3; warned preemptions are free)\n"
     "      --preemptible         may be preempted (checkpoint and requeue)\n"
     "      --priority P          higher runs first\n"
     "      --signal SIG[@SECS]   signal before preemption or the time limit\n"
@@ -106,7 +109,8 @@ int cmd_submit(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    submit_opts cmdline = { 0 }, opts = { 0 };
+    /* A lost node costs a job a restart, not its life, unless asked. */
+    submit_opts cmdline = { 0 }, opts = { .max_restarts = DEFAULT_MAX_RESTARTS };
     char err[1024];
     int first = submit_opts_parse(&cmdline, argc, argv, "submit", err, sizeof err);
     if (first < 0) {
@@ -200,12 +204,6 @@ int cmd_submit(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    /* Recorded with the job, not acted on yet: say so rather than pretend. */
-    if (spec.max_restarts)
-        warn_line("warning: --max-restarts is recorded, but this tern does not restart jobs "
-                  "yet; a failed attempt ends the job");
-    if (spec.preemptible)
-        warn_line("warning: --preemptible is recorded, but this tern does not preempt jobs yet");
 
     client *c = cli_connect("submit", opts.scheduler[0] ? opts.scheduler : NULL);
     if (!c)

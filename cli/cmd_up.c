@@ -23,14 +23,17 @@
 
 static const char up_usage[] =
     "usage: tern up [--dir DIR] [--workers N] [--cpus-per-worker C] [--gpus-per-worker G]\n"
+    "               [--spot-workers S] [--notice-url URL]\n"
     "  starts ternd and N workers on this machine (default: ./.tern, 2 workers,\n"
     "  the machine's CPUs each, no GPUs); on an existing cluster, restarts the\n"
-    "  daemons that are not running\n";
+    "  daemons that are not running. The last S workers are spot nodes (price 1.00\n"
+    "  an hour, on-demand ones 3.00) polling URL for spot notices.\n";
 
 typedef struct up_opts {
     const char *dir;
-    uint32_t workers, cpus;
+    uint32_t workers, cpus, spot;
     int gpus;                      /* -1: discover */
+    const char *notice_url;
 } up_opts;
 
 static int set_up(int c, const char *arg, void *ctx)
@@ -54,6 +57,18 @@ static int set_up(int c, const char *arg, void *ctx)
         if (parse_i32(arg, 0, 64, &o->gpus) == 0)
             return 0;
         cli_error("up", "--gpus-per-worker '%s': expected 0 to 64", arg);
+        return -1;
+    case 's':
+        if (parse_u32(arg, 0, 256, &o->spot) == 0)
+            return 0;
+        cli_error("up", "--spot-workers '%s': expected 0 to 256", arg);
+        return -1;
+    case 'u':
+        if (strncmp(arg, "http://", 7) == 0 && strlen(arg) < 512) {
+            o->notice_url = arg;
+            return 0;
+        }
+        cli_error("up", "--notice-url '%s': expected http://HOST:PORT/PATH", arg);
         return -1;
     }
     return -1;
@@ -143,9 +158,20 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
     snprintf(logfile, sizeof logfile, "%s/worker-%s.log", ci->dir, ci->worker_names[i]);
     snprintf(cpus, sizeof cpus, "%u", ci->cpus_per_worker);
     snprintf(gpus, sizeof gpus, "%d", ci->gpus_per_worker);
-    char *argv[16] = { exe, "--scheduler", ci->worker_endpoint, "--name", ci->worker_names[i],
+    char *argv[24] = { exe, "--scheduler", ci->worker_endpoint, "--name", ci->worker_names[i],
                        "--addr", "127.0.0.1" };
     int n = 7;
+    bool spot = i >= ci->nworkers - ci->spot_workers;
+    argv[n++] = "--price";
+    argv[n++] = spot ? "1.00" : "3.00";
+    if (spot)
+        argv[n++] = "--spot";
+    if (spot && ci->notice_url[0]) {
+        argv[n++] = "--notice-url";
+        argv[n++] = ci->notice_url;
+        argv[n++] = "--notice-poll-ms";
+        argv[n++] = "100";
+    }
     if (ci->gpus_per_worker >= 0) {
         argv[n++] = "--gpus";
         argv[n++] = gpus;
@@ -220,6 +246,8 @@ int cmd_up(int argc, char **argv)
         { "workers", required_argument, 0, 'w' },
         { "cpus-per-worker", required_argument, 0, 'c' },
         { "gpus-per-worker", required_argument, 0, 'g' },
+        { "spot-workers", required_argument, 0, 's' },
+        { "notice-url", required_argument, 0, 'u' },
         { 0, 0, 0, 0 },
     };
     up_opts o = { .workers = 2, .gpus = -1 };
@@ -249,6 +277,12 @@ int cmd_up(int argc, char **argv)
         ci.nworkers = (int)o.workers;
         ci.cpus_per_worker = o.cpus;
         ci.gpus_per_worker = o.gpus;
+        if (o.spot > o.workers) {
+            cli_error("up", "--spot-workers %u: more than --workers %u", o.spot, o.workers);
+            return 2;
+        }
+        ci.spot_workers = (int)o.spot;
+        snprintf(ci.notice_url, sizeof ci.notice_url, "%s", o.notice_url ? o.notice_url : "");
         for (int i = 0; i < ci.nworkers; i++)
             snprintf(ci.worker_names[i], sizeof ci.worker_names[i], "node%d", i + 1);
     }

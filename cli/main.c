@@ -16,7 +16,8 @@ static const char usage[] =
     "  logs     a job's output (-f to follow)\n"
     "  nodes    the cluster's nodes\n"
     "  drain    stop placing jobs on a node\n"
-    "  resume   place jobs on a drained node again\n"
+    "  resume   place jobs on a drained node again (or withdraw a preemption)\n"
+    "  preempt  a spot notice for a node: its jobs checkpoint and move\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
     "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above.\n";
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
         { "queue", cmd_queue }, { "show", cmd_show }, { "cancel", cmd_cancel },
         { "wait", cmd_wait }, { "logs", cmd_logs }, { "nodes", cmd_nodes },
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
+        { "preempt", cmd_node_command },
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -40,9 +40,11 @@ static int apply(void *arg, const char *key, const char *value, char *err, size_
         snprintf(err, errlen, "config %s", why);
         return -1;
     }
-    for (const char *const *n = d->names; *n; n++)
-        if (strcmp(key, *n) == 0)
-            return d->fn(d->ctx, key, value, err, errlen);
+    for (const char *const *n = d->names; *n; n++) {
+        size_t len = strcspn(*n, "?");
+        if (strncmp(key, *n, len) == 0 && key[len] == '\0')
+            return d->fn(d->ctx, key, value ? value : "true", err, errlen);
+    }
     snprintf(err, errlen, "unknown option '%s'", key);
     return -1;
 }
@@ -54,10 +56,25 @@ int options_parse(const char *prog, int argc, char **argv, const char *const *na
     while (names[n])
         n++;
     struct option *longopts = calloc(n + 4, sizeof *longopts);
-    if (!longopts)
+    char **stripped = calloc(n + 1, sizeof *stripped);
+    if (!longopts || !stripped) {
+        free(longopts);
+        free(stripped);
         return 2;
-    for (size_t i = 0; i < n; i++)
-        longopts[i] = (struct option){ names[i], required_argument, 0, 0 };
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* "NAME?" is a switch: --NAME alone means --NAME=true. */
+        size_t len = strcspn(names[i], "?");
+        if (names[i][len] == '?' && !(stripped[i] = strndup(names[i], len))) {
+            for (size_t k = 0; k < i; k++)
+                free(stripped[k]);
+            free(stripped);
+            free(longopts);
+            return 2;
+        }
+        longopts[i] = (struct option){ stripped[i] ? stripped[i] : names[i],
+                                       stripped[i] ? optional_argument : required_argument, 0, 0 };
+    }
     longopts[n] = (struct option){ "config", required_argument, 0, 0 };
     longopts[n + 1] = (struct option){ "log-level", required_argument, 0, 0 };
     longopts[n + 2] = (struct option){ "help", no_argument, 0, 'h' };
@@ -87,6 +104,9 @@ int options_parse(const char *prog, int argc, char **argv, const char *const *na
                 prog);
         rc = 2;
     }
+    for (size_t i = 0; i < n; i++)
+        free(stripped[i]);
+    free(stripped);
     free(longopts);
     return rc;
 }

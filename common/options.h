@@ -13,7 +13,9 @@
 typedef int (*option_fn)(void *ctx, const char *name, const char *value, char *err,
                          size_t errlen);
 
-/* Parses argv. 'names' is NULL-terminated; every option takes a value.
+/* Parses argv. 'names' is NULL-terminated; every option takes a value,
+ * except a switch, listed as "NAME?": --NAME alone gives it "true" (and
+ * --NAME=false or "NAME = false" in a config file turn it off).
  * Returns 0 to go on, 1 after printing 'usage' for --help, 2 after printing
  * "PROG: what" for a usage error. */
 int options_parse(const char *prog, int argc, char **argv, const char *const *names,

@@ -349,8 +349,14 @@ static int loop(run *r)
                        TERN_EXIT_REQUEUE);
             return TERN_EXIT_REQUEUE;
         }
-        if (r->ck && cf->ckpt_every && done % cf->ckpt_every == 0)
-            save(r, done, cf->async);
+        /* A later attempt owns the checkpoints: this one was given up on
+         * (its node cut off from the scheduler) and must not go on. */
+        if (r->ck && cf->ckpt_every && done % cf->ckpt_every == 0 &&
+            save(r, done, cf->async) == TERN_EFENCED) {
+            fprintf(stderr, "%s: rank %d: a later attempt of this job took over; stopping\n",
+                    r->prog, r->rank);
+            return 1;
+        }
     }
     if (r->ck && tern_ckpt_wait(r->ck) < 0 && r->rank == 0)
         fprintf(stderr, "%s: checkpoint: %s\n", r->prog, tern_ckpt_error(r->ck));

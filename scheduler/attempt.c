@@ -7,6 +7,7 @@
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "tern/tern.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,11 @@
 #define EXIT_CANCELLED (128 + SIGTERM)
 #define EXIT_NODE_FAIL (128 + SIGKILL)
 #define EXIT_TIMEOUT (128 + SIGALRM)
+
+bool job_live(const job *j)
+{
+    return j->state == JOB_RUNNING || j->state == JOB_COMPLETING || j->state == JOB_PREEMPTED;
+}
 
 int attempt_node_rank(const job *j, const node *n)
 {
@@ -88,6 +94,7 @@ static int attempt_save(sched *s, const job *j, enum job_state st)
         .job_id = j->id, .attempt = j->attempt, .state = (int)st,
         .placement = buf, .placement_len = len,
         .start_ms = j->start_ms, .end_ms = j->end_ms, .exit_code = j->exit_code,
+        .reason = st == JOB_RUNNING ? NULL : j->reason,
     };
     int rc = sched_db(s, store_attempt_put(s->db, &a));
     free(buf);
@@ -156,6 +163,8 @@ static int placement_build(sched *s, job *j, const place_choice *choice)
         tern__placed_node__init(&pns[k]);
         pns[k].name = n->name;
         pns[k].cpus = j->spec->tasks_per_node * j->spec->cpus_per_task;
+        pns[k].spot = n->spot;
+        pns[k].price = n->price;
         pns[k].n_gpus = choice[k].ngpus;
         pns[k].gpus = gpus + (size_t)k * PLACE_MAX_GPUS;
         memcpy(pns[k].gpus, choice[k].gpus, choice[k].ngpus * sizeof *gpus);
@@ -195,6 +204,8 @@ static int attempt_start(sched *s, job *j, const place_choice *choice)
     j->end_ms = 0;
     j->ending = false;
     j->warned = false;
+    j->end_signal = 0;
+    j->end_by = 0;
     j->launched_mono = clock_mono_ms();
     snprintf(j->reason, sizeof j->reason, "None");
     sched_job_save(s, j);
@@ -219,6 +230,24 @@ static int attempt_start(sched *s, job *j, const place_choice *choice)
     return 0;
 }
 
+/* Marks in 'avoid' (one byte per node) the nodes j's restarts avoid.
+ * Returns 'avoid', or NULL when there are none. */
+static const uint8_t *avoid_marks(sched *s, const job *j, uint8_t *avoid)
+{
+    if (!j->avoid[0])
+        return NULL;
+    memset(avoid, 0, s->nnodes);
+    char list[sizeof j->avoid], *save = NULL;
+    snprintf(list, sizeof list, "%s", j->avoid);
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        const node *n = sched_node(s, name);
+        for (size_t i = 0; n && i < s->nnodes; i++)
+            if (s->nodes[i] == n)
+                avoid[i] = 1;
+    }
+    return avoid;
+}
+
 void sched_schedule(sched *s)
 {
     s->dirty = false;
@@ -227,15 +256,15 @@ void sched_schedule(sched *s)
     place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
     if (!view)
         return;
-    for (size_t i = 0; i < s->nnodes; i++) {
-        node *n = s->nodes[i];
-        view[i] = (place_node){
-            .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
-            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
-        };
+    sched_place_view(s, view);
+    uint8_t *avoid = calloc(s->nnodes ? s->nnodes : 1, 1);
+    if (!avoid) {
+        free(view);
+        return;
     }
     place_choice *choice = NULL;
     size_t choice_cap = 0;
+    bool spot_only = false;   /* on-demand nodes held for a waiting job */
     for (job *j = s->pending.head, *next; j; j = next) {
         next = j->next;
         const Tern__JobSpec *sp = j->spec;
@@ -245,7 +274,15 @@ void sched_schedule(sched *s)
             if (!(choice = malloc(choice_cap * sizeof *choice)))
                 break;
         }
-        place_request req = { sp->nodes, sp->tasks_per_node, sp->cpus_per_task, sp->gpus_per_node };
+        place_request req = {
+            sp->nodes, sp->tasks_per_node, sp->cpus_per_task, sp->gpus_per_node,
+            .spot = !sp->preemptible ? PLACE_SPOT_NEVER
+                    : spot_only      ? PLACE_SPOT_ONLY
+                                     : PLACE_SPOT_PREFER,
+            .avoid = avoid_marks(s, j, avoid),
+        };
+        if (spot_only && req.spot == PLACE_SPOT_NEVER)
+            continue;
         char why[256] = "";
         enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);
         if (r == PLACE_NEVER) {
@@ -255,7 +292,13 @@ void sched_schedule(sched *s)
         }
         if (r == PLACE_WAIT) {
             snprintf(j->reason, sizeof j->reason, "Resources");
-            break;   /* strict queue order until backfill exists */
+            /* Strict queue order until backfill exists, except that spot
+             * nodes, which a waiting on-demand-only job could never use,
+             * still go to the --preemptible jobs behind it. */
+            if (req.spot != PLACE_SPOT_NEVER)
+                break;
+            spot_only = true;
+            continue;
         }
         if (attempt_start(s, j, choice) < 0) {
             log_err("job=%llu cannot start (out of memory?)", (unsigned long long)j->id);
@@ -266,6 +309,7 @@ void sched_schedule(sched *s)
     }
     free(choice);
     free(view);
+    free(avoid);
 }
 
 void attempt_signal(sched *s, const job *j, int sig)
@@ -338,10 +382,53 @@ void sched_wake_waiters(sched *s, job *j)
     s->nwaiters = keep;
 }
 
-/* The last rank is gone: the job takes its final state. */
+/* The attempt is over but the job is not: it goes back to the queue as
+ * PD with the next attempt number. 'how' (PR or NF) is what the attempt
+ * ended as. */
+static void attempt_requeue(sched *s, job *j, enum job_state how)
+{
+    attempt_release(j);
+    job_list_remove(&s->active, j);
+    j->end_ms = clock_wall_ms();
+    attempt_save(s, j, how);
+    char detail[192];
+    snprintf(detail, sizeof detail, "%s attempt=%u: %s", job_state_code(how), j->attempt,
+             j->reason);
+    sched_db(s, store_event(s->db, j->id, NULL, "requeue", detail));
+    log_info("job=%llu attempt=%u requeued (%s): %s", (unsigned long long)j->id, j->attempt,
+             job_state_code(how), j->reason);
+    j->attempt++;
+    j->state = JOB_PENDING;
+    j->ending = false;
+    j->warned = false;
+    j->end_signal = 0;
+    j->end_by = 0;
+    j->exit_code = 0;
+    j->end_ms = 0;
+    snprintf(j->reason, sizeof j->reason, "%s", how == JOB_PREEMPTED ? "Preempted" : "NodeFail");
+    sched_queue_pending(s, j);
+    sched_job_save(s, j);
+    s->dirty = true;
+}
+
+/* The last rank is gone: the job takes its final state, or is requeued. */
 static void attempt_done(sched *s, job *j)
 {
     enum job_state final = j->ending ? j->end_state : JOB_COMPLETED;
+    if (final == JOB_PREEMPTED) {
+        attempt_requeue(s, j, final);
+        return;
+    }
+    if (final == JOB_NODE_FAIL) {
+        if (j->restarts < j->spec->max_restarts) {
+            j->restarts++;
+            attempt_requeue(s, j, final);
+            return;
+        }
+        size_t len = strlen(j->reason);
+        snprintf(j->reason + len, sizeof j->reason - len, " (--max-restarts %u%s)",
+                 j->spec->max_restarts, j->spec->max_restarts ? ", all used" : "");
+    }
     if (final == JOB_COMPLETED)
         j->exit_code = 0;
     else if (final == JOB_CANCELLED && j->exit_code == 0)
@@ -371,11 +458,13 @@ static void attempt_done(sched *s, job *j)
 void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
                  const char *why)
 {
-    if (j->ending || (j->state != JOB_RUNNING && j->state != JOB_COMPLETING))
+    if (j->ending || !job_live(j))
         return;
     j->ending = true;
     j->end_state = end;
-    j->state = JOB_COMPLETING;
+    j->end_signal = sig;
+    j->end_by = clock_mono_ms() + grace_ms;
+    j->state = end == JOB_PREEMPTED ? JOB_PREEMPTED : JOB_COMPLETING;
     snprintf(j->reason, sizeof j->reason, "%s", why);
     for (size_t k = 0; k < j->placement->n_nodes; k++)
         attempt_send_kill(s, j->nodes[k], j->id, j->attempt, sig, grace_ms, why);
@@ -384,6 +473,25 @@ void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_m
     sched_db(s, store_event(s->db, j->id, NULL, "ending", why));
     log_info("job=%llu attempt=%u ending as %s: %s", (unsigned long long)j->id, j->attempt,
              job_state_code(end), why);
+}
+
+/* A rank exited TERN_EXIT_REQUEUE: it saved its state and asks to run on.
+ * After a warning (spot notice, tern preempt, --signal before the time
+ * limit) that is a preemption and costs nothing; unwarned, it is a restart
+ * counted against --max-restarts. Returns false when none is left (the exit
+ * is then a failure). */
+static bool requeue_asked(sched *s, job *j, uint32_t rank, const char *node)
+{
+    char why[128];
+    if (!j->warned) {
+        if (j->restarts >= j->spec->max_restarts)
+            return false;
+        j->restarts++;
+    }
+    snprintf(why, sizeof why, "rank %u on %s saved its state and asked to be requeued%s", rank,
+             node, j->warned ? "" : " (counted as a restart)");
+    attempt_end(s, j, JOB_PREEMPTED, SIGTERM, s->opt.kill_wait_ms, why);
+    return true;
 }
 
 void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char *node,
@@ -395,7 +503,9 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
     j->ranks_left--;
     log_debug("job=%llu attempt=%u rank=%u node=%s exit=%d", (unsigned long long)j->id,
               j->attempt, rank, node, code);
-    if (code != 0 && !j->ending) {
+    if (code == TERN_EXIT_REQUEUE && !j->ending && requeue_asked(s, j, rank, node))
+        ;
+    else if (code != 0 && !j->ending) {
         char why[128];
         if (msg && msg[0])
             snprintf(why, sizeof why, "rank %u on %s: %s", rank, node, msg);
@@ -408,6 +518,23 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
     }
     if (j->ranks_left == 0)
         attempt_done(s, j);
+}
+
+/* Adds 'name' to the nodes j's restarts avoid (the oldest make room). */
+static void avoid_add(job *j, const char *name)
+{
+    char list[sizeof j->avoid * 2], *save = NULL;
+    snprintf(list, sizeof list, "%s", j->avoid);
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (strcmp(t, name) == 0)
+            return;
+    snprintf(list, sizeof list, "%s%s%s", j->avoid, j->avoid[0] ? "," : "", name);
+    const char *keep = list;
+    while (strlen(keep) >= sizeof j->avoid && strchr(keep, ','))
+        keep = strchr(keep, ',') + 1;
+    size_t len = strlen(keep);
+    if (len < sizeof j->avoid)
+        memcpy(j->avoid, keep, len + 1);
 }
 
 void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
@@ -424,14 +551,51 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
         }
     }
     /* Ranks that had all finished well lose nothing with their node. */
-    if (lost && !j->ending) {
+    if (lost) {
         char msg[192];
         snprintf(msg, sizeof msg, "ranks lost on %s: %s", n->name, why);
-        snprintf(j->failed_node, sizeof j->failed_node, "%s", n->name);
-        attempt_end(s, j, JOB_NODE_FAIL, SIGTERM, s->opt.fail_kill_ms, msg);
+        avoid_add(j, n->name);
+        if (!j->ending) {
+            snprintf(j->failed_node, sizeof j->failed_node, "%s", n->name);
+            attempt_end(s, j, JOB_NODE_FAIL, SIGTERM, s->opt.fail_kill_ms, msg);
+        } else if (j->end_state == JOB_FAILED) {
+            /* Ranks on the other nodes fail within milliseconds of losing a
+             * peer, long before the node is declared down: their failure was
+             * this node's. */
+            log_info("job=%llu attempt=%u: failure blamed on %s: %s", (unsigned long long)j->id,
+                     j->attempt, n->name, msg);
+            j->end_state = JOB_NODE_FAIL;
+            j->exit_code = 0;
+            j->failed_rank = -1;
+            snprintf(j->failed_node, sizeof j->failed_node, "%s", n->name);
+            snprintf(j->reason, sizeof j->reason, "%.127s", msg);
+            sched_job_save(s, j);
+        }
     }
     if (j->ranks_left == 0)
         attempt_done(s, j);
+}
+
+int ending_signal(const job *j)
+{
+    return j->end_signal ? j->end_signal : SIGTERM;
+}
+
+uint32_t ending_grace(const sched *s, const job *j)
+{
+    if (!j->end_by)
+        return s->opt.kill_wait_ms;
+    int64_t left = j->end_by - clock_mono_ms();
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why)
+{
+    if (j->ending || !job_live(j))
+        return;
+    int sig = j->spec->preempt_signal ? j->spec->preempt_signal : SIGUSR1;
+    j->warned = true;
+    attempt_end(s, j, JOB_PREEMPTED, sig, grace_ms, why);
 }
 
 int sched_cancel(sched *s, job *j, char *err, size_t errlen)

@@ -13,6 +13,8 @@
 #define JOBS_PAGE 10000u
 #define JOBS_PAGE_BYTES (4u << 20)
 #define MAX_WAITERS 100000u
+#define DEFAULT_NOTICE_S 30u       /* tern preempt without --in */
+#define MAX_NOTICE_S 86400u
 
 static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
 {
@@ -40,6 +42,10 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
         next_names += infos[i].n_node_names;
         ptrs[i] = &infos[i];
     }
+    /* 'tern show' of one job lists its attempts and what they cost. */
+    void *held = NULL;
+    if (full && n == 1)
+        held = attempts_info(s, jobs[0], &infos[0].attempts, &infos[0].n_attempts);
     Tern__Envelope env;
     Tern__JobsReply r = TERN__JOBS_REPLY__INIT;
     wire_init(&env, seq);
@@ -49,6 +55,10 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
     env.body_case = TERN__ENVELOPE__BODY_JOBS;
     env.jobs = &r;
     reply(s, peer, &env);
+    if (held) {
+        free(infos[0].attempts);
+        attempts_info_free(held, infos[0].n_attempts);
+    }
 done:
     free(infos);
     free(ptrs);
@@ -65,17 +75,6 @@ static Tern__JobSpec *spec_own(const Tern__JobSpec *spec, uint8_t **packed, size
         return NULL;
     tern__job_spec__pack(spec, *packed);
     return tern__job_spec__unpack(NULL, *len, *packed);
-}
-
-static void build_view(sched *s, place_node *view)
-{
-    for (size_t i = 0; i < s->nnodes; i++) {
-        node *n = s->nodes[i];
-        view[i] = (place_node){
-            .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
-            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
-        };
-    }
 }
 
 static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__SubmitRequest *rq)
@@ -106,9 +105,11 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
         outbox_error(s, peer, seq, "ternd: out of memory");
         return;
     }
-    build_view(s, view);
-    place_request req = { spec->nodes, spec->tasks_per_node, spec->cpus_per_task,
-                          spec->gpus_per_node };
+    sched_place_view(s, view);
+    place_request req = {
+        spec->nodes, spec->tasks_per_node, spec->cpus_per_task, spec->gpus_per_node,
+        .spot = spec->preemptible ? PLACE_SPOT_PREFER : PLACE_SPOT_NEVER, .avoid = NULL,
+    };
     enum place_result fit = place_check(&req, view, s->nnodes, err, sizeof err);
     free(view);
     if (fit == PLACE_NEVER) {
@@ -326,8 +327,8 @@ static void handle_nodes(sched *s, const wire_peer *peer, uint64_t seq)
             tern__node_info__init(&infos[i]);
         infos[i].name = nd->name;
         infos[i].state = (char *)node_display_state(nd);
-        infos[i].reason = nd->state == NODE_DOWN ? nd->reason
-                          : nd->drained          ? nd->drain_reason : "";
+        infos[i].reason = nd->state != NODE_UP ? nd->reason
+                          : nd->drained        ? nd->drain_reason : "";
         infos[i].cpus_used = nd->cpus_used;
         uint32_t g = 0;
         for (uint32_t k = 0; k < PLACE_MAX_GPUS; k++)
@@ -364,20 +365,47 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
         return;
     }
     const char *cmd = rq->command ? rq->command : "";
+    const char *why = rq->reason && rq->reason[0] ? rq->reason : NULL;
+    char detail[160] = "";
     if (strcmp(cmd, "drain") == 0) {
         n->drained = true;
-        snprintf(n->drain_reason, sizeof n->drain_reason, "%.127s",
-                 rq->reason && rq->reason[0] ? rq->reason : "drained by admin");
+        snprintf(n->drain_reason, sizeof n->drain_reason, "%.127s", why ? why : "drained by admin");
+        snprintf(detail, sizeof detail, "%s", n->drain_reason);
     } else if (strcmp(cmd, "resume") == 0) {
         n->drained = false;
         n->drain_reason[0] = '\0';
+        if (n->state == NODE_PREEMPTING) {
+            /* The notice is withdrawn, here and on the worker. */
+            n->state = NODE_UP;
+            n->reason[0] = '\0';
+            /* Heartbeats sent before the worker hears of it still carry it. */
+            n->withdrawn = n->notice_deadline;
+            n->notice_deadline = 0;
+            node_send_notice(s, n, 0, "");
+        }
         s->dirty = true;
+    } else if (strcmp(cmd, "preempt") == 0) {
+        if (!n->connected || n->state == NODE_DOWN) {
+            outbox_error(s, peer, seq, "node %s is %s: nothing there to preempt", n->name,
+                         node_display_state(n));
+            return;
+        }
+        if (rq->notice_s > MAX_NOTICE_S) {
+            outbox_error(s, peer, seq, "notice of %u s: at most %u", rq->notice_s, MAX_NOTICE_S);
+            return;
+        }
+        uint32_t secs = rq->notice_s ? rq->notice_s : DEFAULT_NOTICE_S;
+        snprintf(detail, sizeof detail, "tern preempt, %u s notice%s%.100s", secs,
+                 why ? ": " : "", why ? why : "");
+        int64_t deadline = clock_wall_ms() + (int64_t)secs * 1000;
+        sched_node_preempt(s, n, deadline, detail);
+        node_send_notice(s, n, deadline, detail);
     } else {
         outbox_error(s, peer, seq, "unknown node command '%.32s'", cmd);
         return;
     }
     sched_node_save(s, n);
-    sched_db(s, store_event(s->db, 0, n->name, cmd, n->drain_reason));
+    sched_db(s, store_event(s->db, 0, n->name, cmd, detail));
     log_info("node=%s %s", n->name, cmd);
     Tern__Envelope env;
     Tern__Ok ok = TERN__OK__INIT;

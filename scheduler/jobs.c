@@ -139,6 +139,8 @@ int sched_job_save(sched *s, job *j)
         .end_ms = j->end_ms,
         .failed_rank = j->failed_rank,
         .failed_node = j->failed_node,
+        .restarts = j->restarts,
+        .avoid = j->avoid,
     };
     if (sched_db(s, store_job_update(s->db, &row)) < 0) {
         log_err("job=%llu cannot save: %s", (unsigned long long)j->id, store_errmsg(s->db));
@@ -179,6 +181,7 @@ void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, 
     info->end_ms = j->end_ms;
     info->failed_rank = j->failed_rank;
     info->failed_node = (char *)j->failed_node;
+    info->restarts = j->restarts;
     if (j->placement) {
         for (size_t i = 0; i < j->placement->n_nodes; i++)
             names[i] = j->placement->nodes[i]->name;

@@ -38,6 +38,7 @@ static int node_cb(void *arg, const store_node *row)
             tern__node_info__free_unpacked(n->info, NULL);
         n->info = row->info_len ? tern__node_info__unpack(NULL, row->info_len, row->info) : NULL;
         n->last_seen = clock_mono_ms();
+        node_labels_apply(n);
     }
     if (node_state_parse(row->state, &n->state) < 0)
         n->state = NODE_UP;
@@ -71,6 +72,8 @@ static int job_cb(void *arg, const store_job *row)
     j->end_ms = row->end_ms;
     j->failed_rank = row->failed_rank;
     snprintf(j->failed_node, sizeof j->failed_node, "%s", row->failed_node ? row->failed_node : "");
+    j->restarts = row->restarts;
+    snprintf(j->avoid, sizeof j->avoid, "%s", row->avoid ? row->avoid : "");
 
     store_attempt a = { 0 };
     bool placed = j->state != JOB_PENDING &&
@@ -79,7 +82,7 @@ static int job_cb(void *arg, const store_job *row)
     free((void *)a.placement);
     if (j->state == JOB_PENDING) {
         sched_queue_pending(s, j);
-    } else if (j->state == JOB_RUNNING || j->state == JOB_COMPLETING) {
+    } else if (job_live(j)) {
         if (!placed || attempt_bind(s, j) < 0) {
             log_err("job=%llu: placement of attempt %u lost; marked failed",
                     (unsigned long long)j->id, j->attempt);
@@ -89,10 +92,11 @@ static int job_cb(void *arg, const store_job *row)
         }
         job_list_push(&s->active, j);
         j->launched_mono = clock_mono_ms();
-        if (j->state == JOB_COMPLETING) {
+        if (j->state != JOB_RUNNING) {
             j->ending = true;
             j->end_state = (enum job_state)a.state;
-            if (!job_state_final(j->end_state))
+            j->warned = j->end_state == JOB_PREEMPTED;
+            if (!job_state_final(j->end_state) && j->end_state != JOB_PREEMPTED)
                 j->end_state = JOB_FAILED;
         }
     }

@@ -24,6 +24,8 @@ static const char usage[] =
     "  --fail-kill-ms MS     gang teardown after a failed rank: SIGTERM, this long,\n"
     "                        then SIGKILL (default 1000)\n"
     "  --master-ports LO-HI  MASTER_PORT range (default 29500-29999)\n"
+    "  --notice-margin S     a spot notice's ranks are killed this long before its\n"
+    "                        deadline if they have not saved and gone (default 5)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -69,6 +71,14 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "fail-kill-ms '%s': expected 0 to 60000", v);
         return -1;
     }
+    if (strcmp(key, "notice-margin") == 0) {
+        if (parse_u32(v, 0, 3600, &n) == 0) {
+            so->notice_margin_ms = n * 1000;
+            return 0;
+        }
+        snprintf(err, errlen, "notice-margin '%s': expected seconds, 0 to 3600", v);
+        return -1;
+    }
     /* master-ports */
     char lo[16], hi[16];
     uint32_t a, b;
@@ -86,7 +96,7 @@ int main(int argc, char **argv)
 {
     static const char *const names[] = {
         "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
-        "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", NULL,
+        "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -96,6 +106,7 @@ int main(int argc, char **argv)
     so->node_timeout_ms = 5000;
     so->kill_wait_ms = 10000;
     so->fail_kill_ms = 1000;
+    so->notice_margin_ms = 5000;
     so->port_lo = 29500;
     so->port_hi = 29999;
     enum log_level level = LOG_INFO;

@@ -2,22 +2,23 @@
  * and what of it is in use. */
 #include "scheduler/sched.h"
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const state_names[] = { "UP", "DOWN" };
+static const char *const state_names[] = { "UP", "DOWN", "PREEMPTING" };
 
 const char *node_state_name(enum node_state st)
 {
-    return (unsigned)st <= NODE_DOWN ? state_names[st] : "UNKNOWN";
+    return (unsigned)st <= NODE_PREEMPTING ? state_names[st] : "UNKNOWN";
 }
 
 int node_state_parse(const char *s, enum node_state *out)
 {
-    for (int i = 0; i <= NODE_DOWN; i++) {
+    for (int i = 0; i <= NODE_PREEMPTING; i++) {
         if (s && strcmp(s, state_names[i]) == 0) {
             *out = (enum node_state)i;
             return 0;
@@ -77,6 +78,8 @@ const char *node_display_state(const node *n)
         return "DOWN";
     if (!n->connected)
         return "UNKNOWN";
+    if (n->state == NODE_PREEMPTING)
+        return "PREEMPTING";
     return n->drained ? "DRAIN" : "UP";
 }
 
@@ -105,6 +108,72 @@ int sched_node_save(sched *s, node *n)
     if (rc < 0)
         log_err("node=%s cannot save: %s", n->name, store_errmsg(s->db));
     return rc;
+}
+
+void sched_place_view(sched *s, place_node *view)
+{
+    for (size_t i = 0; i < s->nnodes; i++) {
+        node *n = s->nodes[i];
+        view[i] = (place_node){
+            .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
+            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
+            .spot = n->spot,
+        };
+    }
+}
+
+void node_labels_apply(node *n)
+{
+    n->spot = false;
+    n->price = 0;
+    for (size_t i = 0; n->info && i < n->info->n_labels; i++) {
+        const char *l = n->info->labels[i];
+        if (strcmp(l, "spot=true") == 0)
+            n->spot = true;
+        else if (strncmp(l, "price=", 6) == 0)
+            n->price = strtod(l + 6, NULL);
+    }
+    if (!(n->price >= 0 && n->price < 1e9))
+        n->price = 0;
+}
+
+void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why)
+{
+    if (n->state == NODE_DOWN)
+        return;
+    int64_t now = clock_wall_ms();
+    if (n->state != NODE_PREEMPTING || n->notice_deadline != deadline) {
+        log_warn("node=%s preempting: %s, %.1f s left", n->name, why, (double)(deadline - now) / 1e3);
+        n->state = NODE_PREEMPTING;
+        snprintf(n->reason, sizeof n->reason, "%s", why);
+        sched_node_save(s, n);
+        sched_db(s, store_event(s->db, 0, n->name, "preempt", why));
+    }
+    n->notice_deadline = deadline;
+    /* The ranks must have saved and gone a margin before the machine does. */
+    int64_t grace = deadline - (int64_t)s->opt.notice_margin_ms - now;
+    char msg[128];
+    snprintf(msg, sizeof msg, "spot notice on %s", n->name);
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        if (attempt_node_rank(j, n) >= 0)
+            attempt_preempt(s, j, grace > 0 ? (uint32_t)grace : 0, msg);
+    }
+    s->dirty = true;
+}
+
+void node_send_notice(sched *s, const node *n, int64_t deadline, const char *why)
+{
+    if (!n->connected)
+        return;
+    Tern__Envelope env;
+    Tern__Notice nt = TERN__NOTICE__INIT;
+    wire_init(&env, 0);
+    nt.deadline_ms = deadline;
+    nt.source = (char *)why;
+    env.body_case = TERN__ENVELOPE__BODY_NOTICE;
+    env.notice = &nt;
+    outbox_add(s, s->workers, &n->peer, &env, false);
 }
 
 void sched_node_down(sched *s, node *n, const char *why)

@@ -15,14 +15,23 @@ enum place_result place_check(const place_request *req, const place_node *nodes,
     if (n == 0)
         return PLACE_WAIT;
     uint32_t max_gpus = 0, max_cpus = 0;
-    size_t fitting = 0;
+    size_t fitting = 0, spot = 0;
     for (size_t i = 0; i < n; i++) {
+        if (nodes[i].spot && req->spot == PLACE_SPOT_NEVER) {
+            spot++;
+            continue;
+        }
         if (nodes[i].ngpus > max_gpus)
             max_gpus = nodes[i].ngpus;
         if (nodes[i].cpus > max_cpus)
             max_cpus = nodes[i].cpus;
         if (nodes[i].ngpus >= req->gpus_per_node && nodes[i].cpus >= cpus_needed(req))
             fitting++;
+    }
+    if (spot == n) {
+        snprintf(reason, len, "every node is a spot node, and only --preemptible jobs run on "
+                 "spot nodes");
+        return PLACE_NEVER;
     }
     if (req->gpus_per_node > max_gpus) {
         snprintf(reason, len, "--gpus-per-node %u exceeds every node (max %u)",
@@ -35,8 +44,9 @@ enum place_result place_check(const place_request *req, const place_node *nodes,
         return PLACE_NEVER;
     }
     if (req->nodes > fitting) {
-        snprintf(reason, len, "needs %u nodes with %llu cpus and %u gpus, the cluster has %zu",
-                 req->nodes, (unsigned long long)cpus_needed(req), req->gpus_per_node, fitting);
+        snprintf(reason, len, "needs %u nodes with %llu cpus and %u gpus, the cluster has %zu%s",
+                 req->nodes, (unsigned long long)cpus_needed(req), req->gpus_per_node, fitting,
+                 spot ? " on-demand (spot nodes take only --preemptible jobs)" : "");
         return PLACE_NEVER;
     }
     return PLACE_OK;
@@ -45,14 +55,17 @@ enum place_result place_check(const place_request *req, const place_node *nodes,
 typedef struct candidate {
     uint32_t node;
     uint32_t cpus_left;
+    uint8_t rank;                    /* lower goes first: avoid, then spot preference */
 } candidate;
 
-/* Best fit first; ties by node name, so placement does not depend on the
- * order in which nodes registered. */
+/* Nodes to avoid last, preferred kind first, then best fit; ties by node
+ * name, so placement does not depend on the order in which nodes registered. */
 static int by_fit(const void *a, const void *b, void *arg)
 {
     const candidate *x = a, *y = b;
     const place_node *nodes = arg;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
     if (x->cpus_left != y->cpus_left)
         return x->cpus_left < y->cpus_left ? -1 : 1;
     int c = strcmp(nodes[x->node].name, nodes[y->node].name);
@@ -76,7 +89,9 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
     size_t nc = 0;
     for (size_t i = 0; i < n; i++) {
         const place_node *pn = &nodes[i];
-        if (!pn->usable || pn->cpus_used > pn->cpus || pn->cpus - pn->cpus_used < cpus)
+        if (!pn->usable || pn->cpus_used > pn->cpus || pn->cpus - pn->cpus_used < cpus ||
+            (pn->spot && req->spot == PLACE_SPOT_NEVER) ||
+            (!pn->spot && req->spot == PLACE_SPOT_ONLY))
             continue;
         uint32_t gfree = 0;
         for (uint32_t g = 0; g < pn->ngpus && g < PLACE_MAX_GPUS; g++)
@@ -85,6 +100,8 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
             continue;
         cand[nc].node = (uint32_t)i;
         cand[nc].cpus_left = (uint32_t)(pn->cpus - pn->cpus_used - cpus);
+        cand[nc].rank = (uint8_t)((req->avoid && req->avoid[i] ? 2 : 0) +
+                                  (req->spot == PLACE_SPOT_PREFER && !pn->spot ? 1 : 0));
         nc++;
     }
     if (nc < req->nodes) {

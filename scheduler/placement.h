@@ -18,13 +18,23 @@ typedef struct place_node {
     uint32_t cpus, cpus_used;
     uint32_t ngpus;                  /* GPUs 0..ngpus-1 */
     const bool *gpu_used;            /* ngpus entries */
+    bool spot;                       /* a spot instance: may vanish at a notice */
 } place_node;
+
+/* Where a job may go with respect to spot nodes. */
+enum place_spot {
+    PLACE_SPOT_NEVER,                /* on-demand nodes only (not --preemptible) */
+    PLACE_SPOT_PREFER,               /* spot nodes first, on-demand when they run out */
+    PLACE_SPOT_ONLY,                 /* spot nodes only (on-demand ones are held) */
+};
 
 typedef struct place_request {
     uint32_t nodes;
     uint32_t tasks_per_node;
     uint32_t cpus_per_task;
     uint32_t gpus_per_node;
+    enum place_spot spot;
+    const uint8_t *avoid;            /* NULL, or per node: 1 = use only when nothing else fits */
 } place_request;
 
 typedef struct place_choice {
@@ -40,14 +50,16 @@ enum place_result {
 };
 
 /* Whether the cluster 'nodes' could ever hold 'req' (free or not, usable or
- * not). PLACE_NEVER comes with a one-line reason, e.g. "--gpus-per-node 9
- * exceeds every node (max 8)". With no nodes known at all, PLACE_WAIT. */
+ * not; spot nodes count only for PLACE_SPOT_PREFER). PLACE_NEVER comes with a
+ * one-line reason, e.g. "--gpus-per-node 9 exceeds every node (max 8)". With
+ * no nodes known at all, PLACE_WAIT. */
 enum place_result place_check(const place_request *req, const place_node *nodes, size_t n,
                               char *reason, size_t len);
 
-/* Places 'req' on usable nodes with enough free CPUs and GPUs, best fit
- * first (fewest free CPUs left), ties by node name. 'out' has room for
- * req->nodes entries. PLACE_NEVER as place_check. */
+/* Places 'req' on usable nodes with enough free CPUs and GPUs: nodes to
+ * avoid last, then (PLACE_SPOT_PREFER) spot nodes first, then best fit
+ * (fewest free CPUs left), ties by node name. 'out' has room for req->nodes
+ * entries. PLACE_NEVER as place_check. */
 enum place_result place_gang(const place_request *req, const place_node *nodes, size_t n,
                              place_choice *out, char *reason, size_t len);
 

@@ -18,8 +18,9 @@
 
 #define NODE_NAME_MAX 64
 
-/* Health of a node; draining is an admin flag beside it. */
-enum node_state { NODE_UP, NODE_DOWN };
+/* Health of a node; draining is an admin flag beside it. A PREEMPTING node
+ * got a spot notice: nothing new goes there, its jobs checkpoint and move. */
+enum node_state { NODE_UP, NODE_DOWN, NODE_PREEMPTING };
 
 typedef struct node {
     char name[NODE_NAME_MAX + 1];
@@ -35,6 +36,10 @@ typedef struct node {
     uint32_t cpus_used;
     bool gpu_used[PLACE_MAX_GPUS];
     uint32_t nattempts;            /* running attempts with ranks here */
+    bool spot;                     /* label spot=true */
+    double price;                  /* label price=, per node-hour */
+    int64_t notice_deadline;       /* unix ms the notice gives; 0: none */
+    int64_t withdrawn;             /* deadline of a notice 'tern resume' withdrew */
 } node;
 
 typedef struct job {
@@ -55,8 +60,12 @@ typedef struct job {
     uint32_t ranks_left;
     bool ending;                   /* ranks told to stop */
     enum job_state end_state;      /* what the job becomes when they are gone */
-    bool warned;                   /* the signal before the time limit was sent */
+    bool warned;                   /* told to checkpoint: notice, preempt, --signal */
+    int end_signal;                /* what the ranks were sent when the end began */
+    int64_t end_by;                /* monotonic ms: SIGKILL then; 0: not known */
     int64_t launched_mono;         /* when the launches went out (or ternd started) */
+    uint32_t restarts;             /* durable: counted against spec->max_restarts */
+    char avoid[256];               /* durable: nodes restarts avoid, comma-separated */
 
     struct job *prev, *next;       /* in s->pending or s->active */
 } job;
@@ -92,6 +101,7 @@ typedef struct sched_opts {
     uint32_t kill_wait_ms;         /* cancel: signal, this long, SIGKILL */
     uint32_t fail_kill_ms;         /* gang teardown after a failed rank */
     uint32_t port_lo, port_hi;     /* MASTER_PORT range */
+    uint32_t notice_margin_ms;     /* ranks must be gone this long before a notice's deadline */
 } sched_opts;
 
 typedef struct sched {
@@ -182,6 +192,17 @@ int node_state_parse(const char *s, enum node_state *out);
 /* What 'tern nodes' shows: UNKNOWN (not registered since ternd started),
  * DOWN, DRAIN or UP. */
 const char *node_display_state(const node *n);
+/* Fills view[0..nnodes) with what placement sees of each node. */
+void sched_place_view(sched *s, place_node *view);
+/* Reads spot= and price= from the labels of n->info. */
+void node_labels_apply(node *n);
+/* A spot notice for 'n' (from its worker or 'tern preempt'): the node takes
+ * nothing new and every job with a rank on it checkpoints and is requeued.
+ * 'deadline' is unix ms. */
+void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why);
+/* Tells the worker of 'n' of a notice ('tern preempt'); deadline 0
+ * withdraws it. */
+void node_send_notice(sched *s, const node *n, int64_t deadline, const char *why);
 /* Ends, as lost, the ranks every running attempt had on 'n'. */
 void node_attempts_lost(sched *s, node *n, const char *why);
 int sched_node_save(sched *s, node *n);
@@ -218,6 +239,21 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen);
 void sched_wake_waiters(sched *s, job *j);
 /* Index of n in j's placement, or -1. */
 int attempt_node_rank(const job *j, const node *n);
+/* Whether j has an attempt on nodes now (R, CG, or PR winding down). */
+bool job_live(const job *j);
+/* The signal and the grace left for ranks still running of an ending attempt. */
+int ending_signal(const job *j);
+uint32_t ending_grace(const sched *s, const job *j);
+/* Tells every rank of j's attempt to checkpoint and stop (its preempt
+ * signal), SIGKILL after grace_ms; the job is then requeued. */
+void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why);
+
+/* ---- cost.c ---- */
+/* Every attempt of j, oldest first, with node-hours and cost. Returns a
+ * handle for attempts_info_free and sets *out (free()d by the caller) and
+ * *n; NULL with *n = 0 when there are none or memory ran out. */
+void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n);
+void attempts_info_free(void *handle, size_t n);
 
 /* ---- client_api.c, worker_api.c ---- */
 void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);

@@ -15,7 +15,7 @@
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_JOB_INSERT, Q_JOB_UPDATE, Q_JOB_TOKEN, Q_JOBS_ALL,
-    Q_ATTEMPT_PUT, Q_ATTEMPT_GET,
+    Q_ATTEMPT_PUT, Q_ATTEMPT_GET, Q_ATTEMPTS_OF,
     Q_NODE_PUT, Q_NODES_ALL,
     Q_EVENT, Q_EVENT_COUNT_JOB, Q_EVENT_COUNT,
     Q_COUNT
@@ -26,18 +26,20 @@ static const char *const sql[Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_JOB_INSERT] = "INSERT INTO jobs(id, token, spec, state, reason, exit_code, attempt,"
-                     " submit_ms, start_ms, end_ms, failed_rank, failed_node)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     " submit_ms, start_ms, end_ms, failed_rank, failed_node, restarts, avoid)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [Q_JOB_UPDATE] = "UPDATE jobs SET state = ?4, reason = ?5, exit_code = ?6, attempt = ?7,"
                      " submit_ms = ?8, start_ms = ?9, end_ms = ?10, failed_rank = ?11,"
-                     " failed_node = ?12 WHERE id = ?1",
+                     " failed_node = ?12, restarts = ?13, avoid = ?14 WHERE id = ?1",
     [Q_JOB_TOKEN] = "SELECT id FROM jobs WHERE token = ?1",
     [Q_JOBS_ALL] = "SELECT id, token, spec, state, reason, exit_code, attempt, submit_ms,"
-                   " start_ms, end_ms, failed_rank, failed_node FROM jobs ORDER BY id",
+                   " start_ms, end_ms, failed_rank, failed_node, restarts, avoid FROM jobs ORDER BY id",
     [Q_ATTEMPT_PUT] = "INSERT OR REPLACE INTO attempts(job_id, attempt, state, placement,"
-                      " start_ms, end_ms, exit_code) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_ATTEMPT_GET] = "SELECT state, placement, start_ms, end_ms, exit_code FROM attempts"
-                      " WHERE job_id = ?1 AND attempt = ?2",
+                      " start_ms, end_ms, exit_code, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_ATTEMPT_GET] = "SELECT state, placement, start_ms, end_ms, exit_code, reason"
+                      " FROM attempts WHERE job_id = ?1 AND attempt = ?2",
+    [Q_ATTEMPTS_OF] = "SELECT attempt, state, placement, start_ms, end_ms, exit_code, reason"
+                      " FROM attempts WHERE job_id = ?1 ORDER BY attempt",
     [Q_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, info, state, reason, drain_reason)"
                    " VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_NODES_ALL] = "SELECT name, info, state, reason, drain_reason FROM nodes ORDER BY rowid",
@@ -48,21 +50,32 @@ static const char *const sql[Q_COUNT] = {
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '2');"
     "CREATE TABLE IF NOT EXISTS jobs("
     " id INTEGER PRIMARY KEY, token TEXT, spec BLOB NOT NULL, state INTEGER NOT NULL,"
     " reason TEXT, exit_code INTEGER, attempt INTEGER, submit_ms INTEGER,"
-    " start_ms INTEGER, end_ms INTEGER, failed_rank INTEGER, failed_node TEXT);"
+    " start_ms INTEGER, end_ms INTEGER, failed_rank INTEGER, failed_node TEXT,"
+    " restarts INTEGER DEFAULT 0, avoid TEXT);"
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_token ON jobs(token) WHERE token IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS attempts("
     " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, state INTEGER, placement BLOB,"
-    " start_ms INTEGER, end_ms INTEGER, exit_code INTEGER, PRIMARY KEY(job_id, attempt));"
+    " start_ms INTEGER, end_ms INTEGER, exit_code INTEGER, reason TEXT,"
+    " PRIMARY KEY(job_id, attempt));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " name TEXT PRIMARY KEY, info BLOB, state TEXT, reason TEXT, drain_reason TEXT);"
     "CREATE TABLE IF NOT EXISTS events("
     " id INTEGER PRIMARY KEY, time_ms INTEGER, job_id INTEGER, node TEXT, kind TEXT,"
     " detail TEXT);"
     "CREATE INDEX IF NOT EXISTS events_job ON events(job_id);";
+
+/* Schema 1 (before restarts): the columns schema 2 added. */
+static const char migrate_1_to_2[] =
+    "BEGIN IMMEDIATE;"
+    "ALTER TABLE jobs ADD COLUMN restarts INTEGER DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN avoid TEXT;"
+    "ALTER TABLE attempts ADD COLUMN reason TEXT;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema';"
+    "COMMIT;";
 
 struct store {
     sqlite3 *db;
@@ -123,6 +136,29 @@ static int take_lock(store *st, const char *path, char *err, size_t errlen)
 
 /* 1: empty or tern's (a meta table holding our schema version); 0: another
  * program's database; -1: not a database at all. Reads only. */
+/* Brings a database of an earlier tern to this schema. */
+static int migrate(store *st)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &q, NULL)
+        != SQLITE_OK) {
+        snprintf(st->err, sizeof st->err, "%s", sqlite3_errmsg(st->db));
+        return -1;
+    }
+    int version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    sqlite3_finalize(q);
+    if (version == 1 && exec(st, migrate_1_to_2) < 0) {
+        exec(st, "ROLLBACK");
+        return -1;
+    }
+    if (version != 1 && version != 2) {
+        snprintf(st->err, sizeof st->err, "schema version %d is not one this ternd knows (2)",
+                 version);
+        return -1;
+    }
+    return 0;
+}
+
 static int database_kind(store *st)
 {
     sqlite3_stmt *q;
@@ -176,7 +212,7 @@ store *store_open(const char *path, char *err, size_t errlen)
         goto error;
     }
     if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
-        exec(st, schema) < 0) {
+        exec(st, schema) < 0 || migrate(st) < 0) {
         snprintf(err, errlen, "state %s: %s", path, st->err);
         goto error;
     }
@@ -272,6 +308,8 @@ static void bind_job(sqlite3_stmt *s, const store_job *j)
     sqlite3_bind_int64(s, 10, j->end_ms);
     sqlite3_bind_int(s, 11, j->failed_rank);
     bind_text(s, 12, j->failed_node);
+    sqlite3_bind_int64(s, 13, j->restarts);
+    bind_text(s, 14, j->avoid && *j->avoid ? j->avoid : NULL);
 }
 
 int store_job_insert(store *st, const store_job *j)
@@ -325,6 +363,8 @@ int store_jobs_load(store *st, int (*fn)(void *arg, const store_job *j), void *a
             .end_ms = sqlite3_column_int64(s, 9),
             .failed_rank = sqlite3_column_int(s, 10),
             .failed_node = (const char *)sqlite3_column_text(s, 11),
+            .restarts = (uint32_t)sqlite3_column_int64(s, 12),
+            .avoid = (const char *)sqlite3_column_text(s, 13),
         };
         if ((res = fn(arg, &j)) != 0)
             break;
@@ -345,6 +385,7 @@ int store_attempt_put(store *st, const store_attempt *a)
     sqlite3_bind_int64(s, 5, a->start_ms);
     sqlite3_bind_int64(s, 6, a->end_ms);
     sqlite3_bind_int(s, 7, a->exit_code);
+    bind_text(s, 8, a->reason);
     return step_done(st, s, "store attempt");
 }
 
@@ -383,8 +424,40 @@ int store_attempt_get(store *st, uint64_t job_id, uint32_t attempt, store_attemp
     a->start_ms = sqlite3_column_int64(s, 2);
     a->end_ms = sqlite3_column_int64(s, 3);
     a->exit_code = sqlite3_column_int(s, 4);
+    a->reason = NULL;
     sqlite3_reset(s);
     return 1;
+}
+
+int store_attempts_of(store *st, uint64_t job_id, int (*fn)(void *arg, const store_attempt *a),
+                      void *arg)
+{
+    sqlite3_stmt *s = st->q[Q_ATTEMPTS_OF];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)job_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        store_attempt a = {
+            .job_id = job_id,
+            .attempt = (uint32_t)sqlite3_column_int64(s, 0),
+            .state = sqlite3_column_int(s, 1),
+            .placement = sqlite3_column_blob(s, 2),
+            .placement_len = (size_t)sqlite3_column_bytes(s, 2),
+            .start_ms = sqlite3_column_int64(s, 3),
+            .end_ms = sqlite3_column_int64(s, 4),
+            .exit_code = sqlite3_column_int(s, 5),
+            .reason = (const char *)sqlite3_column_text(s, 6),
+        };
+        int r = fn(arg, &a);
+        if (r) {
+            sqlite3_reset(s);
+            return r;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        fail(st, "load attempts");
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_node_put(store *st, const store_node *n)

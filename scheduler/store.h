@@ -26,6 +26,8 @@ typedef struct store_job {
     int64_t submit_ms, start_ms, end_ms;
     int32_t failed_rank;
     const char *failed_node;
+    uint32_t restarts;          /* counted against the spec's max_restarts */
+    const char *avoid;          /* comma-separated nodes a restart avoids */
 } store_job;
 
 typedef struct store_attempt {
@@ -36,6 +38,7 @@ typedef struct store_attempt {
     size_t placement_len;
     int64_t start_ms, end_ms;
     int32_t exit_code;
+    const char *reason;         /* how it ended; store_attempt_get leaves it NULL */
 } store_attempt;
 
 typedef struct store_node {
@@ -75,6 +78,11 @@ int store_attempt_put(store *st, const store_attempt *a);
 /* Returns 1 with *a filled and a->placement a copy the caller frees, 0 when
  * there is no such attempt, -1 on error. */
 int store_attempt_get(store *st, uint64_t job_id, uint32_t attempt, store_attempt *a);
+
+/* Calls fn for every attempt of 'job_id', oldest first; a non-zero return
+ * from fn stops the walk and is returned. */
+int store_attempts_of(store *st, uint64_t job_id, int (*fn)(void *arg, const store_attempt *a),
+                      void *arg);
 
 int store_node_put(store *st, const store_node *n);
 int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void *arg);

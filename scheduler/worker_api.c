@@ -47,8 +47,7 @@ static node *peer_node(sched *s, const wire_peer *peer)
 static job *live_job(sched *s, const node *n, uint64_t job_id, uint32_t attempt)
 {
     job *j = sched_job(s, job_id);
-    if (!j || j->attempt != attempt ||
-        (j->state != JOB_RUNNING && j->state != JOB_COMPLETING))
+    if (!j || j->attempt != attempt || !job_live(j))
         return NULL;
     return attempt_node_rank(j, n) >= 0 ? j : NULL;
 }
@@ -80,12 +79,19 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
         if (!r->running && rank_on_node(j, n, r->rank))
             attempt_rank_exit(s, j, r->rank, r->exit_code, n->name, r->message);
     }
-    if (running && j->state == JOB_COMPLETING && j->ending)
-        attempt_send_kill(s, n, j->id, j->attempt, SIGTERM,
-                          j->end_state == JOB_CANCELLED ? s->opt.kill_wait_ms
-                                                        : s->opt.fail_kill_ms,
+    if (running && j->ending)
+        attempt_send_kill(s, n, j->id, j->attempt, ending_signal(j), ending_grace(s, j),
                           j->reason);
     return false;
+}
+
+static void apply_notice(sched *s, node *n, const Tern__Notice *nt)
+{
+    if (nt->deadline_ms == n->withdrawn)
+        return;
+    char why[128];
+    snprintf(why, sizeof why, "%.127s", nt->source && nt->source[0] ? nt->source : "spot notice");
+    sched_node_preempt(s, n, nt->deadline_ms, why);
 }
 
 static const char *check_info(const wire_peer *peer, const Tern__NodeInfo *in)
@@ -158,9 +164,14 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     n->incarnation = r->incarnation;
     n->connected = true;
     n->last_seen = clock_mono_ms();
-    if (n->state == NODE_DOWN) {
+    node_labels_apply(n);
+    bool noticed = r->notice && r->notice->deadline_ms > 0;
+    /* A node comes back UP from DOWN, and from PREEMPTING when a new worker
+     * process without a notice registers (the spot machine was replaced). */
+    if (n->state == NODE_DOWN || (n->state == NODE_PREEMPTING && !repeat && !noticed)) {
         n->state = NODE_UP;
         n->reason[0] = '\0';
+        n->notice_deadline = 0;
     }
     if (!repeat) {
         sched_node_save(s, n);
@@ -171,6 +182,8 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
 
     for (size_t i = 0; i < r->n_attempts; i++)
         apply_status(s, n, r->attempts[i]);
+    if (noticed)
+        apply_notice(s, n, r->notice);
     /* Attempts placed here that the worker does not know are gone with it. */
     for (job *j = s->active.head, *next; j && !repeat; j = next) {
         next = j->next;
@@ -205,6 +218,8 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
         return;
     }
     n->last_seen = clock_mono_ms();
+    if (hb->notice && hb->notice->deadline_ms > 0)
+        apply_notice(s, n, hb->notice);
     Tern__AttemptRef *refs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *refs);
     Tern__AttemptRef **ptrs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *ptrs);
     if (refs && ptrs) {

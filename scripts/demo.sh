@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# make demo: a local cluster of two workers runs a 2-node x 2-rank job
-# whose ranks print the environment tern gives them; then train_mlp trains
-# on both nodes with checkpoints, is warned of the end of its time limit
-# (SIGUSR1, as SLURM's --signal does), saves that step and exits 75; run
-# again it resumes there and ends with the same weights, bit for bit, as a
-# run that was never stopped. Then the cluster stops.
+# make demo: a local cluster of three workers, node3 a spot node whose
+# worker polls a cloud metadata endpoint (served on loopback, as AWS serves
+# it). A 2-node x 2-rank job prints the environment tern gives its ranks.
+# Then train_mlp trains data-parallel on two nodes, one of them the spot
+# node; in mid-training the endpoint announces that node3 will be taken
+# away: the job saves the step it is at, moves to the on-demand nodes and
+# resumes there, and ends with the same weights, bit for bit, as a run that
+# was never stopped. Then the cluster stops.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$here/bin:$PATH"
 unset TERN_SCHEDULER
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tern-demo.XXXXXX")
+server=""
 cleanup() {
     tern down --dir "$dir/.tern" >/dev/null 2>&1 || true
+    [ -n "$server" ] && kill "$server" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -20,7 +24,13 @@ cd "$dir"
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
 
-run tern up --workers 2
+# The cloud's instance metadata endpoint, on loopback: no notice until the
+# file 'notice' appears.
+python3 "$here/scripts/metadata_server.py" md.port notice 2>metadata.log &
+server=$!
+for _ in $(seq 100); do [ -s md.port ] && break; sleep 0.05; done
+url="http://127.0.0.1:$(cat md.port)/latest/meta-data/spot/instance-action"
+run tern up --workers 3 --spot-workers 1 --notice-url "$url"
 run tern nodes
 
 rankcmd='echo "rank $RANK of $WORLD_SIZE: local rank $LOCAL_RANK of $LOCAL_WORLD_SIZE on $TERN_NODE_NAME (node rank $GROUP_RANK), master $MASTER_ADDR:$MASTER_PORT, cpus $TERN_CPUS, attempt $TERN_ATTEMPT"; sleep 2'
@@ -34,26 +44,31 @@ run tern logs "$id"
 run tern show "$id"
 run tern queue --all
 
-train="train_mlp --steps 300 --ckpt-every 50 --async --log-every 50"
-say "tern submit -N 2 -J mlp -t 0:04 --signal USR1@2 --checkpoint-dir ckpt -- $train --step-delay-ms 10"
-id=$(tern submit --parsable -N 2 -J mlp -t 0:04 --signal USR1@2 --checkpoint-dir ckpt -- \
+train="train_mlp --steps 600 --ckpt-every 100 --async --log-every 50"
+say "tern submit -N 2 --preemptible -J mlp --checkpoint-dir ckpt -- $train --step-delay-ms 10"
+id=$(tern submit --parsable -N 2 --preemptible -J mlp --checkpoint-dir ckpt -- \
      $train --step-delay-ms 10)
-echo "Submitted job $id: a 4 s limit, the warning 2 s before it"
+echo "Submitted job $id: --preemptible, so it goes to the spot node first"
+sleep 0.3
+run tern show "$id"
+say "tern logs -f $id --rank 0 &    # the loss as it goes"
+tern logs -f "$id" --rank 0 &
+follower=$!
+for _ in $(seq 200); do tern logs "$id" --rank 0 2>/dev/null | grep -q '^step 200 ' && break; sleep 0.05; done
+say "echo 30 > notice    # the cloud: node3 will be terminated in 30 s"
+echo 30 >notice
+sleep 0.5
+run tern nodes
 say "tern wait $id"
-tern wait "$id" || echo "(exit $?: saved and asked to be requeued)"
-run tern logs "$id" --rank 0
-run ls ckpt
-run cat ckpt/LATEST
-say "tern submit -N 2 -J mlp --checkpoint-dir ckpt -- $train    # the same job again"
-id=$(tern submit --parsable -N 2 -J mlp --checkpoint-dir ckpt -- $train)
 tern wait "$id"
-run tern logs "$id" --rank 0
-resumed=$(tern logs "$id" --rank 0 | sed -n 's/.*weights //p')
+wait "$follower"
+run tern show "$id"
+moved=$(tern logs "$id" --rank 0 | sed -n 's/^weights //p')
 say "tern submit -N 2 -J mlp-whole -- $train    # never stopped, no checkpoints"
 id=$(tern submit --parsable -N 2 -J mlp-whole -- $train)
 tern wait "$id"
-whole=$(tern logs "$id" --rank 0 | sed -n 's/.*weights //p')
-echo "weights after the stop and resume: $resumed"
-echo "weights of the run never stopped:  $whole"
-[ -n "$whole" ] && [ "$resumed" = "$whole" ] && echo "identical: no step was lost or changed by the preemption"
+whole=$(tern logs "$id" --rank 0 | sed -n 's/^weights //p')
+echo "weights after the spot notice and the move: $moved"
+echo "weights of the run never stopped:           $whole"
+[ -n "$whole" ] && [ "$moved" = "$whole" ] && echo "identical: the preemption cost no step and changed no bit"
 run tern down --dir "$dir/.tern"

@@ -6,7 +6,8 @@ set -eu
 
 pkgs="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
       libhwloc-dev hwloc libcunit1-dev libsqlite3-dev sqlite3 libjansson-dev libxxhash-dev
-      openmpi-bin libopenmpi-dev clang libclang-rt-14-dev procps iproute2 python3"
+      libcurl4-openssl-dev openmpi-bin libopenmpi-dev clang libclang-rt-14-dev procps iproute2
+      python3"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs slurm-wlm munge"
 fi

@@ -31,6 +31,16 @@ static int send_env(worker *w, Tern__Envelope *env)
     return 0;
 }
 
+/* The notice this node got, for every Register and Heartbeat; NULL if none. */
+static Tern__Notice *notice_msg(worker *w, Tern__Notice *nt)
+{
+    if (!w->notice.deadline_ms)
+        return NULL;
+    nt->deadline_ms = w->notice.deadline_ms;
+    nt->source = w->notice.source;
+    return nt;
+}
+
 static void send_register(worker *w)
 {
     const topology *t = w->topo;
@@ -78,11 +88,13 @@ static void send_register(worker *w)
 
     Tern__Envelope env;
     Tern__Register reg = TERN__REGISTER__INIT;
+    Tern__Notice nt = TERN__NOTICE__INIT;
     wire_init(&env, 0);
     reg.node = &info;
     reg.incarnation = w->incarnation;
     reg.n_attempts = (size_t)nst;
     reg.attempts = st;
+    reg.notice = notice_msg(w, &nt);
     env.body_case = TERN__ENVELOPE__BODY_REG;
     env.reg = &reg;
     send_env(w, &env);
@@ -94,7 +106,7 @@ done:
     free(np);
 }
 
-static void send_heartbeat(worker *w)
+void worker_heartbeat(worker *w)
 {
     Tern__AttemptStatus **st = NULL;
     int nst = worker_status(w, &st);
@@ -102,10 +114,12 @@ static void send_heartbeat(worker *w)
         return;
     Tern__Envelope env;
     Tern__Heartbeat hb = TERN__HEARTBEAT__INIT;
+    Tern__Notice nt = TERN__NOTICE__INIT;
     wire_init(&env, 0);
     hb.incarnation = w->incarnation;
     hb.n_attempts = (size_t)nst;
     hb.attempts = st;
+    hb.notice = notice_msg(w, &nt);
     env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     send_env(w, &env);
@@ -181,6 +195,16 @@ int worker_start(worker *w)
         log_err("cannot connect to %s: %s", w->opt.scheduler, zmq_strerror(errno));
         return -1;
     }
+    if (w->opt.notice_url) {
+        char err[512];
+        w->watch = notice_watch_start(w->opt.notice_url, w->opt.notice_poll_ms, err, sizeof err);
+        if (!w->watch) {
+            log_err("spot notices: %s", err);
+            return -1;
+        }
+        log_info("watching %s for spot notices every %u ms", w->opt.notice_url,
+                 w->opt.notice_poll_ms);
+    }
     log_info("node=%s addr=%s cpus=%u gpus=%zu numa=%u scheduler=%s%s", w->opt.name,
              w->opt.addr, w->opt.cpus ? w->opt.cpus : topo_npus(w->topo), topo_ngpus(w->topo),
              topo_nnuma(w->topo), w->opt.scheduler,
@@ -233,6 +257,10 @@ static int handle(worker *w, Tern__Envelope *env)
         }
         break;
     }
+    case TERN__ENVELOPE__BODY_NOTICE:
+        worker_notice(w, env->notice->deadline_ms,
+                      env->notice->source ? env->notice->source : "notice from the scheduler");
+        break;
     case TERN__ENVELOPE__BODY_ERROR:
         log_err("scheduler: %s", env->error->message);
         if (!w->registered && strstr(env->error->message, "registration refused"))
@@ -272,6 +300,12 @@ static void read_signals(worker *w)
     while (read(w->sigfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGCHLD) {
             worker_reap(w);
+        } else if (si.ssi_signo == SIGTERM && w->opt.spot && !w->leaving) {
+            /* A spot machine being shut down: its jobs checkpoint first. */
+            char src[64];
+            snprintf(src, sizeof src, "SIGTERM to the worker of a spot node");
+            w->leaving = true;
+            worker_notice(w, clock_wall_ms() + (int64_t)w->opt.sigterm_notice_s * 1000, src);
         } else if (!w->stop) {
             log_info("signal %d: stopping ranks and leaving", (int)si.ssi_signo);
             w->stop = true;
@@ -292,7 +326,7 @@ static void shutdown_ranks(worker *w)
         worker_kill_timers(w, clock_mono_ms());
     }
     if (w->registered)
-        send_heartbeat(w);
+        worker_heartbeat(w);
 }
 
 int worker_run(worker *w)
@@ -307,17 +341,25 @@ int worker_run(worker *w)
             timeout = kt;
         if (timeout < 0)
             timeout = 0;
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             { w->sock, 0, ZMQ_POLLIN, 0 },
             { NULL, w->sigfd, ZMQ_POLLIN, 0 },
+            { NULL, w->watch ? notice_watch_fd(w->watch) : -1, ZMQ_POLLIN, 0 },
         };
-        if (zmq_poll(items, 2, (long)timeout) < 0 && errno != EINTR) {
+        if (zmq_poll(items, w->watch ? 3 : 2, (long)timeout) < 0 && errno != EINTR) {
             log_err("poll: %s", zmq_strerror(errno));
             rc = -1;
             break;
         }
         if (items[1].revents & ZMQ_POLLIN)
             read_signals(w);
+        notice nt;
+        if (w->watch && (items[2].revents & ZMQ_POLLIN) && notice_watch_take(w->watch, &nt))
+            worker_notice(w, nt.deadline_ms, nt.source);
+        if (w->leaving && worker_running_ranks(w) == 0) {
+            log_info("spot node leaving: no rank left");
+            break;
+        }
         if (items[0].revents & ZMQ_POLLIN) {
             drain(w);
             if (w->stop && !w->registered) {
@@ -330,7 +372,7 @@ int worker_run(worker *w)
             send_register(w);
             w->next_register = now + REGISTER_RETRY_MS;
         } else if (w->registered && now >= w->next_heartbeat) {
-            send_heartbeat(w);
+            worker_heartbeat(w);
             w->next_heartbeat = now + w->heartbeat_ms;
         }
     }
@@ -347,6 +389,7 @@ void worker_finish(worker *w)
     }
     if (w->zctx)
         zmq_ctx_term(w->zctx);
+    notice_watch_stop(&w->watch);
     worker_attempts_free(w);
     topo_destroy(&w->topo);
     if (w->sigfd >= 0)

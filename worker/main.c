@@ -19,9 +19,45 @@ static const char usage[] =
     "  --cpus N              CPUs to offer (default: processors found by hwloc)\n"
     "  --gpus N              offer N synthetic GPUs instead of those found by NVML\n"
     "  --topology FILE.xml   take the node's topology from an hwloc XML file\n"
-    "  --label KEY=VALUE     a node label (repeatable), e.g. rack=r1, spot=true\n"
+    "  --label KEY=VALUE     a node label (repeatable), e.g. rack=r1\n"
+    "  --spot                a spot instance: only --preemptible jobs come here, and\n"
+    "                        SIGTERM is a preemption notice (label spot=true)\n"
+    "  --price P             what the node costs per hour, for job costs (label price=P)\n"
+    "  --notice-url URL      poll this metadata endpoint for spot notices, e.g.\n"
+    "                        http://169.254.169.254/latest/meta-data/spot/instance-action\n"
+    "                        or http://metadata.google.internal/computeMetadata/v1/\n"
+    "                        instance/preempted\n"
+    "  --notice-poll-ms MS   how often (default 1000)\n"
+    "  --notice-margin S     ranks still running this long before a notice's deadline\n"
+    "                        are killed (default 5)\n"
+    "  --sigterm-notice S    --spot: the time SIGTERM gives before the machine goes\n"
+    "                        (default 30)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
+
+/* Sets label KEY=VALUE, replacing an earlier one with the same key. */
+static int add_label(worker_opts *wo, const char *key, const char *value)
+{
+    char *l;
+    if (asprintf(&l, "%s=%s", key, value) < 0)
+        return -1;
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < wo->nlabels; i++) {
+        if (strncmp(wo->labels[i], key, klen) == 0 && wo->labels[i][klen] == '=') {
+            free(wo->labels[i]);
+            wo->labels[i] = l;
+            return 0;
+        }
+    }
+    char **nl = realloc(wo->labels, (wo->nlabels + 1) * sizeof *nl);
+    if (!nl) {
+        free(l);
+        return -1;
+    }
+    wo->labels = nl;
+    nl[wo->nlabels++] = l;
+    return 0;
+}
 
 static int set_option(void *ctx, const char *key, const char *v, char *err, size_t errlen)
 {
@@ -49,6 +85,47 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "gpus '%s': expected 0 to 64", v);
         return -1;
     }
+    if (strcmp(key, "spot") == 0) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            snprintf(err, errlen, "spot '%s': expected true or false", v);
+            return -1;
+        }
+        wo->spot = strcmp(v, "true") == 0;
+        return add_label(wo, "spot", v);
+    }
+    if (strcmp(key, "price") == 0) {
+        char *end;
+        double p = strtod(v, &end);
+        if (end == v || *end || !(p >= 0 && p < 1e6)) {
+            snprintf(err, errlen, "price '%s': expected a number of currency units per hour", v);
+            return -1;
+        }
+        return add_label(wo, "price", v);
+    }
+    if (strcmp(key, "notice-url") == 0) {
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            snprintf(err, errlen, "notice-url '%s': expected http:// or https://", v);
+            return -1;
+        }
+        return options_str(&wo->notice_url, v);
+    }
+    if (strcmp(key, "notice-poll-ms") == 0) {
+        if (parse_u32(v, 10, 600000, &wo->notice_poll_ms) == 0)
+            return 0;
+        snprintf(err, errlen, "notice-poll-ms '%s': expected 10 to 600000", v);
+        return -1;
+    }
+    if (strcmp(key, "notice-margin") == 0 || strcmp(key, "sigterm-notice") == 0) {
+        if (parse_u32(v, 0, 3600, &n) < 0) {
+            snprintf(err, errlen, "%s '%s': expected seconds, 0 to 3600", key, v);
+            return -1;
+        }
+        if (key[1] == 'o')
+            wo->notice_margin_ms = n * 1000;
+        else
+            wo->sigterm_notice_s = n;
+        return 0;
+    }
     /* label */
     const char *eq = strchr(v, '=');
     if (!eq || eq == v || strlen(v) > 256) {
@@ -68,12 +145,16 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
 int main(int argc, char **argv)
 {
     static const char *const names[] = {
-        "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", NULL,
+        "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", "spot?", "price",
+        "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);
     w.sigfd = -1;
     w.opt.gpus = -1;
+    w.opt.notice_poll_ms = 1000;
+    w.opt.notice_margin_ms = 5000;
+    w.opt.sigterm_notice_s = 30;
     enum log_level level = LOG_INFO;
     int rc = options_parse("tern-worker", argc, argv, names, usage, set_option, &w.opt, &level);
     if (rc != 0) {
@@ -102,6 +183,7 @@ out:
     free(w.opt.addr);
     free(w.opt.topology_xml);
     free(w.opt.id);
+    free(w.opt.notice_url);
     for (size_t i = 0; i < w.opt.nlabels; i++)
         free(w.opt.labels[i]);
     free(w.opt.labels);

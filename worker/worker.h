@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "proto/tern.pb-c.h"
+#include "worker/notice.h"
 #include "worker/topology.h"
 
 typedef struct rank_proc {
@@ -26,6 +27,7 @@ typedef struct wattempt {
     uint32_t attempt;
     uint32_t nranks;
     rank_proc *ranks;
+    int preempt_signal;            /* the job's TERN_PREEMPT_SIGNAL */
     bool killing;
     int64_t kill_deadline;         /* monotonic ms: SIGKILL then */
     struct wattempt *next;
@@ -41,6 +43,11 @@ typedef struct worker_opts {
     char **labels;
     size_t nlabels;
     char *id;                      /* TERN_WORKER_ID of its ranks: NAME@SCHEDULER */
+    bool spot;                     /* a spot instance: label spot=true, SIGTERM is a notice */
+    char *notice_url;              /* metadata endpoint to poll for spot notices */
+    uint32_t notice_poll_ms;
+    uint32_t notice_margin_ms;     /* ranks killed this long before a notice's deadline */
+    uint32_t sigterm_notice_s;     /* --spot: SIGTERM is a notice with this long to go */
 } worker_opts;
 
 typedef struct worker {
@@ -56,6 +63,9 @@ typedef struct worker {
     int64_t next_register, next_heartbeat;
     uint64_t seq;
     wattempt *attempts;
+    notice_watch *watch;
+    notice notice;                 /* deadline_ms 0: none */
+    bool leaving;                  /* SIGTERM on a spot node: go once the ranks are gone */
 } worker;
 
 /* ---- launch.c ---- */
@@ -94,7 +104,17 @@ void worker_attempts_free(worker *w);
  * were killed. */
 int worker_kill_orphans(const char *id);
 
+/* ---- preempt.c ---- */
+/* Acts on a spot notice (metadata endpoint, SIGTERM on a spot node, or
+ * 'tern preempt' from ternd): signals every local rank with its preempt
+ * signal, SIGKILL at the deadline minus the margin, and reports the notice
+ * to ternd with every heartbeat from then on. A later notice only moves the
+ * deadline earlier. deadline_ms 0 withdraws the notice. */
+void worker_notice(worker *w, int64_t deadline_ms, const char *source);
+
 /* ---- agent.c ---- */
+/* Sends a heartbeat now. */
+void worker_heartbeat(worker *w);
 int worker_start(worker *w);
 int worker_run(worker *w);
 void worker_finish(worker *w);

@@ -86,6 +86,11 @@ void bench_headline(const char *figure, double value, const char *unit, const ch
 
 void bench_up(bench_cluster *bc, int workers, unsigned cpus)
 {
+    bench_up_with(bc, workers, cpus, "");
+}
+
+void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *extra)
+{
     char exe[4096], tmpl[] = "/tmp/tern-bench.XXXXXX";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0)
@@ -100,8 +105,8 @@ void bench_up(bench_cluster *bc, int workers, unsigned cpus)
     if (cpus)
         snprintf(cpuopt, sizeof cpuopt, "--cpus-per-worker %u", cpus);
     if (workers > 0)
-        snprintf(cmd, sizeof cmd, "%s/tern up --dir %s --workers %d %s >/dev/null", bc->bindir,
-                 bc->dir, workers, cpuopt);
+        snprintf(cmd, sizeof cmd, "%s/tern up --dir %s --workers %d %s %s >/dev/null",
+                 bc->bindir, bc->dir, workers, cpuopt, extra);
     else   /* ternd alone: jobs stay pending, submission is all that is measured */
         snprintf(cmd, sizeof cmd, "mkdir -p %s; %s/ternd --state %s/state.db --client "
                  "tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 --endpoints-file %s/ep "

@@ -20,6 +20,8 @@ typedef struct bench_cluster {
  * CPUs each (0: the machine's) in a fresh temporary directory. Exits the
  * program with a message on failure. */
 void bench_up(bench_cluster *bc, int workers, unsigned cpus);
+/* The same, with more 'tern up' options ('extra', e.g. "--spot-workers 1"). */
+void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *extra);
 void bench_down(bench_cluster *bc);
 
 /* A DEALER connected to the scheduler; requests are pipelined. */

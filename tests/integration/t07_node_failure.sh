@@ -1,14 +1,14 @@
 # A worker killed with -9: its ranks die with it, the scheduler declares the
 # node down after missing heartbeats, tears the gang down on the other node
-# and ends the job NF. A restarted worker brings the node back and kills
-# what the ranks left behind. Drain and resume keep jobs off a node and let
+# and, with --max-restarts 0, ends the job NF (restarts: t15). A restarted
+# worker brings the node back and kills what the ranks left behind. Drain and resume keep jobs off a node and let
 # them back; a drain outlives the node going down.
 . "$(dirname "$0")/lib.sh"
 
 up --workers 2
 mkdir -p "$T/pids" "$T/children"
 # Each rank leaves a child of its own in the background, as scripts do.
-id=$(tern submit --parsable -N 2 --ntasks-per-node 2 -- sh -c \
+id=$(tern submit --parsable -N 2 --ntasks-per-node 2 --max-restarts 0 -- sh -c \
     'sleep 300 & echo $! > '"$T"'/children/$RANK.$TERN_NODE_NAME; echo $$ > '"$T"'/pids/$RANK.$TERN_NODE_NAME; wait') \
     || fail "submit"
 wait_for 20 count_is "$T/pids" 4 || fail "ranks did not start"
@@ -19,7 +19,8 @@ wait_for 5 pids_gone "$T"/pids/*.node1 || fail "node1's ranks outlived their wor
 wait_for 15 state_is "$id" NF || fail "job $id is $(job_state "$id"), expected NF"
 wait_for 3 pids_gone "$T"/pids/*.node2 || fail "node2's ranks still alive after the job ended"
 tern nodes | grep -E "^node1 +DOWN" >/dev/null || fail "node1 not DOWN: $(tern nodes)"
-tern show "$id" | grep -q "ranks lost on node1" || fail "reason: $(tern show "$id" | grep Reason)"
+tern show "$id" | grep -q "Reason=ranks lost on node1: no heartbeat for .* ms (--max-restarts 0)" \
+    || fail "reason: $(tern show "$id" | grep Reason)"
 ok "worker node1 killed: job $id NF, node1 DOWN, ranks on node2 torn down"
 
 up   # restarts the dead worker

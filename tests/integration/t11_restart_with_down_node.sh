@@ -1,6 +1,7 @@
 # A job caught between a node's death and ternd's: ternd restarts with the
 # node DOWN in its database. The ranks placed there will never report; the
-# job still ends (NF) once its surviving ranks are gone, and frees its nodes.
+# job still ends (NF, no restart allowed) once its surviving ranks are gone,
+# and frees its nodes.
 . "$(dirname "$0")/lib.sh"
 
 start_ternd() {
@@ -22,7 +23,7 @@ done
 wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
 
 mkdir -p "$T/pids"
-id=$(tern submit --parsable -N 2 -- sh -c \
+id=$(tern submit --parsable -N 2 --max-restarts 0 -- sh -c \
      'trap "" TERM; echo $$ > '"$T"'/pids/$TERN_NODE_NAME; while :; do sleep 0.1; done') \
     || fail "submit"
 wait_for 10 count_is "$T/pids" 2 || fail "ranks did not start"

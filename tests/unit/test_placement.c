@@ -67,16 +67,16 @@ static void test_never(void)
         const char *exact;      /* the whole reason, or NULL */
         const char *parts[3];   /* pieces it must hold */
     } cases[] = {
-        { { 1, 1, 1, 9 }, "--gpus-per-node 9 exceeds every node (max 8)", { NULL } },
-        { { 1, 1, 1, 65 }, "--gpus-per-node 65 exceeds every node (max 8)", { NULL } },
-        { { 1, 8, 17, 0 }, NULL, { "8 tasks x 17 cpus", "exceeds every node", "max 128" } },
-        { { 1, 129, 1, 0 }, NULL, { "exceeds every node", "max 128", NULL } },
+        { { 1, 1, 1, 9, PLACE_SPOT_NEVER, NULL }, "--gpus-per-node 9 exceeds every node (max 8)", { NULL } },
+        { { 1, 1, 1, 65, PLACE_SPOT_NEVER, NULL }, "--gpus-per-node 65 exceeds every node (max 8)", { NULL } },
+        { { 1, 8, 17, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "8 tasks x 17 cpus", "exceeds every node", "max 128" } },
+        { { 1, 129, 1, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "exceeds every node", "max 128", NULL } },
         /* enough GPUs on 'a', enough CPUs on 'c', never both on one node */
-        { { 1, 1, 100, 8 }, NULL, { "needs 1 nodes", "the cluster has 0", NULL } },
+        { { 1, 1, 100, 8, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 1 nodes", "the cluster has 0", NULL } },
         /* 8 GPUs: only 'a' */
-        { { 2, 1, 1, 8 }, NULL, { "needs 2 nodes", "8 gpus", "the cluster has 1" } },
+        { { 2, 1, 1, 8, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 2 nodes", "8 gpus", "the cluster has 1" } },
         /* 4 nodes of anything: there are 3 */
-        { { 4, 1, 1, 0 }, NULL, { "needs 4 nodes", "the cluster has 3", NULL } },
+        { { 4, 1, 1, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 4 nodes", "the cluster has 3", NULL } },
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         reason[0] = '\0';
@@ -332,6 +332,60 @@ static void test_distinct_nodes(void)
     }
 }
 
+/* Non-preemptible jobs never see spot nodes; preemptible ones take spot
+ * nodes first and on-demand ones after; PLACE_SPOT_ONLY keeps to spot. */
+static void test_spot(void)
+{
+    place_node nodes[] = { node("od-a", 4, 0, 0), node("spot-a", 4, 0, 0),
+                           node("od-b", 4, 0, 0), node("spot-b", 4, 2, 0) };
+    nodes[1].spot = nodes[3].spot = true;
+    place_choice out[4];
+    char reason[256];
+    place_request r = req(2, 1, 2, 0);
+    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_OK);
+    for (int k = 0; k < 2; k++)
+        CU_ASSERT_FALSE(nodes[out[k].node].spot);
+    r.nodes = 3;   /* only two on-demand nodes exist */
+    CU_ASSERT_EQUAL(place_check(&r, nodes, 4, reason, sizeof reason), PLACE_NEVER);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reason, "spot nodes take only --preemptible jobs"));
+    r.spot = PLACE_SPOT_PREFER;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_OK);
+    /* both spot nodes first (best fit: spot-b), then the best on-demand one */
+    CU_ASSERT_STRING_EQUAL(nodes[out[0].node].name, "spot-b");
+    CU_ASSERT_STRING_EQUAL(nodes[out[1].node].name, "spot-a");
+    CU_ASSERT_FALSE(nodes[out[2].node].spot);
+    r.spot = PLACE_SPOT_ONLY;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_WAIT);
+    r.nodes = 2;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(nodes[out[0].node].spot && nodes[out[1].node].spot);
+    /* every node a spot node: a non-preemptible job could never run */
+    place_node spots[] = { node("s1", 4, 0, 0), node("s2", 4, 0, 0) };
+    spots[0].spot = spots[1].spot = true;
+    r = req(1, 1, 1, 0);
+    CU_ASSERT_EQUAL(place_check(&r, spots, 2, reason, sizeof reason), PLACE_NEVER);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reason, "every node is a spot node"));
+}
+
+/* Nodes to avoid (where the job's last attempt lost its ranks) go last,
+ * whatever their fit, and are still used when nothing else fits. */
+static void test_avoid(void)
+{
+    place_node nodes[] = { node("a", 4, 3, 0), node("b", 4, 0, 0), node("c", 4, 0, 0) };
+    uint8_t avoid[] = { 1, 0, 0 };
+    place_choice out[3];
+    char reason[128];
+    place_request r = req(1, 1, 1, 0);
+    CU_ASSERT_EQUAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[0].node, 0);   /* best fit without the mark */
+    r.avoid = avoid;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[0].node, 1);
+    r.nodes = 3;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[2].node, 0);
+}
+
 int suite_placement(void)
 {
     static const unit_test tests[] = {
@@ -345,6 +399,8 @@ int suite_placement(void)
         { "unusable skipped", test_unusable_skipped },
         { "gpu choice", test_gpu_choice },
         { "distinct nodes", test_distinct_nodes },
+        { "spot", test_spot },
+        { "avoid", test_avoid },
         { NULL, NULL },
     };
     return unit_add("placement", tests);

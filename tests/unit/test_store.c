@@ -65,6 +65,8 @@ typedef struct job_copy {
     int64_t submit_ms, start_ms, end_ms;
     int32_t failed_rank;
     char *failed_node;
+    uint32_t restarts;
+    char *avoid;
 } job_copy;
 
 typedef struct loaded {
@@ -97,6 +99,8 @@ static int load_one(void *arg, const store_job *j)
         c->end_ms = j->end_ms;
         c->failed_rank = j->failed_rank;
         c->failed_node = dup_or_null(j->failed_node);
+        c->restarts = j->restarts;
+        c->avoid = dup_or_null(j->avoid);
     }
     l->n++;
     if (l->stop_after && (int)l->n == l->stop_after)
@@ -111,6 +115,7 @@ static void loaded_free(loaded *l)
         free(l->jobs[i].spec);
         free(l->jobs[i].reason);
         free(l->jobs[i].failed_node);
+        free(l->jobs[i].avoid);
     }
     memset(l, 0, sizeof *l);
 }
@@ -180,7 +185,7 @@ static void test_schema(void)
                  tables[i]);
         CU_ASSERT_EQUAL(count_rows(db, q), 1);
     }
-    CU_ASSERT_EQUAL(count_rows(db, "SELECT count(*) FROM meta WHERE key = 'schema' AND value = '1'"),
+    CU_ASSERT_EQUAL(count_rows(db, "SELECT count(*) FROM meta WHERE key = 'schema' AND value = '2'"),
                     1);
     CU_ASSERT_EQUAL(count_rows(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"),
                     1);
@@ -395,6 +400,116 @@ static void test_attempts(void)
     free((void *)got.placement);
     CU_ASSERT_EQUAL(store_attempt_get(fx.st, 5, 2, &got), 0);
     fx_close(&fx);
+}
+
+typedef struct attempts_seen {
+    int n;
+    uint32_t attempt[4];
+    int state[4];
+    char reason[4][64];
+} attempts_seen;
+
+static int see_attempt(void *arg, const store_attempt *a)
+{
+    attempts_seen *l = arg;
+    if (l->n < 4) {
+        l->attempt[l->n] = a->attempt;
+        l->state[l->n] = a->state;
+        snprintf(l->reason[l->n], sizeof l->reason[0], "%s", a->reason ? a->reason : "(null)");
+    }
+    l->n++;
+    return 0;
+}
+
+/* Every attempt of a job, oldest first, with how it ended; the job's
+ * restarts and the nodes its restarts avoid survive a reopen. */
+static void test_attempt_history(void)
+{
+    fixture fx;
+    fx_open(&fx);
+    static const unsigned char pl[] = { 0x12, 0x00 };
+    store_attempt a2 = { .job_id = 9, .attempt = 2, .state = JOB_RUNNING, .placement = pl,
+                         .placement_len = sizeof pl };
+    store_attempt a0 = { .job_id = 9, .attempt = 0, .state = JOB_NODE_FAIL, .placement = pl,
+                         .placement_len = sizeof pl, .reason = "ranks lost on node2" };
+    store_attempt a1 = { .job_id = 9, .attempt = 1, .state = JOB_PREEMPTED, .placement = pl,
+                         .placement_len = sizeof pl, .reason = "spot notice on node3" };
+    store_attempt other = { .job_id = 10, .attempt = 0, .state = JOB_RUNNING, .placement = pl,
+                            .placement_len = sizeof pl };
+    store_job j = { .id = 9, .spec = pl, .spec_len = sizeof pl, .attempt = 2, .restarts = 1,
+                    .avoid = "node2,node5" };
+    CU_ASSERT_EQUAL_FATAL(store_begin(fx.st), 0);
+    CU_ASSERT_EQUAL(store_attempt_put(fx.st, &a2), 0);
+    CU_ASSERT_EQUAL(store_attempt_put(fx.st, &a0), 0);
+    CU_ASSERT_EQUAL(store_attempt_put(fx.st, &a1), 0);
+    CU_ASSERT_EQUAL(store_attempt_put(fx.st, &other), 0);
+    CU_ASSERT_EQUAL(store_job_insert(fx.st, &j), 0);
+    CU_ASSERT_EQUAL_FATAL(store_commit(fx.st), 0);
+    CU_ASSERT_EQUAL_FATAL(reopen(&fx), 0);
+    attempts_seen seen = { 0 };
+    CU_ASSERT_EQUAL(store_attempts_of(fx.st, 9, see_attempt, &seen), 0);
+    CU_ASSERT_EQUAL_FATAL(seen.n, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(seen.attempt[i], i);
+    CU_ASSERT_EQUAL(seen.state[0], JOB_NODE_FAIL);
+    CU_ASSERT_STRING_EQUAL(seen.reason[0], "ranks lost on node2");
+    CU_ASSERT_STRING_EQUAL(seen.reason[1], "spot notice on node3");
+    CU_ASSERT_STRING_EQUAL(seen.reason[2], "(null)");
+    loaded l = { 0 };
+    CU_ASSERT_EQUAL(store_jobs_load(fx.st, load_one, &l), 0);
+    CU_ASSERT_EQUAL_FATAL(l.n, 1);
+    CU_ASSERT_EQUAL(l.jobs[0].restarts, 1);
+    CU_ASSERT_TRUE(l.jobs[0].avoid && strcmp(l.jobs[0].avoid, "node2,node5") == 0);
+    loaded_free(&l);
+    fx_close(&fx);
+}
+
+/* A database of an earlier ternd (schema 1) is brought to schema 2 at
+ * open, its rows kept; a schema this ternd does not know is refused. */
+static void test_migration(void)
+{
+    char *dir = unit_tmpdir(), path[1024], err[512] = "";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+        "INSERT INTO meta VALUES('schema', '1');"
+        "CREATE TABLE jobs(id INTEGER PRIMARY KEY, token TEXT, spec BLOB NOT NULL,"
+        " state INTEGER NOT NULL, reason TEXT, exit_code INTEGER, attempt INTEGER,"
+        " submit_ms INTEGER, start_ms INTEGER, end_ms INTEGER, failed_rank INTEGER,"
+        " failed_node TEXT);"
+        "CREATE TABLE attempts(job_id INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+        " state INTEGER, placement BLOB, start_ms INTEGER, end_ms INTEGER, exit_code INTEGER,"
+        " PRIMARY KEY(job_id, attempt));"
+        "INSERT INTO jobs(id, spec, state, reason, attempt) VALUES(3, x'00', 1, 'None', 0);"
+        "INSERT INTO attempts VALUES(3, 0, 1, x'1200', 5, 0, 0);", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store *st = store_open(path, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    loaded l = { 0 };
+    CU_ASSERT_EQUAL(store_jobs_load(st, load_one, &l), 0);
+    CU_ASSERT_EQUAL_FATAL(l.n, 1);
+    CU_ASSERT_EQUAL(l.jobs[0].id, 3);
+    CU_ASSERT_EQUAL(l.jobs[0].restarts, 0);
+    CU_ASSERT_PTR_NULL(l.jobs[0].avoid);
+    loaded_free(&l);
+    attempts_seen seen = { 0 };
+    CU_ASSERT_EQUAL(store_attempts_of(st, 3, see_attempt, &seen), 0);
+    CU_ASSERT_EQUAL(seen.n, 1);
+    store_close(&st);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(count_rows(db, "SELECT count(*) FROM meta WHERE key = 'schema' AND value = '2'"), 1);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "UPDATE meta SET value = '7' WHERE key = 'schema'", NULL,
+                                 NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    st = store_open(path, err, sizeof err);
+    CU_ASSERT_PTR_NULL(st);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "schema version 7"));
+    store_close(&st);
+    unit_rmrf(dir);
+    free(dir);
 }
 
 typedef struct node_copy {
@@ -666,6 +781,8 @@ int suite_store(void)
 {
     static const unit_test tests[] = {
         { "schema", test_schema },
+        { "attempt history", test_attempt_history },
+        { "migration", test_migration },
         { "jobs", test_jobs },
         { "tokens", test_tokens },
         { "attempts", test_attempts },

@@ -15,6 +15,7 @@ int suite_rankenv(void);
 int suite_topology(void);
 int suite_reduce(void);
 int suite_ckpt(void);
+int suite_notice(void);
 
 typedef struct unit_test {
     const char *name;

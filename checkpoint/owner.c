@@ -1,0 +1,92 @@
+/* Which attempt of a job owns its checkpoint directory. A new attempt
+ * claims the directory when it opens it, before it loads; from then on a
+ * commit of an earlier attempt (ranks on a node cut off from the scheduler,
+ * still running) is refused, so LATEST never moves to a step of an attempt
+ * the scheduler has moved on from. The claim and each commit hold an flock
+ * on DIR/.lock, so the check and the rename that publishes a step cannot
+ * interleave with a claim. Programs run outside tern (no TERN_JOB_ID) skip
+ * all of this. */
+#include "checkpoint/ckpt.h"
+
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int ckpt_owner_lock(const tern_ckpt *ck, char *why, size_t whylen)
+{
+    char path[PATH_MAX];
+    ckpt_path(path, sizeof path, "%s/.lock", ck->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        snprintf(why, whylen, "locking %.200s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return TERN_ESYS;
+    }
+    return fd;
+}
+
+void ckpt_owner_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* The attempt recorded in DIR/OWNER for this job, or -1 when none is. */
+static int64_t owner_attempt(const tern_ckpt *ck)
+{
+    char path[PATH_MAX], *text;
+    ckpt_path(path, sizeof path, "%s/OWNER", ck->dir);
+    if (fs_read_all(path, 256, &text, NULL) < 0)
+        return -1;
+    uint64_t job;
+    uint32_t attempt;
+    int64_t rc = -1;
+    if (sscanf(text, "job %" SCNu64 " attempt %" SCNu32, &job, &attempt) == 2 && job == ck->job)
+        rc = attempt;
+    free(text);
+    return rc;
+}
+
+int ckpt_owner_check(const tern_ckpt *ck, char *why, size_t whylen)
+{
+    if (!ck->job)
+        return 0;
+    int64_t owner = owner_attempt(ck);
+    if (owner > (int64_t)ck->attempt) {
+        snprintf(why, whylen, "attempt %" PRId64 " of job %" PRIu64 " owns %.200s now; this "
+                 "attempt (%" PRIu32 ") may not commit there", owner, ck->job, ck->dir,
+                 ck->attempt);
+        return TERN_EFENCED;
+    }
+    return 0;
+}
+
+int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen)
+{
+    if (!ck->job)
+        return 0;
+    int fd = ckpt_owner_lock(ck, why, whylen);
+    if (fd < 0)
+        return fd;
+    int rc = ckpt_owner_check(ck, why, whylen);
+    if (rc == 0 && owner_attempt(ck) != (int64_t)ck->attempt) {
+        char path[PATH_MAX], text[96];
+        ckpt_path(path, sizeof path, "%s/OWNER", ck->dir);
+        int n = snprintf(text, sizeof text, "job %" PRIu64 " attempt %" PRIu32 "\n", ck->job,
+                         ck->attempt);
+        if (fs_write_atomic(path, text, (size_t)n, 0644) < 0 || fs_fsync_dir(ck->dir) < 0) {
+            snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
+            rc = TERN_ESYS;
+        }
+    }
+    ckpt_owner_unlock(fd);
+    return rc;
+}
