@@ -116,11 +116,11 @@ void ckpt_path(char *out, size_t len, const char *fmt, ...) __attribute__((forma
 void ckpt_fault(const char *phase);
 
 /* owner.c: the attempt that owns the directory (see there). claim: rank 0
- * at open; check: under the lock; lock returns an fd for unlock, or a
- * TERN_E* code with the reason. All return 0 or a TERN_E* code. */
+ * at open; check: under the lock; lock sets *fd for unlock (-1 where the
+ * file system has no locks). All return 0 or a TERN_E* code. */
 int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen);
 int ckpt_owner_check(const tern_ckpt *ck, char *why, size_t whylen);
-int ckpt_owner_lock(const tern_ckpt *ck, char *why, size_t whylen);
+int ckpt_owner_lock(const tern_ckpt *ck, int *fd, char *why, size_t whylen);
 void ckpt_owner_unlock(int fd);
 
 /* commit.c: rank 0, once every shard of 'step' is durable in its .tmp

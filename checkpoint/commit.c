@@ -129,8 +129,11 @@ int ckpt_commit(tern_ckpt *ck, int64_t step, const ckpt_shard_info *shards, char
                 size_t whylen)
 {
     int fd = -1;
-    if (ck->job && (fd = ckpt_owner_lock(ck, why, whylen)) < 0)
-        return fd;
+    if (ck->job) {
+        int rc = ckpt_owner_lock(ck, &fd, why, whylen);
+        if (rc)
+            return rc;
+    }
     int rc = commit_locked(ck, step, shards, why, whylen);
     ckpt_owner_unlock(fd);
     return rc;

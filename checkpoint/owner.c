@@ -19,18 +19,30 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-int ckpt_owner_lock(const tern_ckpt *ck, char *why, size_t whylen)
+int ckpt_owner_lock(const tern_ckpt *ck, int *fd, char *why, size_t whylen)
 {
+    static bool warned;
     char path[PATH_MAX];
     ckpt_path(path, sizeof path, "%s/.lock", ck->dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        snprintf(why, whylen, "locking %.200s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return TERN_ESYS;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd >= 0 && flock(*fd, LOCK_EX) == 0)
+        return 0;
+    int err = errno;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    if (err == ENOSYS || err == EOPNOTSUPP || err == ENOLCK) {
+        /* A file system without locks (Lustre -o noflock): the OWNER check
+         * alone still fences all but a commit racing a claim. */
+        if (!warned)
+            fprintf(stderr, "tern: checkpoint: %s cannot be locked (%s); fencing without "
+                    "the lock\n", ck->dir, strerror(err));
+        warned = true;
+        return 0;
     }
-    return fd;
+    snprintf(why, whylen, "locking %.200s: %s", path, strerror(err));
+    errno = err;
+    return TERN_ESYS;
 }
 
 void ckpt_owner_unlock(int fd)
@@ -73,18 +85,26 @@ int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen)
 {
     if (!ck->job)
         return 0;
-    int fd = ckpt_owner_lock(ck, why, whylen);
-    if (fd < 0)
-        return fd;
-    int rc = ckpt_owner_check(ck, why, whylen);
+    int fd;
+    int rc = ckpt_owner_lock(ck, &fd, why, whylen);
+    if (rc) {
+        /* A directory this attempt may only read (to resume or fine-tune
+         * from): no claim; a save there fails on its own. */
+        if (errno == EROFS || errno == EACCES || errno == EPERM)
+            return 0;
+        return rc;
+    }
+    rc = ckpt_owner_check(ck, why, whylen);
     if (rc == 0 && owner_attempt(ck) != (int64_t)ck->attempt) {
         char path[PATH_MAX], text[96];
         ckpt_path(path, sizeof path, "%s/OWNER", ck->dir);
         int n = snprintf(text, sizeof text, "job %" PRIu64 " attempt %" PRIu32 "\n", ck->job,
                          ck->attempt);
         if (fs_write_atomic(path, text, (size_t)n, 0644) < 0 || fs_fsync_dir(ck->dir) < 0) {
-            snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
-            rc = TERN_ESYS;
+            if (errno != EROFS && errno != EACCES && errno != EPERM) {
+                snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
+                rc = TERN_ESYS;
+            }
         }
     }
     ckpt_owner_unlock(fd);

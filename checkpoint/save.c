@@ -95,8 +95,12 @@ int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len, boo
     if (ck->rank == 0) {
         res.status = first_bad(ck, all, step, res.why, sizeof res.why);
         if (res.status) {
-            /* Every rank is past its write: the half-written step can go. */
-            fs_rm_rf(tmp);
+            /* Every rank is past its write: the half-written step can go,
+             * unless a later attempt owns the directory (its save may be
+             * using the same name). */
+            char ignored[CKPT_WHY];
+            if (ckpt_owner_check(ck, ignored, sizeof ignored) == 0)
+                fs_rm_rf(tmp);
         } else {
             ckpt_shard_info *shards = (ckpt_shard_info *)all;
             for (int r = 0; r < ck->size; r++)   /* in place: shards[r] ends before all[r] */

@@ -14,7 +14,8 @@
 
 static uint64_t run_secs(const Tern__JobInfo *j)
 {
-    if (j->start_ms <= 0)
+    /* (a requeued job waits with its last attempt's times) */
+    if (j->start_ms <= 0 || strcmp(j->state, "PD") == 0)
         return 0;
     int64_t end = j->end_ms > 0 ? j->end_ms : clock_wall_ms();
     return end > j->start_ms ? (uint64_t)(end - j->start_ms) / 1000 : 0;
@@ -102,7 +103,7 @@ static json_t *job_json(const Tern__JobInfo *j)
  * start (priority, then submission), then finished ones; each by id. */
 static int state_group(const char *st)
 {
-    if (strcmp(st, "R") == 0 || strcmp(st, "CG") == 0)
+    if (strcmp(st, "R") == 0 || strcmp(st, "CG") == 0 || strcmp(st, "PR") == 0)
         return 0;
     return strcmp(st, "PD") == 0 ? 1 : 2;
 }

@@ -14,8 +14,9 @@ typedef int (*option_fn)(void *ctx, const char *name, const char *value, char *e
                          size_t errlen);
 
 /* Parses argv. 'names' is NULL-terminated; every option takes a value,
- * except a switch, listed as "NAME?": --NAME alone gives it "true" (and
- * --NAME=false or "NAME = false" in a config file turn it off).
+ * except a switch, listed as "NAME?": --NAME alone gives it "true"; its
+ * value, if any, must be attached (--NAME=false), or given in a config
+ * file ("NAME = false").
  * Returns 0 to go on, 1 after printing 'usage' for --help, 2 after printing
  * "PROG: what" for a usage error. */
 int options_parse(const char *prog, int argc, char **argv, const char *const *names,

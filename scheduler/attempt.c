@@ -63,6 +63,7 @@ int attempt_bind(sched *s, job *j)
     for (size_t i = 0; i < p->n_nodes; i++)
         take(j->nodes[i], p->nodes[i], +1);
     j->ranks_left = world;
+    j->ranks_ok = 0;
     return 0;
 error:
     free(j->nodes);
@@ -415,6 +416,9 @@ static void attempt_requeue(sched *s, job *j, enum job_state how)
 static void attempt_done(sched *s, job *j)
 {
     enum job_state final = j->ending ? j->end_state : JOB_COMPLETED;
+    /* Every rank finished well before the preemption took hold: done. */
+    if (final == JOB_PREEMPTED && j->ranks_ok == jobspec_world_size(j->spec))
+        final = JOB_COMPLETED;
     if (final == JOB_PREEMPTED) {
         attempt_requeue(s, j, final);
         return;
@@ -501,6 +505,7 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
         return;
     j->rank_exited[rank] = 1;
     j->ranks_left--;
+    j->ranks_ok += code == 0;
     log_debug("job=%llu attempt=%u rank=%u node=%s exit=%d", (unsigned long long)j->id,
               j->attempt, rank, node, code);
     if (code == TERN_EXIT_REQUEUE && !j->ending && requeue_asked(s, j, rank, node))
@@ -537,13 +542,12 @@ static void avoid_add(job *j, const char *name)
         memcpy(j->avoid, keep, len + 1);
 }
 
-void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
+/* Ranks [lo, hi) of j's attempt, on n, are gone without an exit of their own. */
+static void ranks_lost(sched *s, job *j, const node *n, uint32_t lo, uint32_t hi,
+                       const char *why)
 {
-    int k = attempt_node_rank(j, n);
-    if (k < 0)
-        return;
-    uint32_t tpn = j->spec->tasks_per_node, lost = 0;
-    for (uint32_t r = (uint32_t)k * tpn; r < ((uint32_t)k + 1) * tpn; r++) {
+    uint32_t lost = 0;
+    for (uint32_t r = lo; r < hi; r++) {
         if (!j->rank_exited[r]) {
             j->rank_exited[r] = 1;
             j->ranks_left--;
@@ -574,6 +578,21 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
     }
     if (j->ranks_left == 0)
         attempt_done(s, j);
+}
+
+void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
+{
+    int k = attempt_node_rank(j, n);
+    if (k < 0)
+        return;
+    uint32_t tpn = j->spec->tasks_per_node;
+    ranks_lost(s, j, n, (uint32_t)k * tpn, ((uint32_t)k + 1) * tpn, why);
+}
+
+void attempt_rank_lost(sched *s, job *j, const node *n, uint32_t rank, const char *why)
+{
+    if (j->rank_exited && rank < jobspec_world_size(j->spec))
+        ranks_lost(s, j, n, rank, rank + 1, why);
 }
 
 int ending_signal(const job *j)
@@ -616,6 +635,26 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
         log_info("job=%llu cancelled while pending", (unsigned long long)j->id);
         sched_wake_waiters(s, j);
         s->dirty = true;
+        return 0;
+    }
+    if (j->ending && (j->end_state == JOB_PREEMPTED || j->end_state == JOB_NODE_FAIL)) {
+        /* Winding down to be requeued: it ends here instead. The ranks
+         * keep the signal and deadline they were given. */
+        j->end_state = JOB_CANCELLED;
+        j->state = JOB_COMPLETING;
+        snprintf(j->reason, sizeof j->reason, "Cancelled");
+        /* SIGTERM and the kill-wait, or the earlier deadline it had. */
+        int64_t by = clock_mono_ms() + s->opt.kill_wait_ms;
+        if (!j->end_by || by < j->end_by)
+            j->end_by = by;
+        j->end_signal = SIGTERM;
+        for (size_t k = 0; k < j->placement->n_nodes; k++)
+            attempt_send_kill(s, j->nodes[k], j->id, j->attempt, SIGTERM, ending_grace(s, j),
+                              "Cancelled");
+        sched_job_save(s, j);
+        attempt_save(s, j, JOB_CANCELLED);
+        log_info("job=%llu attempt=%u: cancelled while ending", (unsigned long long)j->id,
+                 j->attempt);
         return 0;
     }
     attempt_end(s, j, JOB_CANCELLED, SIGTERM, s->opt.kill_wait_ms, "Cancelled");

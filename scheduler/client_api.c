@@ -380,6 +380,7 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
             n->reason[0] = '\0';
             /* Heartbeats sent before the worker hears of it still carry it. */
             n->withdrawn = n->notice_deadline;
+            n->withdraw_pending = !n->connected || !n->notice_deadline;
             n->notice_deadline = 0;
             node_send_notice(s, n, 0, "");
         }

@@ -96,6 +96,9 @@ static int job_cb(void *arg, const store_job *row)
             j->ending = true;
             j->end_state = (enum job_state)a.state;
             j->warned = j->end_state == JOB_PREEMPTED;
+            /* The deadline comes back with the node's notice (apply_notice). */
+            if (j->warned)
+                j->end_signal = j->spec->preempt_signal ? j->spec->preempt_signal : SIGUSR1;
             if (!job_state_final(j->end_state) && j->end_state != JOB_PREEMPTED)
                 j->end_state = JOB_FAILED;
         }

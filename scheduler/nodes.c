@@ -156,8 +156,12 @@ void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why)
     snprintf(msg, sizeof msg, "spot notice on %s", n->name);
     for (job *j = s->active.head, *next; j; j = next) {
         next = j->next;
-        if (attempt_node_rank(j, n) >= 0)
-            attempt_preempt(s, j, grace > 0 ? (uint32_t)grace : 0, msg);
+        if (attempt_node_rank(j, n) < 0)
+            continue;
+        /* Preempted before a ternd restart: the deadline was not kept. */
+        if (j->ending && j->end_state == JOB_PREEMPTED && !j->end_by)
+            j->end_by = clock_mono_ms() + (grace > 0 ? grace : 0);
+        attempt_preempt(s, j, grace > 0 ? (uint32_t)grace : 0, msg);
     }
     s->dirty = true;
 }

@@ -40,6 +40,7 @@ typedef struct node {
     double price;                  /* label price=, per node-hour */
     int64_t notice_deadline;       /* unix ms the notice gives; 0: none */
     int64_t withdrawn;             /* deadline of a notice 'tern resume' withdrew */
+    bool withdraw_pending;         /* resumed while away: withdraw what it brings back */
 } node;
 
 typedef struct job {
@@ -58,6 +59,7 @@ typedef struct job {
     node **nodes;                  /* placement's nodes while R or CG */
     uint8_t *rank_exited;          /* world size entries while R or CG */
     uint32_t ranks_left;
+    uint32_t ranks_ok;             /* ranks of the attempt that exited 0 */
     bool ending;                   /* ranks told to stop */
     enum job_state end_state;      /* what the job becomes when they are gone */
     bool warned;                   /* told to checkpoint: notice, preempt, --signal */
@@ -221,6 +223,9 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
                        const char *msg);
 /* The ranks of j's attempt on 'n' are gone without a report. */
 void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why);
+/* One rank of j's attempt, on 'n', is gone with its node (its worker killed
+ * it, cut off from ternd). */
+void attempt_rank_lost(sched *s, job *j, const node *n, uint32_t rank, const char *why);
 /* Tells every rank of the attempt to stop; the job becomes 'end' once they
  * are gone. Does nothing if it is already ending. */
 void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,

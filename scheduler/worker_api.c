@@ -59,6 +59,17 @@ static bool rank_on_node(const job *j, const node *n, uint32_t rank)
     return k >= 0 && rank >= (uint32_t)k * tpn && rank < ((uint32_t)k + 1) * tpn;
 }
 
+/* A rank's exit; one its worker killed when cut off from ternd was lost
+ * with the node, not failed. */
+static void rank_exit(sched *s, job *j, const node *n, uint32_t rank, int32_t code,
+                      const char *msg, bool fenced)
+{
+    if (fenced)
+        attempt_rank_lost(s, j, n, rank, "its worker heard nothing from ternd (--fence-after)");
+    else
+        attempt_rank_exit(s, j, rank, code, n->name, msg);
+}
+
 /* Applies one attempt's report. Returns true when the worker may forget it. */
 static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
 {
@@ -77,7 +88,7 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
     for (size_t i = 0; i < a->n_ranks && j->rank_exited; i++) {
         const Tern__RankStatus *r = a->ranks[i];
         if (!r->running && rank_on_node(j, n, r->rank))
-            attempt_rank_exit(s, j, r->rank, r->exit_code, n->name, r->message);
+            rank_exit(s, j, n, r->rank, r->exit_code, r->message, r->fenced);
     }
     if (running && j->ending)
         attempt_send_kill(s, n, j->id, j->attempt, ending_signal(j), ending_grace(s, j),
@@ -87,11 +98,34 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
 
 static void apply_notice(sched *s, node *n, const Tern__Notice *nt)
 {
+    if (n->withdraw_pending) {
+        /* 'tern resume' came while the node was away: this is the notice
+         * it withdrew. */
+        n->withdraw_pending = false;
+        n->withdrawn = nt->deadline_ms;
+        node_send_notice(s, n, 0, "");
+    }
     if (nt->deadline_ms == n->withdrawn)
         return;
     char why[128];
     snprintf(why, sizeof why, "%.127s", nt->source && nt->source[0] ? nt->source : "spot notice");
     sched_node_preempt(s, n, nt->deadline_ms, why);
+}
+
+/* A heartbeat without a notice. */
+static void notice_gone(sched *s, node *n)
+{
+    n->withdraw_pending = false;   /* nothing carried back to withdraw */
+    if (n->state != NODE_PREEMPTING || !n->notice_deadline || clock_wall_ms() <= n->notice_deadline)
+        return;
+    /* The deadline passed, the machine is still here and its worker has
+     * dropped the notice: it was not taken away after all. */
+    log_info("node=%s up again: the notice's deadline passed", n->name);
+    n->state = NODE_UP;
+    n->reason[0] = '\0';
+    n->notice_deadline = 0;
+    sched_node_save(s, n);
+    s->dirty = true;
 }
 
 static const char *check_info(const wire_peer *peer, const Tern__NodeInfo *in)
@@ -180,10 +214,13 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
                  n->info->cpus, n->info->n_gpus, restarted ? " (worker restarted)" : "");
     }
 
-    for (size_t i = 0; i < r->n_attempts; i++)
-        apply_status(s, n, r->attempts[i]);
+    /* The notice first: an exit 75 it reports was a warned one. */
     if (noticed)
         apply_notice(s, n, r->notice);
+    else
+        n->withdraw_pending = false;   /* nothing carried back to withdraw */
+    for (size_t i = 0; i < r->n_attempts; i++)
+        apply_status(s, n, r->attempts[i]);
     /* Attempts placed here that the worker does not know are gone with it. */
     for (job *j = s->active.head, *next; j && !repeat; j = next) {
         next = j->next;
@@ -220,6 +257,8 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
     n->last_seen = clock_mono_ms();
     if (hb->notice && hb->notice->deadline_ms > 0)
         apply_notice(s, n, hb->notice);
+    else
+        notice_gone(s, n);
     Tern__AttemptRef *refs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *refs);
     Tern__AttemptRef **ptrs = calloc(hb->n_attempts ? hb->n_attempts : 1, sizeof *ptrs);
     if (refs && ptrs) {
@@ -259,7 +298,7 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
                   n->name, (unsigned long long)re->job_id, re->attempt, re->rank);
         return;
     }
-    attempt_rank_exit(s, j, re->rank, re->exit_code, n->name, re->message);
+    rank_exit(s, j, n, re->rank, re->exit_code, re->message, re->fenced);
 }
 
 void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)

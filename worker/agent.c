@@ -137,6 +137,7 @@ void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
     re.exit_code = r->exit_code;
     re.node = w->opt.name;
     re.message = (char *)r->message;
+    re.fenced = r->fenced;
     env.body_case = TERN__ENVELOPE__BODY_RANK_EXIT;
     env.rank_exit = &re;
     send_env(w, &env);
@@ -217,6 +218,8 @@ int worker_start(worker *w)
 static int handle(worker *w, Tern__Envelope *env)
 {
     int64_t now = clock_mono_ms();
+    w->last_heard = now;
+    w->fenced = false;
     switch (env->body_case) {
     case TERN__ENVELOPE__BODY_REGISTERED:
         if (!w->registered)
@@ -339,6 +342,9 @@ int worker_run(worker *w)
         int64_t kt = worker_kill_timers(w, now);
         if (kt < timeout)
             timeout = kt;
+        int64_t ft = worker_housekeeping(w, now);
+        if (ft < timeout)
+            timeout = ft;
         if (timeout < 0)
             timeout = 0;
         zmq_pollitem_t items[3] = {

@@ -32,6 +32,10 @@ static const char usage[] =
     "                        are killed (default 5)\n"
     "  --sigterm-notice S    --spot: the time SIGTERM gives before the machine goes\n"
     "                        (default 30)\n"
+    "  --fence-after S       kill every rank after S seconds without a word from ternd\n"
+    "                        (at most ternd's --node-timeout: then no two attempts of a\n"
+    "                        job ever run at once; 0, the default: never, so a\n"
+    "                        scheduler outage disturbs no job)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -115,12 +119,15 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "notice-poll-ms '%s': expected 10 to 600000", v);
         return -1;
     }
-    if (strcmp(key, "notice-margin") == 0 || strcmp(key, "sigterm-notice") == 0) {
+    if (strcmp(key, "notice-margin") == 0 || strcmp(key, "sigterm-notice") == 0 ||
+        strcmp(key, "fence-after") == 0) {
         if (parse_u32(v, 0, 3600, &n) < 0) {
             snprintf(err, errlen, "%s '%s': expected seconds, 0 to 3600", key, v);
             return -1;
         }
-        if (key[1] == 'o')
+        if (key[0] == 'f')
+            wo->fence_after_ms = n * 1000;
+        else if (key[1] == 'o')
             wo->notice_margin_ms = n * 1000;
         else
             wo->sigterm_notice_s = n;
@@ -132,21 +139,19 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "label '%s': expected KEY=VALUE", v);
         return -1;
     }
-    char **nl = realloc(wo->labels, (wo->nlabels + 1) * sizeof *nl);
-    if (!nl)
-        return -1;
-    wo->labels = nl;
-    if (!(nl[wo->nlabels] = strdup(v)))
-        return -1;
-    wo->nlabels++;
-    return 0;
+    /* spot= and price= by label are --spot and --price. */
+    char k[257];
+    snprintf(k, sizeof k, "%.*s", (int)(eq - v), v);
+    if (strcmp(k, "spot") == 0 || strcmp(k, "price") == 0)
+        return set_option(ctx, k, eq + 1, err, errlen);
+    return add_label(wo, k, eq + 1);
 }
 
 int main(int argc, char **argv)
 {
     static const char *const names[] = {
         "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", "spot?", "price",
-        "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", NULL,
+        "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", "fence-after", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);

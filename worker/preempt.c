@@ -8,14 +8,34 @@
 #include "common/clock.h"
 #include "common/log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+/* A notice this long past its deadline, the machine still here, was not
+ * carried out (an AWS stop or hibernate that resumed, a 'tern preempt' of a
+ * node that stays). */
+#define NOTICE_EXPIRY_MS 60000
+
+/* Watches the metadata endpoint again (the watch stops at its first notice). */
+static void rearm(worker *w)
+{
+    if (!w->opt.notice_url)
+        return;
+    notice_watch_stop(&w->watch);
+    char err[512];
+    if (!(w->watch = notice_watch_start(w->opt.notice_url, w->opt.notice_poll_ms, err,
+                                        sizeof err)))
+        log_err("spot notices: %s", err);
+}
 
 void worker_notice(worker *w, int64_t deadline_ms, const char *source)
 {
     if (deadline_ms <= 0) {
-        if (w->notice.deadline_ms)
+        if (w->notice.deadline_ms) {
             log_info("spot notice withdrawn");
+            rearm(w);
+        }
         memset(&w->notice, 0, sizeof w->notice);
         return;
     }
@@ -31,4 +51,37 @@ void worker_notice(worker *w, int64_t deadline_ms, const char *source)
         worker_kill(w, a, a->preempt_signal, grace);
     if (w->registered)
         worker_heartbeat(w);
+}
+
+int64_t worker_housekeeping(worker *w, int64_t now)
+{
+    int64_t next = INT32_MAX;
+    if (w->notice.deadline_ms && !w->leaving) {
+        int64_t late = clock_wall_ms() - w->notice.deadline_ms - NOTICE_EXPIRY_MS;
+        if (late >= 0) {
+            log_warn("spot notice expired: the machine is still here %d s after its deadline",
+                     NOTICE_EXPIRY_MS / 1000);
+            worker_notice(w, 0, "");
+        } else {
+            next = -late;
+        }
+    }
+    if (w->opt.fence_after_ms && w->registered && !w->fenced && worker_running_ranks(w)) {
+        int64_t silent = now - w->last_heard;
+        if (silent >= (int64_t)w->opt.fence_after_ms) {
+            /* ternd has surely declared this node down and moved its jobs:
+             * their ranks here must not run beside the next attempt. */
+            log_warn("no word from the scheduler for %lld ms: stopping every rank "
+                     "(--fence-after)", (long long)silent);
+            for (wattempt *a = w->attempts; a; a = a->next) {
+                for (uint32_t i = 0; i < a->nranks; i++)
+                    a->ranks[i].fenced |= a->ranks[i].running;
+                worker_kill(w, a, SIGKILL, 0);
+            }
+            w->fenced = true;
+        } else if ((int64_t)w->opt.fence_after_ms - silent < next) {
+            next = (int64_t)w->opt.fence_after_ms - silent;
+        }
+    }
+    return next;
 }

@@ -173,6 +173,7 @@ int worker_status(worker *w, Tern__AttemptStatus ***out)
             rs[i].running = a->ranks[i].running;
             rs[i].exit_code = a->ranks[i].exit_code;
             rs[i].message = a->ranks[i].message;
+            rs[i].fenced = a->ranks[i].fenced;
             rp[i] = &rs[i];
         }
         st[k] = s;

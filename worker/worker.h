@@ -19,6 +19,7 @@ typedef struct rank_proc {
     bool running;
     int32_t exit_code;             /* 128+N when killed by signal N */
     char message[160];             /* why it could not start */
+    bool fenced;                   /* killed for --fence-after */
     hwloc_bitmap_t cpus;
 } rank_proc;
 
@@ -48,6 +49,7 @@ typedef struct worker_opts {
     uint32_t notice_poll_ms;
     uint32_t notice_margin_ms;     /* ranks killed this long before a notice's deadline */
     uint32_t sigterm_notice_s;     /* --spot: SIGTERM is a notice with this long to go */
+    uint32_t fence_after_ms;       /* stop the ranks after this long without ternd; 0: never */
 } worker_opts;
 
 typedef struct worker {
@@ -65,6 +67,8 @@ typedef struct worker {
     wattempt *attempts;
     notice_watch *watch;
     notice notice;                 /* deadline_ms 0: none */
+    int64_t last_heard;            /* monotonic ms of the last message from ternd */
+    bool fenced;                   /* ranks stopped for --fence-after since then */
     bool leaving;                  /* SIGTERM on a spot node: go once the ranks are gone */
 } worker;
 
@@ -111,6 +115,10 @@ int worker_kill_orphans(const char *id);
  * to ternd with every heartbeat from then on. A later notice only moves the
  * deadline earlier. deadline_ms 0 withdraws the notice. */
 void worker_notice(worker *w, int64_t deadline_ms, const char *source);
+/* Drops a notice whose deadline passed a while ago with the machine still
+ * here (and watches the endpoint again), and stops every rank when ternd
+ * has been silent for --fence-after. Returns ms until it next has work. */
+int64_t worker_housekeeping(worker *w, int64_t now);
 
 /* ---- agent.c ---- */
 /* Sends a heartbeat now. */

@@ -94,6 +94,29 @@ expect_error "tern preempt of an unknown node" "no node 'node9'" tern preempt no
 expect_error "tern preempt --in 0" "--in '0'" tern preempt node1 --in 0
 ok "tern preempt node3: its job got USR1, exited 75 and finished on another node"
 
+# 3b. During a preemption: a job cancelled is not requeued; a job whose
+#     ranks all finish well is done.
+tern resume node3 || fail "resume node3"
+wait_for 5 sh -c "tern nodes | grep -qE '^node3 +UP'" || fail "node3 not UP"
+stubborn='trap "echo ignoring USR1" USR1; trap "exit 143" TERM; echo up; while :; do sleep 0.1; done'
+x=$(tern submit --parsable -N 3 --preemptible -- sh -c "$stubborn") || fail "submit x"
+wait_for 10 sh -c "tern logs $x | grep -c up | grep -q 3" || fail "job $x not up"
+tern preempt node3 --in 60 || fail "tern preempt"
+wait_for 5 state_is "$x" PR || fail "job $x is $(job_state "$x"), expected PR"
+tern cancel "$x" || fail "cancel during PR"
+wait_for 15 state_is "$x" CA || fail "job $x is $(job_state "$x") after cancel during PR: $(tern show "$x")"
+tern show "$x" | grep -q "Attempt=1" && fail "cancelled job $x was requeued: $(tern show "$x")"
+tern resume node3 || fail "resume node3"
+wait_for 5 sh -c "tern nodes | grep -qE '^node3 +UP'" || fail "node3 not UP"
+y=$(tern submit --parsable -N 3 --preemptible -- sh -c \
+    'trap "echo finishing; exit 0" USR1; echo up; while :; do sleep 0.1; done') || fail "submit y"
+wait_for 10 sh -c "tern logs $y | grep -c up | grep -q 3" || fail "job $y not up"
+tern preempt node3 --in 60 || fail "tern preempt"
+tern wait "$y" --timeout 20 >/dev/null || fail "job $y: $(tern show "$y")"
+tern show "$y" | grep -q "Attempt=1" && fail "job $y ran again although every rank finished: $(tern show "$y")"
+tern resume node3 || fail "resume node3"
+ok "cancel during a preemption ends the job CA; ranks that all exit 0 when warned end it CD"
+
 # 4. SIGTERM to a spot worker: a notice; the worker leaves once its ranks are gone.
 tern resume node3 || fail "resume node3"
 wait_for 5 sh -c "tern nodes | grep -qE '^node3 +UP'" || fail "node3 not UP"

@@ -93,3 +93,29 @@ echo "$show" | grep -q "Attempt=0 State=CD" && ! echo "$show" | grep -q "Attempt
 got=$(tern logs "$id" --rank 0 | sed -n 's/^weights //p')
 [ "$got" = "$whole2" ] || fail "weights $got, $whole2 expected"
 ok "ternd killed in mid-training and restarted: job $id completed once, in attempt 0, weights $got"
+
+# 4. --fence-after: a worker that hears nothing from ternd for that long
+#    stops its ranks by itself (ternd moves them after --node-timeout);
+#    workers without it keep theirs through a scheduler outage.
+wep=$(sed -n 's/^worker_endpoint=//p' "$T/.tern/cluster")
+tern-worker --scheduler "$wep" --name fenced --addr 127.0.0.1 --cpus 2 --fence-after 2 \
+    2>"$T/worker-fenced.log" &
+PIDS="$PIDS $!"
+wait_for 10 sh -c "tern nodes | grep -qE '^fenced +UP'" || fail "worker 'fenced' did not register"
+mkdir -p "$T/fpids"
+f=$(tern submit --parsable -N 4 -c 2 -- sh -c 'echo $$ > '"$T"'/fpids/$TERN_NODE_NAME; exec sleep 300') \
+    || fail "submit"
+wait_for 10 count_is "$T/fpids" 4 || fail "job $f did not start on 4 nodes"
+ternd_pid=$(sed -n 's/^ternd_pid=//p' "$T/.tern/cluster")
+kill -STOP "$ternd_pid"
+wait_for 6 pids_gone "$T/fpids/fenced" || { kill -CONT "$ternd_pid"; fail "the fenced worker kept its rank"; }
+for n in node1 node2 node3; do
+    alive "$(cat "$T/fpids/$n")" || { kill -CONT "$ternd_pid"; fail "$n's rank died with ternd silent"; }
+done
+kill -CONT "$ternd_pid"
+grep -q "no word from the scheduler for .* ms: stopping every rank" "$T/worker-fenced.log" \
+    || fail "worker log: $(tail -3 "$T/worker-fenced.log")"
+wait_for 15 sh -c "tern show $f | grep -q 'Attempt=0 State=NF .*Reason=ranks lost on fenced: its worker heard nothing'" \
+    || fail "job $f: $(tern show "$f")"
+tern cancel "$f" >/dev/null
+ok "ternd silent 2 s: the --fence-after worker stopped its rank (counted lost with the node: NF, requeued), the others kept theirs"
