@@ -249,6 +249,16 @@ static const uint8_t *avoid_marks(sched *s, const job *j, uint8_t *avoid)
     return avoid;
 }
 
+/* Whether some usable spot node has a free CPU: what lets the scan go on
+ * past a waiting on-demand-only job. */
+static bool spot_room(const place_node *view, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (view[i].spot && view[i].usable && view[i].cpus_used < view[i].cpus)
+            return true;
+    return false;
+}
+
 void sched_schedule(sched *s)
 {
     s->dirty = false;
@@ -269,6 +279,8 @@ void sched_schedule(sched *s)
     for (job *j = s->pending.head, *next; j; j = next) {
         next = j->next;
         const Tern__JobSpec *sp = j->spec;
+        if (spot_only && !sp->preemptible)
+            continue;
         if (sp->nodes > choice_cap) {
             free(choice);
             choice_cap = sp->nodes;
@@ -282,8 +294,6 @@ void sched_schedule(sched *s)
                                      : PLACE_SPOT_PREFER,
             .avoid = avoid_marks(s, j, avoid),
         };
-        if (spot_only && req.spot == PLACE_SPOT_NEVER)
-            continue;
         char why[256] = "";
         enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);
         if (r == PLACE_NEVER) {
@@ -296,7 +306,7 @@ void sched_schedule(sched *s)
             /* Strict queue order until backfill exists, except that spot
              * nodes, which a waiting on-demand-only job could never use,
              * still go to the --preemptible jobs behind it. */
-            if (req.spot != PLACE_SPOT_NEVER)
+            if (req.spot != PLACE_SPOT_NEVER || !spot_room(view, s->nnodes))
                 break;
             spot_only = true;
             continue;
@@ -307,6 +317,8 @@ void sched_schedule(sched *s)
         }
         for (uint32_t k = 0; k < sp->nodes; k++)
             view[choice[k].node].cpus_used = s->nodes[choice[k].node]->cpus_used;
+        if (spot_only && !spot_room(view, s->nnodes))
+            break;
     }
     free(choice);
     free(view);
