@@ -1,16 +1,24 @@
 /* NVML through dlopen: no link-time dependency on the NVIDIA driver. The
  * types below are the minimal subset of nvml.h this file uses; their layout
- * is NVML's ABI (nvmlPciInfo_t as returned by nvmlDeviceGetPciInfo_v2/_v3,
- * nvmlMemory_t by nvmlDeviceGetMemoryInfo). */
+ * is NVML's ABI (nvmlPciInfo_t as returned by nvmlDeviceGetPciInfo_v2/_v3
+ * and nvmlDeviceGetNvLinkRemotePciInfo_v2, nvmlMemory_t by
+ * nvmlDeviceGetMemoryInfo, nvmlEnableState_t and nvmlIntNvLinkDeviceType_t
+ * as enums). */
 #include "worker/nvml.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef int nvml_return;   /* nvmlReturn_t, an enum */
 #define NVML_OK 0
 typedef struct nvmlDevice_st *nvml_device;
+#define NVML_FEATURE_ENABLED 1          /* nvmlEnableState_t */
+#define NVML_NVLINK_DEVICE_TYPE_SWITCH 2   /* nvmlIntNvLinkDeviceType_t */
+/* NVML_NVLINK_MAX_LINKS: 12 in R470's nvml.h, 18 since Hopper; a driver
+ * refuses the link numbers it does not know, which are skipped. */
+#define NVML_MAX_LINKS 18
 
 typedef struct nvml_pci_info {
     char busIdLegacy[16];   /* NVML_DEVICE_PCI_BUS_ID_BUFFER_V2_SIZE */
@@ -35,6 +43,9 @@ typedef nvml_return (*nvml_handle_fn)(unsigned int index, nvml_device *dev);
 typedef nvml_return (*nvml_name_fn)(nvml_device dev, char *name, unsigned int len);
 typedef nvml_return (*nvml_pci_fn)(nvml_device dev, nvml_pci_info *pci);
 typedef nvml_return (*nvml_memory_fn)(nvml_device dev, nvml_memory *mem);
+typedef nvml_return (*nvml_link_state_fn)(nvml_device dev, unsigned int link, int *active);
+typedef nvml_return (*nvml_link_pci_fn)(nvml_device dev, unsigned int link, nvml_pci_info *pci);
+typedef nvml_return (*nvml_link_type_fn)(nvml_device dev, unsigned int link, int *type);
 
 /* Normalizes NVML's "00000000:17:00.0" (upper case, 8-digit domain) to the
  * "0000:17:00.0" hwloc and /sys use. Falls back to the numeric fields, which
@@ -50,10 +61,80 @@ static void nvml_busid(const nvml_pci_info *pci, char *buf, size_t len)
         snprintf(buf, len, "%04x:%02x:%02x.0", pci->domain, pci->bus, pci->device);
 }
 
+/* The NVLink queries, NULL when this driver lacks them. */
+typedef struct nvml_link_api {
+    nvml_link_state_fn state;
+    nvml_link_pci_fn remote_pci;
+    nvml_link_type_fn remote_type;   /* may be NULL alone: switches then unseen */
+} nvml_link_api;
+
+static size_t nvml_gpu_by_busid(const topo_gpu *gpus, size_t n, const char *busid)
+{
+    /* NVLink peers are named by device, not function: compare "dddd:bb:dd" */
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(gpus[i].pci_bus_id, busid, 10) == 0)
+            return i;
+    return n;
+}
+
+/* Counts each GPU's active links by peer, then folds the switch links into
+ * GPU pairs. 'handles' holds the NVML handle of each out[] entry. */
+static void nvml_count_links(const nvml_link_api *api, nvml_device *handles,
+                             const topo_gpu *gpus, size_t n, size_t stride, uint16_t *links)
+{
+    if (n == 0)
+        return;
+    unsigned *direct = calloc(n * n, sizeof *direct);
+    unsigned *sw = calloc(n, sizeof *sw);
+    if (!direct || !sw)
+        goto done;
+    for (size_t a = 0; a < n; a++) {
+        for (unsigned l = 0; l < NVML_MAX_LINKS; l++) {
+            int active = 0, type = -1;
+            nvml_pci_info pci;
+            char busid[32];
+            if (api->state(handles[a], l, &active) != NVML_OK || active != NVML_FEATURE_ENABLED)
+                continue;
+            memset(&pci, 0, sizeof pci);
+            if (api->remote_pci(handles[a], l, &pci) != NVML_OK)
+                continue;
+            nvml_busid(&pci, busid, sizeof busid);
+            size_t b = nvml_gpu_by_busid(gpus, n, busid);
+            if (b < n && b != a)
+                direct[a * n + b]++;
+            else if (b == n && api->remote_type
+                     && api->remote_type(handles[a], l, &type) == NVML_OK
+                     && type == NVML_NVLINK_DEVICE_TYPE_SWITCH)
+                sw[a]++;
+        }
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            if (a == b)
+                continue;
+            /* each side reports the same links; trust the smaller count */
+            unsigned d = direct[a * n + b] < direct[b * n + a] ? direct[a * n + b]
+                                                                 : direct[b * n + a];
+            if (sw[a] && sw[b])
+                d += sw[a] < sw[b] ? sw[a] : sw[b];
+            links[a * stride + b] = d > UINT16_MAX ? UINT16_MAX : (uint16_t)d;
+        }
+done:
+    free(direct);
+    free(sw);
+}
+
 size_t nvml_discover(topo_gpu *out, size_t max)
+{
+    return nvml_discover_links(out, max, NULL);
+}
+
+size_t nvml_discover_links(topo_gpu *out, size_t max, uint16_t *links)
 {
     if (!out || max == 0)
         return 0;
+    if (links)
+        memset(links, 0, max * max * sizeof *links);
     void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
         return 0;
@@ -67,12 +148,19 @@ size_t nvml_discover(topo_gpu *out, size_t max)
     if (!pciinfo)   /* drivers before R470 only have _v2, same struct */
         pciinfo = (nvml_pci_fn)dlsym(lib, "nvmlDeviceGetPciInfo_v2");
     nvml_memory_fn meminfo = (nvml_memory_fn)dlsym(lib, "nvmlDeviceGetMemoryInfo");
+    nvml_link_api api = {
+        .state = (nvml_link_state_fn)dlsym(lib, "nvmlDeviceGetNvLinkState"),
+        .remote_pci = (nvml_link_pci_fn)dlsym(lib, "nvmlDeviceGetNvLinkRemotePciInfo_v2"),
+        .remote_type = (nvml_link_type_fn)dlsym(lib, "nvmlDeviceGetNvLinkRemoteDeviceType"),
+    };
+    nvml_device *handles = NULL;
 
     size_t n = 0;
     if (!init || !shutdown || !count || !handle || !name || !pciinfo)
         goto done;
     if (init() != NVML_OK)
         goto done;
+    handles = calloc(max, sizeof *handles);
     unsigned int ndev = 0;
     if (count(&ndev) != NVML_OK)
         ndev = 0;
@@ -95,10 +183,15 @@ size_t nvml_discover(topo_gpu *out, size_t max)
         nvml_memory mem;
         if (meminfo && meminfo(dev, &mem) == NVML_OK)
             g->memory_mb = mem.total / (1024 * 1024);
+        if (handles)
+            handles[n] = dev;
         n++;
     }
+    if (links && handles && api.state && api.remote_pci)
+        nvml_count_links(&api, handles, out, n, max, links);
     shutdown();
 done:
+    free(handles);
     dlclose(lib);
     return n;
 }

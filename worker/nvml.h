@@ -4,6 +4,7 @@
 #define TERN_WORKER_NVML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "worker/topology.h"
 
@@ -15,5 +16,16 @@
  * lacks a needed function, fails to initialize, or sees no GPU. A GPU whose
  * handle or bus id NVML refuses is skipped. */
 size_t nvml_discover(topo_gpu *out, size_t max);
+
+/* nvml_discover that also counts, in the same NVML session, the active
+ * NVLinks of each GPU found: when 'links' is not NULL (max x max entries,
+ * zeroed first), links[a * max + b] is the number of links between out[a]
+ * and out[b] as topo_nvlinks defines it: direct links to the other GPU
+ * (nvmlDeviceGetNvLinkRemotePciInfo names it), plus, when both have links
+ * to NVSwitches (nvmlDeviceGetNvLinkRemoteDeviceType says SWITCH), the
+ * smaller of their switch link counts. A driver without the NVLink queries,
+ * a GPU without NVLink, or a link whose peer NVML cannot name adds
+ * nothing. */
+size_t nvml_discover_links(topo_gpu *out, size_t max, uint16_t *links);
 
 #endif

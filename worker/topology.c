@@ -1,5 +1,6 @@
-/* Node topology from hwloc, GPUs from NVML or the recorded PCI tree, and
- * the ranking of processors used to place a rank near its GPUs. */
+/* Node topology from hwloc, GPUs from NVML or the recorded PCI tree, their
+ * NVLinks, and the ranking of processors used to place a rank near its
+ * GPUs. */
 #include "worker/topology.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@ struct topology {
     hwloc_bitmap_t *gpu_cpus;   /* PUs local to each GPU, for topo_pick_cpus */
     size_t ngpus;
     size_t gpu_slots;           /* entries allocated in gpus and gpu_cpus */
+    uint16_t *nvlinks;          /* ngpus x ngpus link counts, or NULL: no NVLink */
+    size_t nislands;
     topo_nic *nics;
     size_t nnics;
     unsigned nnuma;
@@ -184,13 +187,18 @@ static int topo_gpus_from_pci(topology *t)
     return rc < 0 ? -1 : 0;
 }
 
-/* GPUs of this machine: NVML says which, hwloc's PCI tree says where. */
+/* GPUs of this machine: NVML says which and how they are linked, hwloc's
+ * PCI tree says where. */
 static int topo_gpus_from_nvml(topology *t)
 {
     topo_gpu *found = calloc(TOPO_MAX_NVML_GPUS, sizeof *found);
-    if (!found)
+    uint16_t *links = calloc(TOPO_MAX_NVML_GPUS * TOPO_MAX_NVML_GPUS, sizeof *links);
+    if (!found || !links) {
+        free(found);
+        free(links);
         return -1;
-    size_t n = nvml_discover(found, TOPO_MAX_NVML_GPUS);
+    }
+    size_t n = nvml_discover_links(found, TOPO_MAX_NVML_GPUS, links);
     int rc = topo_gpus_alloc(t, n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         t->gpus[i] = found[i];
@@ -198,8 +206,144 @@ static int topo_gpus_from_nvml(topology *t)
         rc = topo_place(t, pci, &t->gpus[i].numa, t->gpu_cpus[i]);
         t->ngpus++;
     }
+    bool any = false;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            any = any || links[a * TOPO_MAX_NVML_GPUS + b] > 0;
+    if (rc == 0 && any) {
+        if ((t->nvlinks = calloc(n * n, sizeof *t->nvlinks))) {
+            for (size_t a = 0; a < n; a++)
+                for (size_t b = 0; b < n; b++)
+                    t->nvlinks[a * n + b] = links[a * TOPO_MAX_NVML_GPUS + b];
+        } else {
+            rc = -1;
+        }
+    }
     free(found);
+    free(links);
     return rc;
+}
+
+/* ---- NVLink from XML ------------------------------------------------------ */
+
+static bool topo_is_nvswitch(hwloc_obj_t o)
+{
+    return o && o->subtype && strcmp(o->subtype, "NVSwitch") == 0;
+}
+
+/* The GPU position of a distances object: an nvml (or other) OS device of
+ * a GPU, or the GPU's PCI device; ngpus when it is neither. */
+static size_t topo_gpu_of(const topology *t, hwloc_obj_t o)
+{
+    if (o && o->type == HWLOC_OBJ_OS_DEVICE)
+        o = o->parent;
+    if (!o || o->type != HWLOC_OBJ_PCI_DEVICE || !topo_is_nvidia_gpu(o))
+        return t->ngpus;
+    char busid[32];
+    topo_busid(o, busid, sizeof busid);
+    for (size_t i = 0; i < t->ngpus; i++)
+        if (strcmp(t->gpus[i].pci_bus_id, busid) == 0)
+            return i;
+    return t->ngpus;
+}
+
+/* hwloc's NVML backend adds 25000 MB/s per NVLink 2.0-4.0 link and 20000
+ * per 1.0 link (P100, never mixed with later ones in one machine). */
+static unsigned topo_bw_links(uint64_t bw)
+{
+    if (bw == 0)
+        return 0;
+    if (bw % 25000 == 0 || bw % 20000 != 0)
+        return bw < 25000 ? 1 : (unsigned)((bw + 12500) / 25000);
+    return (unsigned)(bw / 20000);
+}
+
+/* Link counts between GPU positions from the "NVLinkBandwidth" matrix: GPU
+ * to GPU entries are direct links, GPU to NVSwitch entries join the GPU to
+ * every other GPU on a switch (see topo_nvlinks). Other objects (the CPU
+ * ports of POWER machines) are left out. */
+static int topo_nvlinks_from_xml(topology *t)
+{
+    unsigned nr = 1;
+    struct hwloc_distances_s *d = NULL;
+    if (t->ngpus < 2
+        || hwloc_distances_get_by_name(t->hw, "NVLinkBandwidth", &nr, &d, 0) < 0
+        || nr == 0 || !d)
+        return 0;
+    size_t n = t->ngpus;
+    size_t *pos = calloc(d->nbobjs, sizeof *pos);
+    unsigned *direct = calloc(n * n, sizeof *direct);
+    uint64_t *sw = calloc(n, sizeof *sw);
+    int rc = -1;
+    if (!pos || !direct || !sw)
+        goto done;
+    for (unsigned i = 0; i < d->nbobjs; i++)
+        pos[i] = topo_gpu_of(t, d->objs[i]);
+    for (unsigned i = 0; i < d->nbobjs; i++) {
+        if (pos[i] == n)
+            continue;
+        for (unsigned j = 0; j < d->nbobjs; j++) {
+            uint64_t bw = d->values[i * d->nbobjs + j];
+            if (pos[j] < n && pos[j] != pos[i])
+                direct[pos[i] * n + pos[j]] += topo_bw_links(bw);
+            else if (topo_is_nvswitch(d->objs[j]))
+                sw[pos[i]] += bw;
+        }
+    }
+    bool any = false;
+    if (!(t->nvlinks = calloc(n * n, sizeof *t->nvlinks)))
+        goto done;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            if (a == b)
+                continue;
+            unsigned l = direct[a * n + b] < direct[b * n + a] ? direct[a * n + b]
+                                                                 : direct[b * n + a];
+            if (sw[a] && sw[b])
+                l += topo_bw_links(sw[a] < sw[b] ? sw[a] : sw[b]);
+            t->nvlinks[a * n + b] = l > UINT16_MAX ? UINT16_MAX : (uint16_t)l;
+            any = any || l > 0;
+        }
+    if (!any) {
+        free(t->nvlinks);
+        t->nvlinks = NULL;
+    }
+    rc = 0;
+done:
+    free(pos);
+    free(direct);
+    free(sw);
+    hwloc_distances_release(t->hw, d);
+    return rc;
+}
+
+/* Islands are the connected components of the link graph, numbered in
+ * order of their first GPU. */
+static void topo_islands(topology *t)
+{
+    size_t n = t->ngpus;
+    for (size_t i = 0; i < n; i++)
+        t->gpus[i].island = -1;
+    t->nislands = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t->gpus[i].island >= 0)
+            continue;
+        int id = (int)t->nislands++;
+        t->gpus[i].island = id;
+        /* flood from i; n is small (GPUs of one node) so O(n^3) is fine */
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (size_t a = 0; a < n; a++) {
+                if (t->gpus[a].island != id)
+                    continue;
+                for (size_t b = 0; b < n; b++)
+                    if (t->gpus[b].island < 0 && topo_nvlinks(t, a, b) > 0) {
+                        t->gpus[b].island = id;
+                        grew = true;
+                    }
+            }
+        }
+    }
 }
 
 static int topo_nics_find(topology *t)
@@ -306,9 +450,11 @@ topology *topo_load(const char *xml_path, int fake_gpus, char *err, size_t errle
     if (fake_gpus >= 0)
         rc = topo_gpus_fake(t, fake_gpus);
     else if (xml_path)
-        rc = topo_gpus_from_pci(t);
+        rc = topo_gpus_from_pci(t) < 0 ? -1 : topo_nvlinks_from_xml(t);
     else
         rc = topo_gpus_from_nvml(t);
+    if (rc == 0)
+        topo_islands(t);
     if (rc < 0 || topo_nics_find(t) < 0 || topo_latency_load(t) < 0) {
         topo_err(err, errlen, "topology %s: %s", what, strerror(ENOMEM));
         goto error;
@@ -329,6 +475,7 @@ void topo_destroy(topology **tp)
         hwloc_bitmap_free(t->gpu_cpus[i]);
     free(t->gpu_cpus);
     free(t->gpus);
+    free(t->nvlinks);
     free(t->nics);
     free(t->latency);
     if (t->hw)
@@ -379,6 +526,18 @@ size_t topo_ngpus(const topology *t)
 const topo_gpu *topo_gpu_at(const topology *t, size_t i)
 {
     return t && i < t->ngpus ? &t->gpus[i] : NULL;
+}
+
+unsigned topo_nvlinks(const topology *t, size_t a, size_t b)
+{
+    if (!t || !t->nvlinks || a >= t->ngpus || b >= t->ngpus || a == b)
+        return 0;
+    return t->nvlinks[a * t->ngpus + b];
+}
+
+size_t topo_nislands(const topology *t)
+{
+    return t ? t->nislands : 0;
 }
 
 size_t topo_nnics(const topology *t)

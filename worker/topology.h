@@ -21,6 +21,10 @@ typedef struct topo_gpu {
     char pci_bus_id[32];   /* "0000:17:00.0"; "" for synthetic GPUs */
     int numa;              /* NUMA node os index, -1 when unknown */
     uint64_t memory_mb;    /* 0 when unknown */
+    int island;            /* NVLink island: GPUs joined by NVLink, directly or through
+                            * other GPUs or NVSwitches, share one; islands are numbered
+                            * 0.. in order of their first GPU position, and a GPU
+                            * without NVLink is an island of its own */
 } topo_gpu;
 
 typedef struct topo_nic {
@@ -41,6 +45,9 @@ typedef struct topology topology;
  * spread round-robin over the NUMA nodes that have processors (0 means no
  * GPU); fake_gpus < 0 keeps the discovered ones.
  * NICs are hwloc's network OS devices, in tree order.
+ * NVLinks (topo_nvlinks, topo_gpu.island) come from NVML on this machine and
+ * from the "NVLinkBandwidth" distances of an XML file (see topo_nvlinks);
+ * synthetic GPUs have none.
  * Returns a topology the caller frees with topo_destroy, or NULL with a
  * one-line message in 'err' (e.g. "topology FILE: cannot parse hwloc XML"). */
 topology *topo_load(const char *xml_path, int fake_gpus, char *err, size_t errlen);
@@ -56,6 +63,19 @@ size_t topo_ngpus(const topology *t);
 const topo_gpu *topo_gpu_at(const topology *t, size_t i);   /* NULL when i >= topo_ngpus */
 size_t topo_nnics(const topology *t);
 const topo_nic *topo_nic_at(const topology *t, size_t i);   /* NULL when i >= topo_nnics */
+
+/* Number of NVLink links between the GPUs at positions a and b, 0 when
+ * a == b or either is not a GPU position; symmetric. A link to an NVSwitch
+ * joins a GPU to every other GPU on the switches, so two GPUs on switches
+ * count the smaller of their totals of switch links (hwloc's "transitive
+ * closure"); direct GPU-to-GPU links add to that. From XML, hwloc's NVML
+ * backend records 25000 MB/s per NVLink 2.0-4.0 link (20000 for 1.0), and
+ * counts are the bandwidths divided by that. */
+unsigned topo_nvlinks(const topology *t, size_t a, size_t b);
+
+/* Number of NVLink islands (see topo_gpu.island): topo_ngpus when no GPU
+ * has NVLink, 0 without GPUs. */
+size_t topo_nislands(const topology *t);
 
 /* True when the topology is this machine's (not an XML fixture): only then
  * may ranks be bound. */

@@ -1,5 +1,6 @@
-/* worker/topology: a recorded 2-socket, 4-GPU server replayed from XML,
- * synthetic machines written to XML on the fly (NUMA latencies, SMT), and
+/* worker/topology: recorded servers replayed from XML (a 2-socket 4-GPU
+ * server, a DGX H100 with NVSwitch, two NVLink islands, PCIe-only GPUs, no
+ * GPU), synthetic machines written to XML on the fly (NUMA latencies, SMT), and
  * this machine itself. Fixture paths are relative to the source tree:
  * $TERN_SRCDIR, else the current directory. */
 #include "tests/unit/unit.h"
@@ -16,21 +17,27 @@
 
 #define FIXTURE "tests/fixtures/topologies/2socket-4gpu.xml"
 
-static void fixture_path(char *buf, size_t len)
+static topology *load_named(const char *file, int fake_gpus)
 {
+    char path[1024], err[256] = "";
     const char *src = getenv("TERN_SRCDIR");
-    snprintf(buf, len, "%s/%s", src && *src ? src : ".", FIXTURE);
+    snprintf(path, sizeof path, "%s/%s", src && *src ? src : ".", file);
+    topology *t = topo_load(path, fake_gpus, err, sizeof err);
+    if (!t)
+        fprintf(stderr, "load_named: %s\n", err);
+    return t;
 }
 
 static topology *load_fixture(int fake_gpus)
 {
-    char path[1024], err[256] = "";
-    fixture_path(path, sizeof path);
-    topology *t = topo_load(path, fake_gpus, err, sizeof err);
-    if (!t)
-        fprintf(stderr, "load_fixture: %s\n", err);
-    return t;
+    return load_named(FIXTURE, fake_gpus);
 }
+
+#define TOPOLOGIES "tests/fixtures/topologies/"
+#define DGX TOPOLOGIES "dgx-h100-8gpu-nvswitch.xml"
+#define ISLANDS TOPOLOGIES "8gpu-2islands.xml"
+#define PCIE TOPOLOGIES "4gpu-pcie.xml"
+#define CPU_ONLY TOPOLOGIES "cpu-only.xml"
 
 /* Picks for the GPUs at positions gpus[0..ngpus) and returns the cpulist
  * in a static buffer ("ERR" on failure). */
@@ -163,6 +170,188 @@ static void test_fake_gpus(void)
     CU_ASSERT_EQUAL(topo_ngpus(t), 0);
     CU_ASSERT_PTR_NULL(topo_gpu_at(t, 0));
     topo_destroy(&t);
+}
+
+/* ---- NVLink and the other recorded servers ------------------------------ */
+
+/* Link counts are symmetric, none to itself or outside the GPUs, and
+ * islands are numbered 0.. by first GPU with linked GPUs sharing one. */
+static void check_links(const topology *t)
+{
+    size_t n = topo_ngpus(t);
+    int next = 0;
+    for (size_t a = 0; a < n; a++) {
+        int island = topo_gpu_at(t, a)->island;
+        CU_ASSERT_TRUE(island >= 0 && (size_t)island < topo_nislands(t));
+        CU_ASSERT_TRUE(island <= next);
+        if (island == next)
+            next++;
+        CU_ASSERT_EQUAL(topo_nvlinks(t, a, a), 0);
+        CU_ASSERT_EQUAL(topo_nvlinks(t, a, n), 0);
+        CU_ASSERT_EQUAL(topo_nvlinks(t, n, a), 0);
+        for (size_t b = 0; b < n; b++) {
+            CU_ASSERT_EQUAL(topo_nvlinks(t, a, b), topo_nvlinks(t, b, a));
+            if (topo_nvlinks(t, a, b) > 0)
+                CU_ASSERT_EQUAL(island, topo_gpu_at(t, b)->island);
+        }
+    }
+    CU_ASSERT_EQUAL((size_t)next, topo_nislands(t));
+}
+
+/* The number of objects of the recorded NVLinkBandwidth matrix, 0 without one. */
+static unsigned nvlink_matrix_objs(const topology *t)
+{
+    unsigned nr = 1, nbobjs = 0;
+    struct hwloc_distances_s *d = NULL;
+    if (hwloc_distances_get_by_name(topo_hwloc(t), "NVLinkBandwidth", &nr, &d, 0) == 0
+        && nr == 1 && d) {
+        CU_ASSERT_TRUE(d->kind & HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH);
+        nbobjs = d->nbobjs;
+        hwloc_distances_release(topo_hwloc(t), d);
+    }
+    return nbobjs;
+}
+
+static void check_nics(const topology *t, const char *const *names, const char *const *bus,
+                       const int *numa, size_t n)
+{
+    CU_ASSERT_EQUAL_FATAL(topo_nnics(t), n);
+    for (size_t i = 0; i < n; i++) {
+        const topo_nic *nic = topo_nic_at(t, i);
+        CU_ASSERT_STRING_EQUAL(nic->name, names[i]);
+        CU_ASSERT_STRING_EQUAL(nic->pci_bus_id, bus[i]);
+        CU_ASSERT_EQUAL(nic->numa, numa[i]);
+    }
+    CU_ASSERT_PTR_NULL(topo_nic_at(t, n));
+}
+
+static void test_dgx_nvswitch(void)
+{
+    static const char *const bus[] = {
+        "0000:1a:00.0", "0000:1b:00.0", "0000:42:00.0", "0000:43:00.0",
+        "0000:9a:00.0", "0000:9b:00.0", "0000:c2:00.0", "0000:c3:00.0",
+    };
+    static const char *const nics[] = { "ib0", "ib1", "ib2", "ib3" };
+    static const char *const nic_bus[] = {
+        "0000:1c:00.0", "0000:44:00.0", "0000:9c:00.0", "0000:c4:00.0",
+    };
+    static const int nic_numa[] = { 0, 0, 1, 1 };
+    topology *t = load_named(DGX, -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_npus(t), 8);
+    CU_ASSERT_EQUAL(topo_nnuma(t), 2);
+    CU_ASSERT_EQUAL_FATAL(topo_ngpus(t), 8);
+    for (size_t i = 0; i < 8; i++) {
+        const topo_gpu *g = topo_gpu_at(t, i);
+        CU_ASSERT_EQUAL(g->index, i);
+        CU_ASSERT_STRING_EQUAL(g->pci_bus_id, bus[i]);
+        CU_ASSERT_EQUAL(g->numa, i < 4 ? 0 : 1);
+        CU_ASSERT_STRING_EQUAL(g->name, "NVIDIA H100 80GB HBM3");
+        CU_ASSERT_EQUAL(g->island, 0);
+        /* all 18 links go to the NVSwitches, which reach every other GPU */
+        for (size_t j = 0; j < 8; j++)
+            CU_ASSERT_EQUAL(topo_nvlinks(t, i, j), i == j ? 0 : 18);
+    }
+    CU_ASSERT_EQUAL(topo_nislands(t), 1);
+    /* 8 nvml OS devices and 4 NVSwitch PCI devices; the ConnectX-7
+     * OpenFabrics devices (mlx5_N) are not network devices */
+    CU_ASSERT_EQUAL(nvlink_matrix_objs(t), 12);
+    check_nics(t, nics, nic_bus, nic_numa, 4);
+    check_links(t);
+    topo_destroy(&t);
+}
+
+static void test_two_islands(void)
+{
+    static const char *const nics[] = { "ib0", "ib1" };
+    static const char *const nic_bus[] = { "0000:5a:00.0", "0000:da:00.0" };
+    static const int nic_numa[] = { 0, 1 };
+    topology *t = load_named(ISLANDS, -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(topo_ngpus(t), 8);
+    CU_ASSERT_EQUAL(topo_nislands(t), 2);
+    for (size_t i = 0; i < 8; i++) {
+        const topo_gpu *g = topo_gpu_at(t, i);
+        CU_ASSERT_EQUAL(g->numa, i < 4 ? 0 : 1);
+        CU_ASSERT_EQUAL(g->island, i < 4 ? 0 : 1);
+        CU_ASSERT_STRING_EQUAL(g->name, "NVIDIA A100-SXM4-80GB");
+        for (size_t j = 0; j < 8; j++) {
+            unsigned want = i == j || i / 4 != j / 4 ? 0 : 4;
+            CU_ASSERT_EQUAL(topo_nvlinks(t, i, j), want);
+        }
+    }
+    CU_ASSERT_EQUAL(nvlink_matrix_objs(t), 8);
+    check_nics(t, nics, nic_bus, nic_numa, 2);
+    check_links(t);
+    topo_destroy(&t);
+}
+
+static void test_pcie_only(void)
+{
+    static const char *const nics[] = { "eth0" };
+    static const char *const nic_bus[] = { "0000:05:00.0" };
+    static const int nic_numa[] = { 0 };
+    topology *t = load_named(PCIE, -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_npus(t), 4);
+    CU_ASSERT_EQUAL(topo_nnuma(t), 1);
+    CU_ASSERT_EQUAL_FATAL(topo_ngpus(t), 4);
+    CU_ASSERT_EQUAL(topo_nislands(t), 4);
+    for (size_t i = 0; i < 4; i++) {
+        const topo_gpu *g = topo_gpu_at(t, i);
+        CU_ASSERT_EQUAL(g->numa, 0);
+        CU_ASSERT_EQUAL(g->island, (int)i);
+        CU_ASSERT_STRING_EQUAL(g->name, "NVIDIA L40S");
+        CU_ASSERT_EQUAL(g->memory_mb, 46068);
+        for (size_t j = 0; j < 4; j++)
+            CU_ASSERT_EQUAL(topo_nvlinks(t, i, j), 0);
+    }
+    CU_ASSERT_EQUAL(nvlink_matrix_objs(t), 0);
+    check_nics(t, nics, nic_bus, nic_numa, 1);
+    check_links(t);
+    topo_destroy(&t);
+}
+
+static void test_cpu_only(void)
+{
+    static const char *const nics[] = { "eth0" };
+    static const char *const nic_bus[] = { "0000:05:00.0" };
+    static const int nic_numa[] = { 0 };
+    topology *t = load_named(CPU_ONLY, -1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_npus(t), 8);
+    CU_ASSERT_EQUAL(topo_nnuma(t), 2);
+    CU_ASSERT_EQUAL(topo_ngpus(t), 0);
+    CU_ASSERT_EQUAL(topo_nislands(t), 0);
+    CU_ASSERT_PTR_NULL(topo_gpu_at(t, 0));
+    CU_ASSERT_EQUAL(topo_nvlinks(t, 0, 1), 0);
+    check_nics(t, nics, nic_bus, nic_numa, 1);
+    /* no GPU: placement by index, as on any CPU node */
+    CU_ASSERT_STRING_EQUAL(pick(t, NULL, 0, 2, NULL), "0-1");
+    topo_destroy(&t);
+}
+
+/* The first fixture predates NVLink: no matrix, every GPU its own island;
+ * synthetic GPUs have no NVLink even on an NVSwitch machine. */
+static void test_no_nvlink(void)
+{
+    topology *t = load_fixture(-1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_nislands(t), 4);
+    check_links(t);
+    topo_destroy(&t);
+
+    t = load_named(DGX, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(topo_ngpus(t), 3);
+    CU_ASSERT_EQUAL(topo_nislands(t), 3);
+    CU_ASSERT_EQUAL(topo_nvlinks(t, 0, 1), 0);
+    CU_ASSERT_EQUAL(topo_gpu_at(t, 2)->island, 2);
+    check_links(t);
+    topo_destroy(&t);
+
+    CU_ASSERT_EQUAL(topo_nvlinks(NULL, 0, 1), 0);
+    CU_ASSERT_EQUAL(topo_nislands(NULL), 0);
 }
 
 /* ---- placement ------------------------------------------------------------ */
@@ -380,6 +569,7 @@ static void test_this_system(void)
     }
     for (size_t i = 0; i < topo_nnics(t); i++)
         CU_ASSERT_NOT_EQUAL(topo_nic_at(t, i)->name[0], '\0');
+    check_links(t);   /* NVLink only where NVML reports it */
 
     /* Bind to the first PU; a thread started before must follow. */
     hwloc_bitmap_t before = affinity_now();
@@ -462,6 +652,11 @@ int suite_topology(void)
         { "fixture gpus", test_fixture_gpus },
         { "fixture nics", test_fixture_nics },
         { "fake gpus", test_fake_gpus },
+        { "dgx nvswitch", test_dgx_nvswitch },
+        { "two islands", test_two_islands },
+        { "pcie only", test_pcie_only },
+        { "cpu only", test_cpu_only },
+        { "no nvlink", test_no_nvlink },
         { "pick near gpu", test_pick_near_gpu },
         { "pick avoids busy", test_pick_avoids_busy },
         { "pick wraps", test_pick_wraps },
