@@ -108,17 +108,7 @@ static void nvml_count_links(const nvml_link_api *api, nvml_device *handles,
                 sw[a]++;
         }
     }
-    for (size_t a = 0; a < n; a++)
-        for (size_t b = 0; b < n; b++) {
-            if (a == b)
-                continue;
-            /* each side reports the same links; trust the smaller count */
-            unsigned d = direct[a * n + b] < direct[b * n + a] ? direct[a * n + b]
-                                                                 : direct[b * n + a];
-            if (sw[a] && sw[b])
-                d += sw[a] < sw[b] ? sw[a] : sw[b];
-            links[a * stride + b] = d > UINT16_MAX ? UINT16_MAX : (uint16_t)d;
-        }
+    topo_links_combine(n, direct, sw, links, stride);
 done:
     free(direct);
     free(sw);

@@ -247,6 +247,23 @@ static size_t topo_gpu_of(const topology *t, hwloc_obj_t o)
     return t->ngpus;
 }
 
+void topo_links_combine(size_t n, const unsigned *direct, const unsigned *sw, uint16_t *out,
+                        size_t stride)
+{
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            unsigned l = 0;
+            if (a != b) {
+                /* each side reports the same links; trust the smaller count */
+                l = direct[a * n + b] < direct[b * n + a] ? direct[a * n + b]
+                                                          : direct[b * n + a];
+                if (sw[a] && sw[b])
+                    l += sw[a] < sw[b] ? sw[a] : sw[b];
+            }
+            out[a * stride + b] = l > UINT16_MAX ? UINT16_MAX : (uint16_t)l;
+        }
+}
+
 /* hwloc's NVML backend adds 25000 MB/s per NVLink 2.0-4.0 link and 20000
  * per 1.0 link (P100, never mixed with later ones in one machine). */
 static unsigned topo_bw_links(uint64_t bw)
@@ -274,8 +291,9 @@ static int topo_nvlinks_from_xml(topology *t)
     size_t *pos = calloc(d->nbobjs, sizeof *pos);
     unsigned *direct = calloc(n * n, sizeof *direct);
     uint64_t *sw = calloc(n, sizeof *sw);
+    unsigned *swl = calloc(n, sizeof *swl);
     int rc = -1;
-    if (!pos || !direct || !sw)
+    if (!pos || !direct || !sw || !swl)
         goto done;
     for (unsigned i = 0; i < d->nbobjs; i++)
         pos[i] = topo_gpu_of(t, d->objs[i]);
@@ -294,16 +312,10 @@ static int topo_nvlinks_from_xml(topology *t)
     if (!(t->nvlinks = calloc(n * n, sizeof *t->nvlinks)))
         goto done;
     for (size_t a = 0; a < n; a++)
-        for (size_t b = 0; b < n; b++) {
-            if (a == b)
-                continue;
-            unsigned l = direct[a * n + b] < direct[b * n + a] ? direct[a * n + b]
-                                                                 : direct[b * n + a];
-            if (sw[a] && sw[b])
-                l += topo_bw_links(sw[a] < sw[b] ? sw[a] : sw[b]);
-            t->nvlinks[a * n + b] = l > UINT16_MAX ? UINT16_MAX : (uint16_t)l;
-            any = any || l > 0;
-        }
+        swl[a] = topo_bw_links(sw[a]);
+    topo_links_combine(n, direct, swl, t->nvlinks, n);
+    for (size_t i = 0; i < n * n; i++)
+        any = any || t->nvlinks[i] > 0;
     if (!any) {
         free(t->nvlinks);
         t->nvlinks = NULL;
@@ -313,6 +325,7 @@ done:
     free(pos);
     free(direct);
     free(sw);
+    free(swl);
     hwloc_distances_release(t->hw, d);
     return rc;
 }

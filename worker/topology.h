@@ -73,6 +73,14 @@ const topo_nic *topo_nic_at(const topology *t, size_t i);   /* NULL when i >= to
  * counts are the bandwidths divided by that. */
 unsigned topo_nvlinks(const topology *t, size_t a, size_t b);
 
+/* Link counts between n GPUs from what each one sees: direct[a*n+b] links
+ * from a to b, sw[a] links from a to NVSwitches. Writes out[a*stride+b]:
+ * the smaller of the two directions' direct counts plus, when both reach
+ * switches, the smaller switch count (hwloc's transitive closure); 0 on the
+ * diagonal. Shared by the NVML and the XML paths. */
+void topo_links_combine(size_t n, const unsigned *direct, const unsigned *sw, uint16_t *out,
+                        size_t stride);
+
 /* Number of NVLink islands (see topo_gpu.island): topo_ngpus when no GPU
  * has NVLink, 0 without GPUs. */
 size_t topo_nislands(const topology *t);
