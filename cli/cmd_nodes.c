@@ -33,6 +33,7 @@ static json_t *node_json(const Tern__NodeInfo *n)
         json_object_set_new(go, "pci_bus_id", cli_json_str(g->pci_bus_id));
         json_object_set_new(go, "numa", json_integer(g->numa));
         json_object_set_new(go, "memory_mb", json_integer((json_int_t)g->memory_mb));
+        json_object_set_new(go, "island", json_integer(g->island));
         json_array_append_new(gpus, go);
     }
     for (size_t i = 0; i < n->n_nics; i++) {

@@ -38,7 +38,7 @@ static int node_cb(void *arg, const store_node *row)
             tern__node_info__free_unpacked(n->info, NULL);
         n->info = row->info_len ? tern__node_info__unpack(NULL, row->info_len, row->info) : NULL;
         n->last_seen = clock_mono_ms();
-        node_labels_apply(n);
+        node_info_apply(n);
     }
     if (node_state_parse(row->state, &n->state) < 0)
         n->state = NODE_UP;

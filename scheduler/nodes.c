@@ -117,12 +117,12 @@ void sched_place_view(sched *s, place_node *view)
         view[i] = (place_node){
             .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
             .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
-            .spot = n->spot,
+            .gpu_island = n->gpu_island, .spot = n->spot,
         };
     }
 }
 
-void node_labels_apply(node *n)
+void node_info_apply(node *n)
 {
     n->spot = false;
     n->price = 0;
@@ -135,6 +135,10 @@ void node_labels_apply(node *n)
     }
     if (!(n->price >= 0 && n->price < 1e9))
         n->price = 0;
+    for (uint32_t g = 0; g < node_gpus(n); g++) {
+        int32_t island = n->info->gpus[g]->island;
+        n->gpu_island[g] = island >= 0 && island < PLACE_MAX_GPUS ? island : 0;
+    }
 }
 
 void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why)

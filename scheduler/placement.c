@@ -55,8 +55,54 @@ enum place_result place_check(const place_request *req, const place_node *nodes,
 typedef struct candidate {
     uint32_t node;
     uint32_t cpus_left;
-    uint8_t rank;                    /* lower goes first: avoid, then spot preference */
+    uint8_t rank;                    /* lower goes first: avoid, spot preference, one island */
 } candidate;
+
+/* Chooses 'need' free GPUs of 'pn' into out[] (see place_gang). Returns
+ * the number of islands they span. */
+static unsigned pick_gpus(const place_node *pn, uint32_t need, uint32_t *out)
+{
+    uint32_t free_in[PLACE_MAX_GPUS] = { 0 }, n = pn->ngpus < PLACE_MAX_GPUS ? pn->ngpus
+                                                                              : PLACE_MAX_GPUS;
+    for (uint32_t g = 0; g < n; g++)
+        if (!pn->gpu_used[g])
+            free_in[pn->gpu_island ? (uint32_t)pn->gpu_island[g] % PLACE_MAX_GPUS : 0]++;
+    uint32_t got = 0;
+    unsigned spanned = 0;
+    bool taken[PLACE_MAX_GPUS] = { false };
+    while (got < need) {
+        /* Best fit: the fullest island that holds what is left; else the
+         * one with the most free GPUs. */
+        int best = -1;
+        for (uint32_t i = 0; i < PLACE_MAX_GPUS; i++) {
+            if (!free_in[i] || taken[i])
+                continue;
+            bool fits = free_in[i] >= need - got;
+            bool best_fits = best >= 0 && free_in[best] >= need - got;
+            if (best < 0 || (fits && !best_fits) ||
+                (fits && best_fits && free_in[i] < free_in[best]) ||
+                (!fits && !best_fits && free_in[i] > free_in[best]))
+                best = (int)i;
+        }
+        if (best < 0)
+            break;
+        taken[best] = true;
+        spanned++;
+        for (uint32_t g = 0; g < n && got < need; g++)
+            if (!pn->gpu_used[g] &&
+                (pn->gpu_island ? (uint32_t)pn->gpu_island[g] % PLACE_MAX_GPUS : 0) ==
+                    (uint32_t)best)
+                out[got++] = g;
+    }
+    /* (in index order, as ranks take GPUs by LOCAL_RANK) */
+    for (uint32_t i = 1; i < got; i++)
+        for (uint32_t k = i; k > 0 && out[k - 1] > out[k]; k--) {
+            uint32_t t = out[k];
+            out[k] = out[k - 1];
+            out[k - 1] = t;
+        }
+    return spanned;
+}
 
 /* Nodes to avoid last, preferred kind first, then best fit; ties by node
  * name, so placement does not depend on the order in which nodes registered. */
@@ -98,10 +144,13 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
             gfree += !pn->gpu_used[g];
         if (gfree < req->gpus_per_node)
             continue;
+        uint32_t pick[PLACE_MAX_GPUS];
+        bool split = req->gpus_per_node && pick_gpus(pn, req->gpus_per_node, pick) > 1;
         cand[nc].node = (uint32_t)i;
         cand[nc].cpus_left = (uint32_t)(pn->cpus - pn->cpus_used - cpus);
-        cand[nc].rank = (uint8_t)((req->avoid && req->avoid[i] ? 2 : 0) +
-                                  (req->spot == PLACE_SPOT_PREFER && !pn->spot ? 1 : 0));
+        cand[nc].rank = (uint8_t)((req->avoid && req->avoid[i] ? 4 : 0) +
+                                  (req->spot == PLACE_SPOT_PREFER && !pn->spot ? 2 : 0) +
+                                  (split ? 1 : 0));
         nc++;
     }
     if (nc < req->nodes) {
@@ -113,10 +162,9 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
     for (uint32_t k = 0; k < req->nodes; k++) {
         const place_node *pn = &nodes[cand[k].node];
         out[k].node = cand[k].node;
-        out[k].ngpus = 0;
-        for (uint32_t g = 0; g < pn->ngpus && out[k].ngpus < req->gpus_per_node; g++)
-            if (!pn->gpu_used[g])
-                out[k].gpus[out[k].ngpus++] = g;
+        out[k].ngpus = req->gpus_per_node ? req->gpus_per_node : 0;
+        if (out[k].ngpus)
+            pick_gpus(pn, out[k].ngpus, out[k].gpus);
     }
     free(cand);
     return PLACE_OK;

@@ -18,6 +18,7 @@ typedef struct place_node {
     uint32_t cpus, cpus_used;
     uint32_t ngpus;                  /* GPUs 0..ngpus-1 */
     const bool *gpu_used;            /* ngpus entries */
+    const int32_t *gpu_island;       /* ngpus NVLink island ids (0..63), or NULL: one island */
     bool spot;                       /* a spot instance: may vanish at a notice */
 } place_node;
 
@@ -57,9 +58,14 @@ enum place_result place_check(const place_request *req, const place_node *nodes,
                               char *reason, size_t len);
 
 /* Places 'req' on usable nodes with enough free CPUs and GPUs: nodes to
- * avoid last, then (PLACE_SPOT_PREFER) spot nodes first, then best fit
- * (fewest free CPUs left), ties by node name. 'out' has room for req->nodes
- * entries. PLACE_NEVER as place_check. */
+ * avoid last, then (PLACE_SPOT_PREFER) spot nodes first, then nodes where
+ * the node's GPUs fit in one NVLink island before those where they would
+ * span islands, then best fit (fewest free CPUs left), ties by node name.
+ * On a node, the GPUs come from the island with the fewest free GPUs that
+ * still holds them all (keeping whole islands free for whole-island jobs),
+ * else from as few islands as possible, largest first; lowest index first
+ * within an island. 'out' has room for req->nodes entries. PLACE_NEVER as
+ * place_check. */
 enum place_result place_gang(const place_request *req, const place_node *nodes, size_t n,
                              place_choice *out, char *reason, size_t len);
 

@@ -35,6 +35,7 @@ typedef struct node {
     wire_peer peer;                /* routing id on the worker socket */
     uint32_t cpus_used;
     bool gpu_used[PLACE_MAX_GPUS];
+    int32_t gpu_island[PLACE_MAX_GPUS];   /* NVLink island of each GPU, from its info */
     uint32_t nattempts;            /* running attempts with ranks here */
     bool spot;                     /* label spot=true */
     double price;                  /* label price=, per node-hour */
@@ -196,8 +197,9 @@ int node_state_parse(const char *s, enum node_state *out);
 const char *node_display_state(const node *n);
 /* Fills view[0..nnodes) with what placement sees of each node. */
 void sched_place_view(sched *s, place_node *view);
-/* Reads spot= and price= from the labels of n->info. */
-void node_labels_apply(node *n);
+/* Reads from n->info what the scheduler keeps at hand: spot= and price=
+ * labels, each GPU's NVLink island. */
+void node_info_apply(node *n);
 /* A spot notice for 'n' (from its worker or 'tern preempt'): the node takes
  * nothing new and every job with a rank on it checkpoints and is requeued.
  * 'deadline' is unix ms. */

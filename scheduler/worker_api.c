@@ -198,7 +198,7 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     n->incarnation = r->incarnation;
     n->connected = true;
     n->last_seen = clock_mono_ms();
-    node_labels_apply(n);
+    node_info_apply(n);
     bool noticed = r->notice && r->notice->deadline_ms > 0;
     /* A node comes back UP from DOWN, and from PREEMPTING when a new worker
      * process without a notice registers (the spot machine was replaced). */

@@ -61,6 +61,7 @@ static void send_register(worker *w)
         gpus[i].pci_bus_id = (char *)g->pci_bus_id;
         gpus[i].numa = g->numa;
         gpus[i].memory_mb = g->memory_mb;
+        gpus[i].island = g->island;
         gp[i] = &gpus[i];
     }
     for (size_t i = 0; i < nn; i++) {

@@ -53,5 +53,29 @@ read -r node chosen allowed <"$T/out/local-0"
 [ "$chosen" = "$allowed" ] || fail "rank bound to $allowed, tern chose $chosen"
 ok "on this machine the rank is bound to cpu $allowed, as chosen"
 
+# An 8-GPU server of two NVLink islands (4 GPUs per socket): two 4-GPU
+# jobs take one island each, never a mix.
+islands="$TESTS/fixtures/topologies/8gpu-2islands.xml"
+tern-worker --scheduler "$wep" --name twoisl --addr 127.0.0.1 --topology "$islands" \
+    --label pool=islands 2>"$T/twoisl.log" &
+PIDS="$PIDS $!"
+wait_for 10 sh -c 'tern nodes | grep -qE "^twoisl +UP"' || fail "twoisl did not register"
+tern nodes --json | python3 -c '
+import json, sys
+n = {x["name"]: x for x in json.load(sys.stdin)["nodes"]}["twoisl"]
+assert [g["island"] for g in n["gpus"]] == [0, 0, 0, 0, 1, 1, 1, 1], n["gpus"]' \
+    || fail "twoisl islands: $(tern nodes --json)"
+hold='echo "$CUDA_VISIBLE_DEVICES" > '"$T"'/isl.$TERN_JOB_ID; sleep 30'
+i1=$(tern submit --parsable --gpus-per-node 4 -- sh -c "$hold") || fail "submit"
+wait_for 10 test -s "$T/isl.$i1" || fail "job $i1 did not start"
+i2=$(tern submit --parsable --gpus-per-node 4 -- sh -c "$hold") || fail "submit"
+wait_for 10 test -s "$T/isl.$i2" || fail "job $i2 did not start"
+tern show "$i1" | grep -q "NodeList=twoisl " && tern show "$i2" | grep -q "NodeList=twoisl " \
+    || fail "4-GPU jobs not both on twoisl: $(tern queue)"
+[ "$(cat "$T/isl.$i1") $(cat "$T/isl.$i2")" = "0,1,2,3 4,5,6,7" ] \
+    || fail "GPUs $(cat "$T/isl.$i1") and $(cat "$T/isl.$i2"), wanted one island each"
+tern cancel "$i1" "$i2" >/dev/null
+ok "two 4-GPU jobs on an 8-GPU, 2-island node: GPUs 0-3 and 4-7, one NVLink island each"
+
 expect_error "garbage topology" "cannot parse hwloc XML" \
     tern-worker --scheduler "$wep" --name bad --topology "$T/ep"

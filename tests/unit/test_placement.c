@@ -386,6 +386,66 @@ static void test_avoid(void)
     CU_ASSERT_EQUAL(out[2].node, 0);
 }
 
+/* NVLink islands: an 8-GPU node of two islands of 4 (one per socket). */
+static const int32_t two_islands[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+
+static bool gpus_are(const place_choice *c, const uint32_t *want, uint32_t n)
+{
+    if (c->ngpus != n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (c->gpus[i] != want[i])
+            return false;
+    return true;
+}
+
+static void test_islands(void)
+{
+    bool used[PLACE_MAX_GPUS] = { false };
+    place_node nodes[] = { node("dgx", 64, 0, 8) };
+    nodes[0].gpu_used = used;
+    nodes[0].gpu_island = two_islands;
+    place_choice out[2];
+    char reason[128];
+    place_request r = req(1, 1, 1, 4);
+    static const uint32_t lo[4] = { 0, 1, 2, 3 }, hi[4] = { 4, 5, 6, 7 };
+    /* two 4-GPU jobs on an empty node take the two islands */
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], lo, 4));
+    for (int g = 0; g < 4; g++)
+        used[out[0].gpus[g]] = true;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], hi, 4));
+    /* one GPU of island 0 busy: a 4-GPU job takes island 1 whole, not 3 + 1 */
+    memset(used, 0, sizeof used);
+    used[1] = true;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], hi, 4));
+    /* a 2-GPU job goes to the fuller island (3 free), keeping island 1 whole */
+    r.gpus_per_node = 2;
+    static const uint32_t two[2] = { 0, 2 };
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], two, 2));
+    /* 3 free in each island: a 4-GPU job must span them, 3 + 1, lowest first */
+    memset(used, 0, sizeof used);
+    used[0] = used[4] = true;
+    r.gpus_per_node = 4;
+    static const uint32_t span[4] = { 1, 2, 3, 5 };
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], span, 4));
+    /* across nodes: the node where the GPUs fit in one island wins over a
+     * better CPU fit where they would span islands */
+    bool used_b[PLACE_MAX_GPUS] = { false };
+    place_node two_nodes[] = { node("a-split", 8, 6, 8), node("b-whole", 64, 0, 8) };
+    two_nodes[0].gpu_used = used;          /* 3 + 3 free */
+    two_nodes[0].gpu_island = two_islands;
+    two_nodes[1].gpu_used = used_b;
+    two_nodes[1].gpu_island = two_islands;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, two_nodes, 2, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[0].node, 1);
+    CU_ASSERT_TRUE(gpus_are(&out[0], lo, 4));
+}
+
 int suite_placement(void)
 {
     static const unit_test tests[] = {
@@ -401,6 +461,7 @@ int suite_placement(void)
         { "distinct nodes", test_distinct_nodes },
         { "spot", test_spot },
         { "avoid", test_avoid },
+        { "nvlink islands", test_islands },
         { NULL, NULL },
     };
     return unit_add("placement", tests);
