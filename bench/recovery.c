@@ -199,11 +199,11 @@ static double med(run *rs, size_t off)
 int main(void)
 {
     char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    snprintf(exe, sizeof exe, "%s", bench_self());
+    char *slash = strrchr(exe, '/');
+    if (!slash)
         die("cannot find my own executable");
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
+    *slash = '\0';
     run pre[RUNS], nf[RUNS];
     for (int i = 0; i < RUNS; i++)
         one(&pre[i], true, exe);

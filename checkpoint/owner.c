@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,18 +68,26 @@ static int64_t owner_attempt(const tern_ckpt *ck)
     return rc;
 }
 
+/* Errors that say this attempt may only read the directory. */
+static bool read_only(int err)
+{
+    return err == EROFS || err == EACCES || err == EPERM;
+}
+
+/* TERN_EFENCED, with the reason, when 'owner' (owner_attempt's answer) is a
+ * later attempt than this one; 0 otherwise. */
+static int fenced(const tern_ckpt *ck, int64_t owner, char *why, size_t whylen)
+{
+    if (owner <= (int64_t)ck->attempt)
+        return 0;
+    snprintf(why, whylen, "attempt %" PRId64 " of job %" PRIu64 " owns %.200s now; this "
+             "attempt (%" PRIu32 ") may not commit there", owner, ck->job, ck->dir, ck->attempt);
+    return TERN_EFENCED;
+}
+
 int ckpt_owner_check(const tern_ckpt *ck, char *why, size_t whylen)
 {
-    if (!ck->job)
-        return 0;
-    int64_t owner = owner_attempt(ck);
-    if (owner > (int64_t)ck->attempt) {
-        snprintf(why, whylen, "attempt %" PRId64 " of job %" PRIu64 " owns %.200s now; this "
-                 "attempt (%" PRIu32 ") may not commit there", owner, ck->job, ck->dir,
-                 ck->attempt);
-        return TERN_EFENCED;
-    }
-    return 0;
+    return ck->job ? fenced(ck, owner_attempt(ck), why, whylen) : 0;
 }
 
 int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen)
@@ -90,21 +99,19 @@ int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen)
     if (rc) {
         /* A directory this attempt may only read (to resume or fine-tune
          * from): no claim; a save there fails on its own. */
-        if (errno == EROFS || errno == EACCES || errno == EPERM)
-            return 0;
-        return rc;
+        return read_only(errno) ? 0 : rc;
     }
-    rc = ckpt_owner_check(ck, why, whylen);
-    if (rc == 0 && owner_attempt(ck) != (int64_t)ck->attempt) {
+    int64_t owner = owner_attempt(ck);
+    rc = fenced(ck, owner, why, whylen);
+    if (rc == 0 && owner != (int64_t)ck->attempt) {
         char path[PATH_MAX], text[96];
         ckpt_path(path, sizeof path, "%s/OWNER", ck->dir);
         int n = snprintf(text, sizeof text, "job %" PRIu64 " attempt %" PRIu32 "\n", ck->job,
                          ck->attempt);
-        if (fs_write_atomic(path, text, (size_t)n, 0644) < 0 || fs_fsync_dir(ck->dir) < 0) {
-            if (errno != EROFS && errno != EACCES && errno != EPERM) {
-                snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
-                rc = TERN_ESYS;
-            }
+        if ((fs_write_atomic(path, text, (size_t)n, 0644) < 0 || fs_fsync_dir(ck->dir) < 0) &&
+            !read_only(errno)) {
+            snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
+            rc = TERN_ESYS;
         }
     }
     ckpt_owner_unlock(fd);

@@ -471,6 +471,13 @@ static void attempt_done(sched *s, job *j)
     s->dirty = true;
 }
 
+/* Tells every node of j's attempt to stop its ranks: 'sig', SIGKILL after grace_ms. */
+static void kill_everywhere(sched *s, const job *j, int sig, uint32_t grace_ms, const char *why)
+{
+    for (size_t k = 0; k < j->placement->n_nodes; k++)
+        attempt_send_kill(s, j->nodes[k], j->id, j->attempt, sig, grace_ms, why);
+}
+
 void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
                  const char *why)
 {
@@ -482,8 +489,7 @@ void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_m
     j->end_by = clock_mono_ms() + grace_ms;
     j->state = end == JOB_PREEMPTED ? JOB_PREEMPTED : JOB_COMPLETING;
     snprintf(j->reason, sizeof j->reason, "%s", why);
-    for (size_t k = 0; k < j->placement->n_nodes; k++)
-        attempt_send_kill(s, j->nodes[k], j->id, j->attempt, sig, grace_ms, why);
+    kill_everywhere(s, j, sig, grace_ms, why);
     sched_job_save(s, j);
     attempt_save(s, j, end);
     sched_db(s, store_event(s->db, j->id, NULL, "ending", why));
@@ -660,9 +666,7 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
         if (!j->end_by || by < j->end_by)
             j->end_by = by;
         j->end_signal = SIGTERM;
-        for (size_t k = 0; k < j->placement->n_nodes; k++)
-            attempt_send_kill(s, j->nodes[k], j->id, j->attempt, SIGTERM, ending_grace(s, j),
-                              "Cancelled");
+        kill_everywhere(s, j, SIGTERM, ending_grace(s, j), "Cancelled");
         sched_job_save(s, j);
         attempt_save(s, j, JOB_CANCELLED);
         log_info("job=%llu attempt=%u: cancelled while ending", (unsigned long long)j->id,

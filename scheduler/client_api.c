@@ -375,13 +375,11 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
         n->drained = false;
         n->drain_reason[0] = '\0';
         if (n->state == NODE_PREEMPTING) {
-            /* The notice is withdrawn, here and on the worker. */
-            n->state = NODE_UP;
-            n->reason[0] = '\0';
-            /* Heartbeats sent before the worker hears of it still carry it. */
+            /* The notice is withdrawn, here and on the worker. Heartbeats
+             * sent before the worker hears of it still carry it. */
             n->withdrawn = n->notice_deadline;
             n->withdraw_pending = !n->connected || !n->notice_deadline;
-            n->notice_deadline = 0;
+            node_up(n);
             node_send_notice(s, n, 0, "");
         }
         s->dirty = true;

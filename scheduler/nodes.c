@@ -110,6 +110,13 @@ int sched_node_save(sched *s, node *n)
     return rc;
 }
 
+void node_up(node *n)
+{
+    n->state = NODE_UP;
+    n->reason[0] = '\0';
+    n->notice_deadline = 0;
+}
+
 void sched_place_view(sched *s, place_node *view)
 {
     for (size_t i = 0; i < s->nnodes; i++) {

@@ -58,17 +58,40 @@ typedef struct candidate {
     uint8_t rank;                    /* lower goes first: avoid, spot preference, one island */
 } candidate;
 
-/* Chooses 'need' free GPUs of 'pn' into out[] (see place_gang). Returns
- * the number of islands they span. */
-static unsigned pick_gpus(const place_node *pn, uint32_t need, uint32_t *out)
+static uint32_t island_of(const place_node *pn, uint32_t g)
 {
-    uint32_t free_in[PLACE_MAX_GPUS] = { 0 }, n = pn->ngpus < PLACE_MAX_GPUS ? pn->ngpus
-                                                                              : PLACE_MAX_GPUS;
-    for (uint32_t g = 0; g < n; g++)
-        if (!pn->gpu_used[g])
-            free_in[pn->gpu_island ? (uint32_t)pn->gpu_island[g] % PLACE_MAX_GPUS : 0]++;
-    uint32_t got = 0;
-    unsigned spanned = 0;
+    return pn->gpu_island ? (uint32_t)pn->gpu_island[g] % PLACE_MAX_GPUS : 0;
+}
+
+static uint32_t ngpus_of(const place_node *pn)
+{
+    return pn->ngpus < PLACE_MAX_GPUS ? pn->ngpus : PLACE_MAX_GPUS;
+}
+
+/* Counts the free GPUs of 'pn' in each island into free_in[]; returns the
+ * node's free GPUs in all, and in *most those of its fullest island. */
+static uint32_t count_free(const place_node *pn, uint32_t *free_in, uint32_t *most)
+{
+    uint32_t total = 0;
+    memset(free_in, 0, PLACE_MAX_GPUS * sizeof *free_in);
+    *most = 0;
+    for (uint32_t g = 0; g < ngpus_of(pn); g++) {
+        if (pn->gpu_used[g])
+            continue;
+        uint32_t i = island_of(pn, g);
+        total++;
+        if (++free_in[i] > *most)
+            *most = free_in[i];
+    }
+    return total;
+}
+
+/* Chooses 'need' free GPUs of 'pn' into out[] (see place_gang); free_in[]
+ * as count_free left it. */
+static void pick_gpus(const place_node *pn, uint32_t need, const uint32_t *free_in,
+                      uint32_t *out)
+{
+    uint32_t n = ngpus_of(pn), got = 0;
     bool taken[PLACE_MAX_GPUS] = { false };
     while (got < need) {
         /* Best fit: the fullest island that holds what is left; else the
@@ -87,11 +110,8 @@ static unsigned pick_gpus(const place_node *pn, uint32_t need, uint32_t *out)
         if (best < 0)
             break;
         taken[best] = true;
-        spanned++;
         for (uint32_t g = 0; g < n && got < need; g++)
-            if (!pn->gpu_used[g] &&
-                (pn->gpu_island ? (uint32_t)pn->gpu_island[g] % PLACE_MAX_GPUS : 0) ==
-                    (uint32_t)best)
+            if (!pn->gpu_used[g] && island_of(pn, g) == (uint32_t)best)
                 out[got++] = g;
     }
     /* (in index order, as ranks take GPUs by LOCAL_RANK) */
@@ -101,7 +121,6 @@ static unsigned pick_gpus(const place_node *pn, uint32_t need, uint32_t *out)
             out[k] = out[k - 1];
             out[k - 1] = t;
         }
-    return spanned;
 }
 
 /* Nodes to avoid last, preferred kind first, then best fit; ties by node
@@ -139,13 +158,10 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
             (pn->spot && req->spot == PLACE_SPOT_NEVER) ||
             (!pn->spot && req->spot == PLACE_SPOT_ONLY))
             continue;
-        uint32_t gfree = 0;
-        for (uint32_t g = 0; g < pn->ngpus && g < PLACE_MAX_GPUS; g++)
-            gfree += !pn->gpu_used[g];
-        if (gfree < req->gpus_per_node)
+        uint32_t free_in[PLACE_MAX_GPUS], most;
+        if (count_free(pn, free_in, &most) < req->gpus_per_node)
             continue;
-        uint32_t pick[PLACE_MAX_GPUS];
-        bool split = req->gpus_per_node && pick_gpus(pn, req->gpus_per_node, pick) > 1;
+        bool split = most < req->gpus_per_node;
         cand[nc].node = (uint32_t)i;
         cand[nc].cpus_left = (uint32_t)(pn->cpus - pn->cpus_used - cpus);
         cand[nc].rank = (uint8_t)((req->avoid && req->avoid[i] ? 4 : 0) +
@@ -162,9 +178,12 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
     for (uint32_t k = 0; k < req->nodes; k++) {
         const place_node *pn = &nodes[cand[k].node];
         out[k].node = cand[k].node;
-        out[k].ngpus = req->gpus_per_node ? req->gpus_per_node : 0;
-        if (out[k].ngpus)
-            pick_gpus(pn, out[k].ngpus, out[k].gpus);
+        out[k].ngpus = req->gpus_per_node;
+        if (out[k].ngpus) {
+            uint32_t free_in[PLACE_MAX_GPUS], most;
+            count_free(pn, free_in, &most);
+            pick_gpus(pn, out[k].ngpus, free_in, out[k].gpus);
+        }
     }
     free(cand);
     return PLACE_OK;

@@ -195,6 +195,9 @@ int node_state_parse(const char *s, enum node_state *out);
 /* What 'tern nodes' shows: UNKNOWN (not registered since ternd started),
  * DOWN, DRAIN or UP. */
 const char *node_display_state(const node *n);
+/* Makes 'n' UP again (from DOWN or PREEMPTING), forgetting why it was not
+ * and any notice; the caller saves it. */
+void node_up(node *n);
 /* Fills view[0..nnodes) with what placement sees of each node. */
 void sched_place_view(sched *s, place_node *view);
 /* Reads from n->info what the scheduler keeps at hand: spot= and price=

@@ -134,10 +134,10 @@ static int take_lock(store *st, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* 1: empty or tern's (a meta table holding our schema version); 0: another
- * program's database; -1: not a database at all. Reads only. */
-/* Brings a database of an earlier tern to this schema. */
-static int migrate(store *st)
+/* Reads the schema version of the meta table into *version. Returns 1,
+ * 0 when there is no such row, -1 when there is no meta table to ask.
+ * Reads only. */
+static int schema_version(store *st, int *version)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &q, NULL)
@@ -145,8 +145,18 @@ static int migrate(store *st)
         snprintf(st->err, sizeof st->err, "%s", sqlite3_errmsg(st->db));
         return -1;
     }
-    int version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    int found = sqlite3_step(q) == SQLITE_ROW;
+    *version = found ? sqlite3_column_int(q, 0) : 0;
     sqlite3_finalize(q);
+    return found;
+}
+
+/* Brings a database of an earlier tern to this schema. */
+static int migrate(store *st)
+{
+    int version;
+    if (schema_version(st, &version) < 0)
+        return -1;
     if (version == 1 && exec(st, migrate_1_to_2) < 0) {
         exec(st, "ROLLBACK");
         return -1;
@@ -159,6 +169,8 @@ static int migrate(store *st)
     return 0;
 }
 
+/* 1: empty or tern's (a meta table holding our schema version); 0: another
+ * program's database; -1: not a database at all. Reads only. */
 static int database_kind(store *st)
 {
     sqlite3_stmt *q;
@@ -176,12 +188,8 @@ static int database_kind(store *st)
         return -1;
     if (objects == 0)
         return 1;
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &q, NULL)
-        != SQLITE_OK)
-        return 0;
-    int ours = sqlite3_step(q) == SQLITE_ROW;
-    sqlite3_finalize(q);
-    return ours;
+    int version;
+    return schema_version(st, &version) == 1;
 }
 
 store *store_open(const char *path, char *err, size_t errlen)

@@ -121,9 +121,7 @@ static void notice_gone(sched *s, node *n)
     /* The deadline passed, the machine is still here and its worker has
      * dropped the notice: it was not taken away after all. */
     log_info("node=%s up again: the notice's deadline passed", n->name);
-    n->state = NODE_UP;
-    n->reason[0] = '\0';
-    n->notice_deadline = 0;
+    node_up(n);
     sched_node_save(s, n);
     s->dirty = true;
 }
@@ -202,11 +200,8 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     bool noticed = r->notice && r->notice->deadline_ms > 0;
     /* A node comes back UP from DOWN, and from PREEMPTING when a new worker
      * process without a notice registers (the spot machine was replaced). */
-    if (n->state == NODE_DOWN || (n->state == NODE_PREEMPTING && !repeat && !noticed)) {
-        n->state = NODE_UP;
-        n->reason[0] = '\0';
-        n->notice_deadline = 0;
-    }
+    if (n->state == NODE_DOWN || (n->state == NODE_PREEMPTING && !repeat && !noticed))
+        node_up(n);
     if (!repeat) {
         sched_node_save(s, n);
         sched_db(s, store_event(s->db, 0, n->name, "register", n->info->addr));

@@ -198,12 +198,8 @@ int worker_start(worker *w)
         return -1;
     }
     if (w->opt.notice_url) {
-        char err[512];
-        w->watch = notice_watch_start(w->opt.notice_url, w->opt.notice_poll_ms, err, sizeof err);
-        if (!w->watch) {
-            log_err("spot notices: %s", err);
+        if (worker_watch_notices(w) < 0)
             return -1;
-        }
         log_info("watching %s for spot notices every %u ms", w->opt.notice_url,
                  w->opt.notice_poll_ms);
     }

@@ -218,14 +218,6 @@ static const char *check_launch(const worker *w, const Tern__Launch *l, char *er
     return NULL;
 }
 
-static bool attempt_running(const wattempt *a)
-{
-    for (uint32_t i = 0; i < a->nranks; i++)
-        if (a->ranks[i].running)
-            return true;
-    return false;
-}
-
 void worker_launch(worker *w, const Tern__Launch *l)
 {
     if (worker_attempt(w, l->job_id, l->attempt))
@@ -241,7 +233,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
     /* Fencing: an earlier attempt of the job still running here is one
      * the scheduler has moved on from. */
     for (wattempt *old = w->attempts; old; old = old->next)
-        if (old->job_id == l->job_id && old->attempt < l->attempt && attempt_running(old)) {
+        if (old->job_id == l->job_id && old->attempt < l->attempt && worker_attempt_running(old)) {
             log_warn("job=%llu: attempt %u launched, killing attempt %u still here",
                      (unsigned long long)l->job_id, l->attempt, old->attempt);
             worker_kill(w, old, SIGKILL, 0);

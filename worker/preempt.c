@@ -17,16 +17,18 @@
  * node that stays). */
 #define NOTICE_EXPIRY_MS 60000
 
-/* Watches the metadata endpoint again (the watch stops at its first notice). */
-static void rearm(worker *w)
+int worker_watch_notices(worker *w)
 {
     if (!w->opt.notice_url)
-        return;
+        return 0;
     notice_watch_stop(&w->watch);
     char err[512];
     if (!(w->watch = notice_watch_start(w->opt.notice_url, w->opt.notice_poll_ms, err,
-                                        sizeof err)))
+                                        sizeof err))) {
         log_err("spot notices: %s", err);
+        return -1;
+    }
+    return 0;
 }
 
 void worker_notice(worker *w, int64_t deadline_ms, const char *source)
@@ -34,7 +36,7 @@ void worker_notice(worker *w, int64_t deadline_ms, const char *source)
     if (deadline_ms <= 0) {
         if (w->notice.deadline_ms) {
             log_info("spot notice withdrawn");
-            rearm(w);
+            worker_watch_notices(w);   /* (the watch stops at its first notice) */
         }
         memset(&w->notice, 0, sizeof w->notice);
         return;

@@ -56,10 +56,7 @@ int64_t worker_kill_timers(worker *w, int64_t now)
 {
     int64_t next = INT32_MAX;
     for (wattempt *a = w->attempts; a; a = a->next) {
-        bool running = false;
-        for (uint32_t i = 0; i < a->nranks; i++)
-            running |= a->ranks[i].running;
-        if (!a->killing || !running)
+        if (!a->killing || !worker_attempt_running(a))
             continue;
         if (now >= a->kill_deadline) {
             signal_ranks(a, SIGKILL);
@@ -115,9 +112,8 @@ void worker_forget(worker *w, uint64_t job_id, uint32_t attempt)
         wattempt *a = *pp;
         if (a->job_id != job_id || a->attempt != attempt)
             continue;
-        for (uint32_t i = 0; i < a->nranks; i++)
-            if (a->ranks[i].running)
-                return;
+        if (worker_attempt_running(a))
+            return;
         *pp = a->next;
         attempt_free(a);
         return;
@@ -131,6 +127,14 @@ void worker_attempts_free(worker *w)
         w->attempts = a->next;
         attempt_free(a);
     }
+}
+
+bool worker_attempt_running(const wattempt *a)
+{
+    for (uint32_t i = 0; i < a->nranks; i++)
+        if (a->ranks[i].running)
+            return true;
+    return false;
 }
 
 size_t worker_running_ranks(const worker *w)

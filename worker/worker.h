@@ -98,6 +98,8 @@ void worker_forget(worker *w, uint64_t job_id, uint32_t attempt);
 int worker_status(worker *w, Tern__AttemptStatus ***out);
 void worker_status_free(Tern__AttemptStatus **st, int n);
 size_t worker_running_ranks(const worker *w);
+/* Whether any rank of 'a' is still running. */
+bool worker_attempt_running(const wattempt *a);
 void worker_attempts_free(worker *w);
 
 /* ---- orphans.c ---- */
@@ -115,6 +117,9 @@ int worker_kill_orphans(const char *id);
  * to ternd with every heartbeat from then on. A later notice only moves the
  * deadline earlier. deadline_ms 0 withdraws the notice. */
 void worker_notice(worker *w, int64_t deadline_ms, const char *source);
+/* Starts (again) watching --notice-url, if any, for spot notices. Returns
+ * 0, or -1 after logging why the watch could not start. */
+int worker_watch_notices(worker *w);
 /* Drops a notice whose deadline passed a while ago with the machine still
  * here (and watches the endpoint again), and stops every rank when ternd
  * has been silent for --fence-after. Returns ms until it next has work. */

@@ -322,18 +322,25 @@ static notice_watch *watch_fake(const fake_imds *f, const char *path, uint32_t p
     return w;
 }
 
-static void aws_imdsv2(void)
+/* Serves 'f', watches its instance-action until the notice, takes it
+ * once, and stops the watch and the fake. */
+static void run_aws(fake_imds *f)
 {
-    fake_imds f = { .quiet_gets = 2 };
-    CU_ASSERT_EQUAL_FATAL(fake_start(&f), 0);
-    notice_watch *w = watch_fake(&f, "/latest/meta-data/spot/instance-action", 200);
+    CU_ASSERT_EQUAL_FATAL(fake_start(f), 0);
+    notice_watch *w = watch_fake(f, "/latest/meta-data/spot/instance-action", 200);
     CU_ASSERT_PTR_NOT_NULL(w);
     if (w) {
         take_aws_notice(w);
         notice_watch_stop(&w);
         CU_ASSERT_PTR_NULL(w);
     }
-    fake_stop(&f);
+    fake_stop(f);
+}
+
+static void aws_imdsv2(void)
+{
+    fake_imds f = { .quiet_gets = 2 };
+    run_aws(&f);
     CU_ASSERT_EQUAL(f.answered, 3);             /* two 404s, the notice, and no more */
     CU_ASSERT_EQUAL(f.gets_token, 3);           /* the fake answers no GET without one */
     CU_ASSERT(f.puts >= 1 && f.puts_ttl == f.puts);
@@ -348,14 +355,7 @@ static void aws_imdsv2(void)
 static void aws_token_refresh(void)
 {
     fake_imds f = { .quiet_gets = 1, .bad_tokens = 1 };
-    CU_ASSERT_EQUAL_FATAL(fake_start(&f), 0);
-    notice_watch *w = watch_fake(&f, "/latest/meta-data/spot/instance-action", 200);
-    CU_ASSERT_PTR_NOT_NULL(w);
-    if (w) {
-        take_aws_notice(w);
-        notice_watch_stop(&w);
-    }
-    fake_stop(&f);
+    run_aws(&f);
     CU_ASSERT(f.puts >= 2 && f.puts_ttl == f.puts);
     CU_ASSERT_EQUAL(f.answered, 2);             /* 404, the notice */
     CU_ASSERT(f.gets >= 3);                     /* and the 401 before them */
@@ -364,14 +364,7 @@ static void aws_token_refresh(void)
 static void aws_imdsv1(void)
 {
     fake_imds f = { .quiet_gets = 2, .v1_only = true };
-    CU_ASSERT_EQUAL_FATAL(fake_start(&f), 0);
-    notice_watch *w = watch_fake(&f, "/latest/meta-data/spot/instance-action", 200);
-    CU_ASSERT_PTR_NOT_NULL(w);
-    if (w) {
-        take_aws_notice(w);
-        notice_watch_stop(&w);
-    }
-    fake_stop(&f);
+    run_aws(&f);
     CU_ASSERT_EQUAL(f.puts, 1);                 /* refused once, not asked again */
     CU_ASSERT_EQUAL(f.answered, 3);
     CU_ASSERT_EQUAL(f.gets, 3);
