@@ -115,6 +115,9 @@ $(BIN)/bench-%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCHLIB_SRC)) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
 
+# bench-sched times the scheduler's own placement code in-process.
+$(BIN)/bench-sched: $(BUILD)/obj/scheduler/placement.o
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"

@@ -76,6 +76,13 @@ static json_t *job_json(const Tern__JobInfo *j)
     json_object_set_new(o, "preemptible", json_boolean(s->preemptible));
     json_object_set_new(o, "max_restarts", json_integer(s->max_restarts));
     json_object_set_new(o, "restarts", json_integer(j->restarts));
+    json_object_set_new(o, "partition", cli_json_str(s->partition));
+    json_object_set_new(o, "dependency", cli_json_str(s->dependency));
+    json_object_set_new(o, "est_start_ms", json_integer((json_int_t)j->est_start_ms));
+    if (s->array_job_id) {
+        json_object_set_new(o, "array_job_id", json_integer((json_int_t)s->array_job_id));
+        json_object_set_new(o, "array_task_id", json_integer(s->array_task_id));
+    }
     if (j->n_attempts) {
         json_t *atts = json_array();
         double hours = 0, cost = 0;
@@ -173,8 +180,8 @@ int cmd_queue(int argc, char **argv)
             json_array_append_new(arr, job_json(list[i]));
         rc = cli_print_json(json_pack("{s:o}", "jobs", arr));
     } else if (list) {
-        printf("%8s %-12s %-8s %2s %10s %5s %s\n", "JOBID", "NAME", "USER", "ST", "TIME",
-               "NODES", "NODELIST(REASON)");
+        printf("%8s %-10s %-12s %-8s %2s %10s %5s %s\n", "JOBID", "ARRAY", "NAME", "USER",
+               "ST", "TIME", "NODES", "NODELIST(REASON)");
         for (size_t i = 0; i < njobs; i++) {
             const Tern__JobInfo *j = list[i];
             char t[32], where[1024];
@@ -183,8 +190,12 @@ int cmd_queue(int argc, char **argv)
                 snprintf(where, sizeof where, "(%s)", j->reason[0] ? j->reason : "None");
             else
                 nodelist(j, where, sizeof where);
-            printf("%8llu %-12.12s %-8.8s %2s %10s %5u %s\n", (unsigned long long)j->id,
-                   j->spec->name, j->spec->user, j->state, t, j->spec->nodes, where);
+            char arr[32] = "-";
+            if (j->spec->array_job_id)
+                snprintf(arr, sizeof arr, "%llu_%u", (unsigned long long)j->spec->array_job_id,
+                         j->spec->array_task_id);
+            printf("%8llu %-10s %-12.12s %-8.8s %2s %10s %5u %s\n", (unsigned long long)j->id,
+                   arr, j->spec->name, j->spec->user, j->state, t, j->spec->nodes, where);
         }
     }
     free(list);
@@ -216,7 +227,15 @@ static void show_text(const Tern__JobInfo *j)
     printf("   JobState=%s Reason=%s ExitCode=%d Attempt=%u\n", j->state,
            j->reason[0] ? j->reason : "None", j->exit_code, j->attempt);
     printf("   RunTime=%s TimeLimit=%s\n", run, limit);
+    if (strcmp(j->state, "PD") == 0 && j->est_start_ms)
+        cli_time(j->est_start_ms, start, sizeof start);   /* the reservation, as scontrol */
     printf("   SubmitTime=%s StartTime=%s EndTime=%s\n", submit, start, end);
+    printf("   Partition=%s Dependency=%s", s->partition[0] ? s->partition : "(any)",
+           s->dependency[0] ? s->dependency : "(null)");
+    if (s->array_job_id)
+        printf(" ArrayJobId=%llu ArrayTaskId=%u ArrayTaskThrottle=%u",
+               (unsigned long long)s->array_job_id, s->array_task_id, s->array_limit);
+    printf("\n");
     printf("   NumNodes=%u NumTasks=%u TasksPerNode=%u CPUsPerTask=%u GPUsPerNode=%u\n",
            s->nodes, jobspec_world_size(s), s->tasks_per_node, s->cpus_per_task,
            s->gpus_per_node);

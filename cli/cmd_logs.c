@@ -166,8 +166,10 @@ int cmd_logs(int argc, char **argv)
         pattern_vars v = { id, r, node_rank,
                            node_rank < j->n_node_names ? j->node_names[node_rank] : NULL,
                            sp->name };
+        pattern_array arr = { sp->array_job_id, sp->array_task_id };
         source *s = &src[nsrc];
-        if (pattern_expand(pattern, &v, s->path, sizeof s->path) < 0)
+        if (pattern_expand_array(pattern, &v, sp->array_job_id ? &arr : NULL, s->path,
+                                 sizeof s->path) < 0)
             continue;
         bool dup = false;   /* ranks sharing one file print it once */
         for (size_t k = 0; k < nsrc && !dup; k++)

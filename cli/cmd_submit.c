@@ -32,13 +32,19 @@ static const char usage[] =
     "  -t, --time T              time limit (M, H:M:S, D-H:M ...)\n"
     "  -J, --job-name NAME       job name\n"
     "  -o, --output PATTERN      stdout file per rank (%j job, %t rank, %n node rank,\n"
-    "                            %N node, %x name); default: the scheduler's log directory\n"
+    "                            %N node, %x name, %A array, %a task); default: the scheduler's log directory\n"
     "  -e, --error PATTERN       stderr file (default: with stdout)\n"
     "  -D, --chdir DIR           working directory of the ranks (default: here)\n"
     "      --max-restarts K      restarts after a node failure or an unwarned requeue\n"
     "                            request (exit 75) (default 3; warned preemptions are free)\n"
     "      --preemptible         may be preempted (checkpoint and requeue)\n"
-    "      --priority P          higher runs first\n"
+    "      --priority P          higher runs first; a higher-priority job preempts\n"
+    "                            running --preemptible jobs of lower priority\n"
+    "  -p, --partition P         spot, ondemand, or a partition= label of the nodes\n"
+    "  -d, --dependency D        afterok:ID[:ID..], afterany:, afternotok:, after:\n"
+    "                            (comma: all must hold); an array's id means every task\n"
+    "  -a, --array SPEC          job array: 0-99, 1,3,5, 0-15:4, with %N at most N\n"
+    "                            tasks at once (TERN_ARRAY_TASK_ID, SLURM_ARRAY_TASK_ID)\n"
     "      --signal SIG[@SECS]   signal before preemption or the time limit\n"
     "      --checkpoint-dir DIR  TERN_CHECKPOINT_DIR of the ranks\n"
     "      --launcher direct     how ranks start\n"
@@ -167,7 +173,10 @@ int cmd_submit(int argc, char **argv)
     name = opts.name[0] ? opts.name : strrchr(argv[first], '/') ? strrchr(argv[first], '/') + 1
                                                                 : argv[first];
     spec.name = name;
-    spec.user = pw ? pw->pw_name : "unknown";
+    /* A uid without a passwd entry (a container, a test) is named by number. */
+    char uidname[32];
+    snprintf(uidname, sizeof uidname, "uid%u", (unsigned)getuid());
+    spec.user = pw ? pw->pw_name : uidname;
     spec.uid = getuid();
     spec.gid = getgid();
     spec.n_argv = (size_t)(argc - first);
@@ -199,6 +208,9 @@ int cmd_submit(int argc, char **argv)
     spec.launcher = opts.launcher[0] ? opts.launcher : "direct";
     spec.slurm_env = opts.slurm_env;
     spec.token = token;
+    spec.partition = opts.partition;
+    spec.dependency = opts.dependency;
+    spec.array = opts.array;
     if (jobspec_validate(&spec, err, sizeof err) < 0) {
         cli_error("submit", "%s", err);
         rc = 2;
@@ -218,6 +230,11 @@ int cmd_submit(int argc, char **argv)
     if (rep) {
         if (opts.parsable)
             printf("%llu\n", (unsigned long long)rep->submitted->job_id);
+        else if (rep->submitted->count > 1)
+            printf("Submitted job array %llu (%u tasks, jobs %llu-%llu)\n",
+                   (unsigned long long)rep->submitted->job_id, rep->submitted->count,
+                   (unsigned long long)rep->submitted->job_id,
+                   (unsigned long long)(rep->submitted->job_id + rep->submitted->count - 1));
         else
             printf("Submitted job %llu\n", (unsigned long long)rep->submitted->job_id);
         rc = 0;

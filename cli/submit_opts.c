@@ -2,11 +2,14 @@
 
 #include "cli/cli.h"
 
+#include "common/arrayspec.h"
+#include "common/depend.h"
 #include "common/jobspec.h"
 #include "common/parse.h"
 
 #include <ctype.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,18 @@
 enum {
     OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
     OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER, OPT_GPUS_TOTAL,
+};
+
+/* The options whose text is kept as given (checked here, resolved by ternd). */
+static const struct {
+    int opt;
+    unsigned bit;
+    size_t off, len;
+    const char *name;
+} text_opts[] = {
+    { 'p', SO_PARTITION, offsetof(submit_opts, partition), sizeof(((submit_opts *)0)->partition), "--partition" },
+    { 'd', SO_DEPENDENCY, offsetof(submit_opts, dependency), sizeof(((submit_opts *)0)->dependency), "--dependency" },
+    { 'a', SO_ARRAY, offsetof(submit_opts, array), sizeof(((submit_opts *)0)->array), "--array" },
 };
 
 static const struct option longopts[] = {
@@ -38,9 +53,12 @@ static const struct option longopts[] = {
     { "parsable", no_argument, 0, OPT_PARSABLE },
     { "slurm-env", no_argument, 0, OPT_SLURM_ENV },
     { "scheduler", required_argument, 0, OPT_SCHEDULER },
+    { "partition", required_argument, 0, 'p' },
+    { "dependency", required_argument, 0, 'd' },
+    { "array", required_argument, 0, 'a' },
     { 0, 0, 0, 0 },
 };
-static const char shortopts[] = "+:N:n:c:t:J:o:e:D:G:";
+static const char shortopts[] = "+:N:n:c:t:J:o:e:D:G:p:d:a:";
 
 static int copy(char *dst, size_t len, const char *v, const char *what, const char *where,
                 char *err, size_t errlen)
@@ -205,6 +223,30 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
                 return -1;
             o->set |= SO_SCHEDULER;
             break;
+        case 'p':
+        case 'd':
+        case 'a': {
+            size_t t = c == 'p' ? 0 : c == 'd' ? 1 : 2;
+            if (copy((char *)o + text_opts[t].off, text_opts[t].len, v, text_opts[t].name, where,
+                     err, errlen) < 0)
+                return -1;
+            char why[256];
+            depend deps[DEPEND_MAX];
+            arrayspec arr;
+            if (c == 'd' && depend_parse(v, deps, why, sizeof why) < 0) {
+                snprintf(err, errlen, "%s: %s", where, why);
+                return -1;
+            }
+            if (c == 'a') {
+                if (arrayspec_parse(v, &arr, why, sizeof why) < 0) {
+                    snprintf(err, errlen, "%s: %s", where, why);
+                    return -1;
+                }
+                arrayspec_free(&arr);
+            }
+            o->set |= text_opts[t].bit;
+            break;
+        }
         case ':':
             snprintf(err, errlen, "%s: option '%s' needs a value", where, argv[optind - 1]);
             return -1;
@@ -361,6 +403,10 @@ void submit_opts_merge(submit_opts *dst, const submit_opts *over)
     if (s & SO_PARSABLE) dst->parsable = over->parsable;
     if (s & SO_SLURM_ENV) dst->slurm_env = over->slurm_env;
     if (s & SO_SCHEDULER) memcpy(dst->scheduler, over->scheduler, sizeof dst->scheduler);
+    for (size_t t = 0; t < sizeof text_opts / sizeof text_opts[0]; t++)
+        if (s & text_opts[t].bit)
+            memcpy((char *)dst + text_opts[t].off, (const char *)over + text_opts[t].off,
+                   text_opts[t].len);
     dst->set |= s;
 }
 

@@ -73,8 +73,9 @@ error:
     return -1;
 }
 
-static void attempt_release(job *j)
+static void attempt_release(sched *s, job *j)
 {
+    account_run(s, j, -1);
     if (j->nodes)
         for (size_t i = 0; i < j->placement->n_nodes; i++)
             take(j->nodes[i], j->placement->nodes[i], -1);
@@ -194,14 +195,16 @@ done:
     return rc;
 }
 
-static int attempt_start(sched *s, job *j, const place_choice *choice)
+int attempt_start(sched *s, job *j, const place_choice *choice)
 {
     if (j->state != JOB_PENDING || placement_build(s, j, choice) < 0 || attempt_bind(s, j) < 0)
         return -1;
-    job_list_remove(&s->pending, j);
+    queue_remove(s, j);
     job_list_push(&s->active, j);
     j->state = JOB_RUNNING;
     j->start_ms = clock_wall_ms();
+    account_run(s, j, 1);
+    s->deps_dirty = true;
     j->end_ms = 0;
     j->ending = false;
     j->warned = false;
@@ -229,100 +232,6 @@ static int attempt_start(sched *s, job *j, const place_choice *choice)
     log_info("job=%llu attempt=%u start nodes=%s master=%s:%u", (unsigned long long)j->id,
              j->attempt, nodelist, j->placement->master_addr, j->placement->master_port);
     return 0;
-}
-
-/* Marks in 'avoid' (one byte per node) the nodes j's restarts avoid.
- * Returns 'avoid', or NULL when there are none. */
-static const uint8_t *avoid_marks(sched *s, const job *j, uint8_t *avoid)
-{
-    if (!j->avoid[0])
-        return NULL;
-    memset(avoid, 0, s->nnodes);
-    char list[sizeof j->avoid], *save = NULL;
-    snprintf(list, sizeof list, "%s", j->avoid);
-    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-        const node *n = sched_node(s, name);
-        for (size_t i = 0; n && i < s->nnodes; i++)
-            if (s->nodes[i] == n)
-                avoid[i] = 1;
-    }
-    return avoid;
-}
-
-/* Whether some usable spot node has a free CPU: what lets the scan go on
- * past a waiting on-demand-only job. */
-static bool spot_room(const place_node *view, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (view[i].spot && view[i].usable && view[i].cpus_used < view[i].cpus)
-            return true;
-    return false;
-}
-
-void sched_schedule(sched *s)
-{
-    s->dirty = false;
-    if (!s->pending.head)
-        return;
-    place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
-    if (!view)
-        return;
-    sched_place_view(s, view);
-    uint8_t *avoid = calloc(s->nnodes ? s->nnodes : 1, 1);
-    if (!avoid) {
-        free(view);
-        return;
-    }
-    place_choice *choice = NULL;
-    size_t choice_cap = 0;
-    bool spot_only = false;   /* on-demand nodes held for a waiting job */
-    for (job *j = s->pending.head, *next; j; j = next) {
-        next = j->next;
-        const Tern__JobSpec *sp = j->spec;
-        if (spot_only && !sp->preemptible)
-            continue;
-        if (sp->nodes > choice_cap) {
-            free(choice);
-            choice_cap = sp->nodes;
-            if (!(choice = malloc(choice_cap * sizeof *choice)))
-                break;
-        }
-        place_request req = {
-            sp->nodes, sp->tasks_per_node, sp->cpus_per_task, sp->gpus_per_node,
-            .spot = !sp->preemptible ? PLACE_SPOT_NEVER
-                    : spot_only      ? PLACE_SPOT_ONLY
-                                     : PLACE_SPOT_PREFER,
-            .avoid = avoid_marks(s, j, avoid),
-        };
-        char why[256] = "";
-        enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);
-        if (r == PLACE_NEVER) {
-            /* The cluster shrank below this job; others may still start. */
-            snprintf(j->reason, sizeof j->reason, "%.127s", why);
-            continue;
-        }
-        if (r == PLACE_WAIT) {
-            snprintf(j->reason, sizeof j->reason, "Resources");
-            /* Strict queue order until backfill exists, except that spot
-             * nodes, which a waiting on-demand-only job could never use,
-             * still go to the --preemptible jobs behind it. */
-            if (req.spot != PLACE_SPOT_NEVER || !spot_room(view, s->nnodes))
-                break;
-            spot_only = true;
-            continue;
-        }
-        if (attempt_start(s, j, choice) < 0) {
-            log_err("job=%llu cannot start (out of memory?)", (unsigned long long)j->id);
-            break;
-        }
-        for (uint32_t k = 0; k < sp->nodes; k++)
-            view[choice[k].node].cpus_used = s->nodes[choice[k].node]->cpus_used;
-        if (spot_only && !spot_room(view, s->nnodes))
-            break;
-    }
-    free(choice);
-    free(view);
-    free(avoid);
 }
 
 void attempt_signal(sched *s, const job *j, int sig)
@@ -400,7 +309,7 @@ void sched_wake_waiters(sched *s, job *j)
  * ended as. */
 static void attempt_requeue(sched *s, job *j, enum job_state how)
 {
-    attempt_release(j);
+    attempt_release(s, j);
     job_list_remove(&s->active, j);
     j->end_ms = clock_wall_ms();
     attempt_save(s, j, how);
@@ -419,7 +328,7 @@ static void attempt_requeue(sched *s, job *j, enum job_state how)
     j->exit_code = 0;
     j->end_ms = 0;
     snprintf(j->reason, sizeof j->reason, "%s", how == JOB_PREEMPTED ? "Preempted" : "NodeFail");
-    sched_queue_pending(s, j);
+    queue_add(s, j);
     sched_job_save(s, j);
     s->dirty = true;
 }
@@ -453,7 +362,7 @@ static void attempt_done(sched *s, job *j)
         j->exit_code = EXIT_NODE_FAIL;
     else if (final == JOB_TIMEOUT && j->exit_code == 0)
         j->exit_code = EXIT_TIMEOUT;
-    attempt_release(j);
+    attempt_release(s, j);
     job_list_remove(&s->active, j);
     j->state = final;
     j->ending = false;
@@ -467,6 +376,7 @@ static void attempt_done(sched *s, job *j)
     sched_db(s, store_event(s->db, j->id, NULL, "end", detail));
     log_info("job=%llu attempt=%u end state=%s exit=%d", (unsigned long long)j->id, j->attempt,
              job_state_code(final), j->exit_code);
+    queue_job_final(s, j);
     sched_wake_waiters(s, j);
     s->dirty = true;
 }
@@ -643,7 +553,7 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
         return -1;
     }
     if (j->state == JOB_PENDING) {
-        job_list_remove(&s->pending, j);
+        queue_remove(s, j);
         j->state = JOB_CANCELLED;
         j->exit_code = EXIT_CANCELLED;
         j->end_ms = clock_wall_ms();
@@ -651,6 +561,7 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
         sched_job_save(s, j);
         sched_db(s, store_event(s->db, j->id, NULL, "end", "CA pending"));
         log_info("job=%llu cancelled while pending", (unsigned long long)j->id);
+        queue_job_final(s, j);
         sched_wake_waiters(s, j);
         s->dirty = true;
         return 0;

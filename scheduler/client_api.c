@@ -1,6 +1,8 @@
 /* Requests from the tern CLI (and any client) on the client endpoint. */
 #include "scheduler/sched.h"
 
+#include "common/arrayspec.h"
+
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
@@ -77,6 +79,81 @@ static Tern__JobSpec *spec_own(const Tern__JobSpec *spec, uint8_t **packed, size
     return tern__job_spec__unpack(NULL, *len, *packed);
 }
 
+static void reply_submitted(sched *s, const wire_peer *peer, uint64_t seq, uint64_t id,
+                            uint32_t count)
+{
+    Tern__Envelope env;
+    Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
+    wire_init(&env, seq);
+    r.job_id = id;
+    r.count = count;
+    env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
+    env.submitted = &r;
+    reply(s, peer, &env);
+}
+
+/* Adds job 'id' of 'spec' (a copy is kept), stored and queued. Returns 0,
+ * or -1 when memory runs out. */
+static int job_create(sched *s, uint64_t id, const Tern__JobSpec *spec, const char *token)
+{
+    uint8_t *packed;
+    size_t len;
+    Tern__JobSpec *owned = spec_own(spec, &packed, &len);
+    job *j = owned ? sched_job_add(s, id, owned) : NULL;
+    if (!j) {
+        if (owned)
+            tern__job_spec__free_unpacked(owned, NULL);
+        free(packed);
+        return -1;
+    }
+    j->state = JOB_PENDING;
+    j->submit_ms = clock_wall_ms();
+    store_job row = {
+        .id = id, .token = token, .spec = packed, .spec_len = len,
+        .state = JOB_PENDING, .reason = "", .submit_ms = j->submit_ms, .failed_rank = -1,
+    };
+    int rc = sched_db(s, store_job_insert(s->db, &row));
+    free(packed);
+    if (rc < 0)
+        log_err("job=%llu cannot store: %s", (unsigned long long)id, store_errmsg(s->db));
+    sched_db(s, store_event(s->db, id, NULL, "submit", spec->name));
+    queue_add(s, j);
+    log_debug("job=%llu submitted user=%s nodes=%u tasks=%u", (unsigned long long)id,
+              spec->user, spec->nodes, spec->tasks_per_node);
+    return 0;
+}
+
+/* What a submission asks of the cluster and the queue that ternd checks:
+ * partition, dependencies, and that some set of nodes could ever hold it. */
+static int submit_check(sched *s, const Tern__JobSpec *spec, char *err, size_t errlen)
+{
+    if (sched_partition_bit(s, spec->partition) == UINT32_MAX) {
+        snprintf(err, errlen, "invalid partition specified: %s (no node has "
+                 "partition=%s; spot and ondemand always exist)", spec->partition, spec->partition);
+        return -1;
+    }
+    if (spec->dependency && spec->dependency[0] &&
+        queue_deps_valid(s, spec->dependency, err, errlen) < 0)
+        return -1;
+    place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
+    if (!view) {
+        snprintf(err, errlen, "ternd: out of memory");
+        return -1;
+    }
+    sched_place_view(s, view);
+    place_request req;
+    job tmp = { .spec = (Tern__JobSpec *)spec };
+    job_place_request(s, &tmp, &req, NULL);
+    char why[256];
+    enum place_result fit = place_check(&req, view, s->nnodes, why, sizeof why);
+    free(view);
+    if (fit == PLACE_NEVER) {
+        snprintf(err, errlen, "job can never run: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__SubmitRequest *rq)
 {
     char err[512];
@@ -89,31 +166,19 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
         uint64_t existing;
         int found = sched_db(s, store_job_by_token(s->db, spec->token, &existing));
         if (found == 1) {   /* a retry of a submission we already took */
-            Tern__Envelope env;
-            Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
-            wire_init(&env, seq);
-            r.job_id = existing;
-            env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
-            env.submitted = &r;
-            reply(s, peer, &env);
+            const job *e = sched_job(s, existing);
+            reply_submitted(s, peer, seq, existing, e ? e->spec->array_task_count : 0);
             return;
         }
     }
-    /* A job no node of the cluster could ever hold is refused now. */
-    place_node *view = calloc(s->nnodes ? s->nnodes : 1, sizeof *view);
-    if (!view) {
-        outbox_error(s, peer, seq, "ternd: out of memory");
+    arrayspec arr = { 0 };
+    if (spec->array && spec->array[0] && arrayspec_parse(spec->array, &arr, err, sizeof err) < 0) {
+        outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
     }
-    sched_place_view(s, view);
-    place_request req = {
-        spec->nodes, spec->tasks_per_node, spec->cpus_per_task, spec->gpus_per_node,
-        .spot = spec->preemptible ? PLACE_SPOT_PREFER : PLACE_SPOT_NEVER, .avoid = NULL,
-    };
-    enum place_result fit = place_check(&req, view, s->nnodes, err, sizeof err);
-    free(view);
-    if (fit == PLACE_NEVER) {
-        outbox_error(s, peer, seq, "job can never run: %s", err);
+    if (submit_check(s, spec, err, sizeof err) < 0) {
+        outbox_error(s, peer, seq, "%s", err);
+        arrayspec_free(&arr);
         return;
     }
 
@@ -127,40 +192,31 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
     }
     if (!filled.launcher || !filled.launcher[0])
         filled.launcher = "direct";
-    uint8_t *packed;
-    size_t len;
-    Tern__JobSpec *owned = spec_own(&filled, &packed, &len);
-    job *j = owned ? sched_job_add(s, id, owned) : NULL;
-    if (!j) {
-        if (owned)
-            tern__job_spec__free_unpacked(owned, NULL);
-        free(packed);
-        outbox_error(s, peer, seq, "ternd: out of memory");
-        return;
+    /* Spot nodes vanish at a notice: a job that asks for them is preemptible. */
+    if (filled.partition && strcmp(filled.partition, "spot") == 0)
+        filled.preemptible = true;
+    uint32_t count = arr.count ? arr.count : 1;
+    for (uint32_t k = 0; k < count; k++) {
+        if (arr.count) {
+            filled.array_job_id = id;
+            filled.array_task_id = arr.ids[k];
+            filled.array_task_count = arr.count;
+            filled.array_task_min = arr.ids[0];
+            filled.array_task_max = arr.ids[arr.count - 1];
+            filled.array_limit = arr.limit;
+        }
+        if (job_create(s, id + k, &filled, k ? NULL : spec->token) < 0) {
+            /* The turn rolls back: none of the array is kept. */
+            sched_db(s, -1);
+            outbox_error(s, peer, seq, "ternd: out of memory");
+            arrayspec_free(&arr);
+            return;
+        }
     }
-    j->state = JOB_PENDING;
-    j->submit_ms = clock_wall_ms();
-    store_job row = {
-        .id = id, .token = spec->token, .spec = packed, .spec_len = len,
-        .state = JOB_PENDING, .reason = "", .submit_ms = j->submit_ms, .failed_rank = -1,
-    };
-    int rc = sched_db(s, store_job_insert(s->db, &row));
-    free(packed);
-    if (rc < 0)
-        log_err("job=%llu cannot store: %s", (unsigned long long)id, store_errmsg(s->db));
-    sched_db(s, store_event(s->db, id, NULL, "submit", spec->name));
-    sched_queue_pending(s, j);
+    uint32_t tasks = arr.count;
+    arrayspec_free(&arr);
     s->dirty = true;
-    log_debug("job=%llu submitted user=%s nodes=%u tasks=%u", (unsigned long long)id,
-              spec->user, spec->nodes, spec->tasks_per_node);
-
-    Tern__Envelope env;
-    Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
-    wire_init(&env, seq);
-    r.job_id = id;
-    env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
-    env.submitted = &r;
-    reply(s, peer, &env);
+    reply_submitted(s, peer, seq, id, tasks);
 }
 
 /* Roughly what a job takes in a listing (no environment, no script). */
@@ -243,6 +299,16 @@ static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__C
     size_t nerr = 0;
     for (size_t i = 0; i < rq->n_job_ids; i++) {
         job *j = sched_job(s, rq->job_ids[i]);
+        if (j && j->spec->array_job_id == j->id) {
+            /* An array's id, as with scancel: every task not yet ended. */
+            for (uint32_t k = 1; k < j->spec->array_task_count; k++) {
+                job *t = sched_job(s, j->id + k);
+                if (t && t->spec->array_job_id == j->id && !job_state_final(t->state))
+                    sched_cancel(s, t, buf[nerr], sizeof buf[nerr]);
+            }
+            if (job_state_final(j->state))
+                continue;
+        }
         if (!j)
             snprintf(buf[nerr], sizeof buf[nerr], "no job %llu",
                      (unsigned long long)rq->job_ids[i]);

@@ -63,6 +63,8 @@ void sched_jobs_clear(sched *s)
     s->njobs = s->jobs_cap = 0;
     memset(&s->pending, 0, sizeof s->pending);
     memset(&s->active, 0, sizeof s->active);
+    memset(&s->held, 0, sizeof s->held);
+    accounts_clear(s);
 }
 
 void job_list_push(job_list *l, job *j)
@@ -79,16 +81,7 @@ void job_list_push(job_list *l, job *j)
 
 void job_list_remove(job_list *l, job *j)
 {
-    if (j->prev)
-        j->prev->next = j->next;
-    else
-        l->head = j->next;
-    if (j->next)
-        j->next->prev = j->prev;
-    else
-        l->tail = j->prev;
-    j->prev = j->next = NULL;
-    l->count--;
+    job_list_unlink(l, j, false);
 }
 
 /* Queue order: higher priority first, then lower id. */
@@ -99,31 +92,45 @@ static bool before(const job *a, const job *b)
     return a->id < b->id;
 }
 
-void sched_queue_pending(sched *s, job *j)
+#define PREV(j) (*(aux ? &(j)->uprev : &(j)->prev))
+#define NEXT(j) (*(aux ? &(j)->unext : &(j)->next))
+
+void job_list_insert(job_list *l, job *j, bool aux)
 {
-    job_list *l = &s->pending;
     /* New jobs usually go last: walk from the tail. */
     job *at = l->tail;
     while (at && before(j, at))
-        at = at->prev;
-    if (!at) {
-        j->prev = NULL;
-        j->next = l->head;
-        if (l->head)
-            l->head->prev = j;
-        else
-            l->tail = j;
+        at = PREV(at);
+    PREV(j) = at;
+    NEXT(j) = at ? NEXT(at) : l->head;
+    if (NEXT(j))
+        PREV(NEXT(j)) = j;
+    else
+        l->tail = j;
+    if (at)
+        NEXT(at) = j;
+    else
         l->head = j;
-    } else {
-        j->prev = at;
-        j->next = at->next;
-        if (at->next)
-            at->next->prev = j;
-        else
-            l->tail = j;
-        at->next = j;
-    }
     l->count++;
+}
+
+void job_list_unlink(job_list *l, job *j, bool aux)
+{
+    if (PREV(j))
+        NEXT(PREV(j)) = NEXT(j);
+    else
+        l->head = NEXT(j);
+    if (NEXT(j))
+        PREV(NEXT(j)) = PREV(j);
+    else
+        l->tail = PREV(j);
+    PREV(j) = NEXT(j) = NULL;
+    l->count--;
+}
+
+void sched_queue_pending(sched *s, job *j)
+{
+    job_list_insert(&s->pending, j, false);
 }
 
 int sched_job_save(sched *s, job *j)
@@ -153,10 +160,9 @@ const char *job_reason(const sched *s, const job *j)
 {
     if (j->state != JOB_PENDING)
         return j->reason;
-    /* The head of the queue waits for resources; the rest wait behind it. */
-    if (s->pending.head == j || j->reason[0] == '\0')
-        return j->reason[0] ? j->reason : "None";
-    return "Priority";
+    (void)s;
+    /* Set by each scheduling pass; a job no pass reached waits behind others. */
+    return j->reason[0] ? j->reason : "Priority";
 }
 
 void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, char **names,
@@ -182,6 +188,7 @@ void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, 
     info->failed_rank = j->failed_rank;
     info->failed_node = (char *)j->failed_node;
     info->restarts = j->restarts;
+    info->est_start_ms = j->state == JOB_PENDING ? j->est_start_ms : 0;
     if (j->placement) {
         for (size_t i = 0; i < j->placement->n_nodes; i++)
             names[i] = j->placement->nodes[i]->name;

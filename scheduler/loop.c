@@ -38,7 +38,7 @@ static int node_cb(void *arg, const store_node *row)
             tern__node_info__free_unpacked(n->info, NULL);
         n->info = row->info_len ? tern__node_info__unpack(NULL, row->info_len, row->info) : NULL;
         n->last_seen = clock_mono_ms();
-        node_info_apply(n);
+        node_info_apply(s, n);
     }
     if (node_state_parse(row->state, &n->state) < 0)
         n->state = NODE_UP;
@@ -81,7 +81,7 @@ static int job_cb(void *arg, const store_job *row)
                   (j->placement = tern__placement__unpack(NULL, a.placement_len, a.placement));
     free((void *)a.placement);
     if (j->state == JOB_PENDING) {
-        sched_queue_pending(s, j);
+        ;   /* queued once every job is loaded: running array tasks count first */
     } else if (job_live(j)) {
         if (!placed || attempt_bind(s, j) < 0) {
             log_err("job=%llu: placement of attempt %u lost; marked failed",
@@ -91,6 +91,8 @@ static int job_cb(void *arg, const store_job *row)
             return 0;
         }
         job_list_push(&s->active, j);
+        account_run(s, j, 1);
+        queue_note_running(s, j);
         j->launched_mono = clock_mono_ms();
         if (j->state != JOB_RUNNING) {
             j->ending = true;
@@ -118,10 +120,14 @@ int sched_reload(sched *s)
         n->nattempts = 0;
         memset(n->gpu_used, 0, sizeof n->gpu_used);
     }
-    if (store_nodes_load(s->db, node_cb, s) != 0 || store_jobs_load(s->db, job_cb, s) != 0) {
+    if (accounts_load(s) != 0 || store_nodes_load(s->db, node_cb, s) != 0 ||
+        store_jobs_load(s->db, job_cb, s) != 0) {
         log_err("cannot load state: %s", store_errmsg(s->db));
         return -1;
     }
+    for (size_t i = 0; i < s->njobs; i++)
+        if (s->jobs[i] && s->jobs[i]->state == JOB_PENDING)
+            queue_add(s, s->jobs[i]);
     log_info("state loaded: %zu jobs (%zu pending, %zu running), %zu nodes", s->njobs,
              s->pending.count, s->active.count, s->nnodes);
     s->dirty = true;
@@ -150,7 +156,11 @@ static void *router(sched *s, bool workers)
     if (!sock)
         return NULL;
     int one = 1;
+    /* A whole cluster connects at once after a restart: a listen queue of
+     * ZeroMQ's default 100 drops most of 10,000 and they retry for seconds. */
+    int backlog = 4096;
     wire_socket_defaults(sock);
+    zmq_setsockopt(sock, ZMQ_BACKLOG, &backlog, sizeof backlog);
     if (workers) {
         /* Reach workers by node name, and let a restarted worker take its
          * name over from its dead predecessor's connection. A turn may place
@@ -337,6 +347,7 @@ void sched_finish(sched *s)
     }
     free(s->nodes);
     strmap_destroy(&s->node_by_name);
+    strmap_destroy(&s->label_ids);
     for (size_t i = 0; i < s->nout; i++)
         free(s->out[i].data);
     free(s->out);

@@ -6,6 +6,7 @@
 #include "common/parse.h"
 
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ static const char usage[] =
     "  --master-ports LO-HI  MASTER_PORT range (default 29500-29999)\n"
     "  --notice-margin S     a spot notice's ranks are killed this long before its\n"
     "                        deadline if they have not saved and gone (default 5)\n"
+    "  --preempt-grace S     a job preempted for a higher-priority one gets its preempt\n"
+    "                        signal, then SIGKILL this long after (default 60)\n"
+    "  --fairshare-halflife S  past usage counts half after this long (default 604800,\n"
+    "                        7 days; 0: never decays)\n"
+    "  --backfill-depth N    jobs tried behind the top waiting job per pass (default 200)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -49,20 +55,26 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "heartbeat-ms '%s': expected 10 to 600000", v);
         return -1;
     }
-    if (strcmp(key, "node-timeout") == 0) {
-        if (parse_u32(v, 1, 86400, &n) == 0) {
-            so->node_timeout_ms = n * 1000;
+    /* Options in seconds, kept in milliseconds. */
+    static const struct {
+        const char *key;
+        uint32_t max;
+        size_t off;
+    } secs[] = {
+        { "node-timeout", 86400, offsetof(sched_opts, node_timeout_ms) },
+        { "kill-wait", 3600, offsetof(sched_opts, kill_wait_ms) },
+        { "notice-margin", 3600, offsetof(sched_opts, notice_margin_ms) },
+        { "preempt-grace", 86400, offsetof(sched_opts, preempt_grace_ms) },
+    };
+    for (size_t i = 0; i < sizeof secs / sizeof secs[0]; i++) {
+        if (strcmp(key, secs[i].key) != 0)
+            continue;
+        uint32_t min = strcmp(key, "node-timeout") == 0;
+        if (parse_u32(v, min, secs[i].max, &n) == 0) {
+            *(uint32_t *)((char *)so + secs[i].off) = n * 1000;
             return 0;
         }
-        snprintf(err, errlen, "node-timeout '%s': expected seconds, 1 to 86400", v);
-        return -1;
-    }
-    if (strcmp(key, "kill-wait") == 0) {
-        if (parse_u32(v, 0, 3600, &n) == 0) {
-            so->kill_wait_ms = n * 1000;
-            return 0;
-        }
-        snprintf(err, errlen, "kill-wait '%s': expected seconds, 0 to 3600", v);
+        snprintf(err, errlen, "%s '%s': expected seconds, %u to %u", key, v, min, secs[i].max);
         return -1;
     }
     if (strcmp(key, "fail-kill-ms") == 0) {
@@ -71,12 +83,18 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         snprintf(err, errlen, "fail-kill-ms '%s': expected 0 to 60000", v);
         return -1;
     }
-    if (strcmp(key, "notice-margin") == 0) {
-        if (parse_u32(v, 0, 3600, &n) == 0) {
-            so->notice_margin_ms = n * 1000;
+    if (strcmp(key, "fairshare-halflife") == 0) {
+        if (parse_u32(v, 0, 100u * 365 * 86400, &n) == 0) {
+            so->fairshare_halflife_s = n;
             return 0;
         }
-        snprintf(err, errlen, "notice-margin '%s': expected seconds, 0 to 3600", v);
+        snprintf(err, errlen, "fairshare-halflife '%s': expected seconds (0: no decay)", v);
+        return -1;
+    }
+    if (strcmp(key, "backfill-depth") == 0) {
+        if (parse_u32(v, 1, 1000000, &so->backfill_depth) == 0)
+            return 0;
+        snprintf(err, errlen, "backfill-depth '%s': expected 1 to 1000000", v);
         return -1;
     }
     /* master-ports */
@@ -96,7 +114,8 @@ int main(int argc, char **argv)
 {
     static const char *const names[] = {
         "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
-        "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin", NULL,
+        "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin",
+        "preempt-grace", "fairshare-halflife", "backfill-depth", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -107,6 +126,9 @@ int main(int argc, char **argv)
     so->kill_wait_ms = 10000;
     so->fail_kill_ms = 1000;
     so->notice_margin_ms = 5000;
+    so->preempt_grace_ms = 60000;
+    so->fairshare_halflife_s = 7 * 86400;
+    so->backfill_depth = 200;
     so->port_lo = 29500;
     so->port_hi = 29999;
     enum log_level level = LOG_INFO;

@@ -51,6 +51,7 @@ node *sched_node_add(sched *s, const char *name)
         return NULL;
     }
     n->state = NODE_UP;
+    n->idx = s->nnodes;
     s->nodes[s->nnodes++] = n;
     return n;
 }
@@ -121,30 +122,99 @@ void sched_place_view(sched *s, place_node *view)
 {
     for (size_t i = 0; i < s->nnodes; i++) {
         node *n = s->nodes[i];
+        uint32_t ngpus = node_gpus(n), free = 0;
+        for (uint32_t g = 0; g < ngpus && g < PLACE_MAX_GPUS; g++)
+            free += !n->gpu_used[g];
         view[i] = (place_node){
             .name = n->name, .usable = node_usable(n), .cpus = node_cpus(n),
-            .cpus_used = n->cpus_used, .ngpus = node_gpus(n), .gpu_used = n->gpu_used,
-            .gpu_island = n->gpu_island, .spot = n->spot,
+            .cpus_used = n->cpus_used, .ngpus = ngpus, .gpu_used = n->gpu_used,
+            .gpus_free = free, .gpu_island = n->gpu_island, .gpu_nic = n->gpu_nic,
+            .spot = n->spot, .group = n->group, .parts = n->parts,
         };
     }
 }
 
-void node_info_apply(node *n)
+/* The number of label "KIND=VALUE" ('key' is that text): groups count
+ * from 1, partitions from 0; 'limit' bounds them. 0 / UINT32_MAX when full. */
+static uint32_t label_id(sched *s, const char *key, uint32_t *count, uint32_t first,
+                         uint32_t limit)
+{
+    if (!s->label_ids && !(s->label_ids = strmap_new()))
+        return UINT32_MAX;
+    void *v = strmap_get(s->label_ids, key);
+    if (v)
+        return (uint32_t)(uintptr_t)v - 1;
+    if (*count >= limit)
+        return UINT32_MAX;
+    uint32_t id = first + (*count)++;
+    if (strmap_put(s->label_ids, key, (void *)(uintptr_t)(id + 1)) < 0)
+        return UINT32_MAX;
+    return id;
+}
+
+uint32_t sched_partition_bit(sched *s, const char *name)
+{
+    if (!name || !name[0] || strcmp(name, "spot") == 0 || strcmp(name, "ondemand") == 0)
+        return 0;
+    char key[160];
+    snprintf(key, sizeof key, "part=%s", name);
+    void *v = s->label_ids ? strmap_get(s->label_ids, key) : NULL;
+    return v ? 1u << ((uint32_t)(uintptr_t)v - 1) : UINT32_MAX;
+}
+
+/* Reads partition=a,b (the node's partitions) and switch= or rack= (the
+ * group a multi-node gang should stay in). */
+static void node_labels_apply(sched *s, node *n, const char *l, char *group, size_t glen)
+{
+    char key[160];
+    if (strncmp(l, "switch=", 7) == 0 || (strncmp(l, "rack=", 5) == 0 && !group[0])) {
+        snprintf(group, glen, "%s", l);
+    } else if (strncmp(l, "partition=", 10) == 0) {
+        char list[128], *save = NULL;
+        snprintf(list, sizeof list, "%s", l + 10);
+        for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+            snprintf(key, sizeof key, "part=%s", p);
+            uint32_t bit = label_id(s, key, &s->nparts, 0, 32);
+            if (bit < 32)
+                n->parts |= 1u << bit;
+            else
+                log_warn("node=%s: partition %s not used: more than 32 partitions", n->name, p);
+        }
+    }
+}
+
+void node_info_apply(sched *s, node *n)
 {
     n->spot = false;
     n->price = 0;
+    n->parts = 0;
+    n->group = 0;
+    char group[160] = "";
     for (size_t i = 0; n->info && i < n->info->n_labels; i++) {
         const char *l = n->info->labels[i];
         if (strcmp(l, "spot=true") == 0)
             n->spot = true;
         else if (strncmp(l, "price=", 6) == 0)
             n->price = strtod(l + 6, NULL);
+        else
+            node_labels_apply(s, n, l, group, sizeof group);
+    }
+    if (group[0]) {
+        /* switch= and rack= values share one numbering: a site uses one. */
+        char key[170];
+        snprintf(key, sizeof key, "group=%s", strchr(group, '=') + 1);
+        uint32_t id = label_id(s, key, &s->ngroups, 1, 1023);
+        n->group = id == UINT32_MAX ? 0 : id;
     }
     if (!(n->price >= 0 && n->price < 1e9))
         n->price = 0;
     for (uint32_t g = 0; g < node_gpus(n); g++) {
-        int32_t island = n->info->gpus[g]->island;
-        n->gpu_island[g] = island >= 0 && island < PLACE_MAX_GPUS ? island : 0;
+        const Tern__Gpu *gpu = n->info->gpus[g];
+        n->gpu_island[g] = gpu->island >= 0 && gpu->island < PLACE_MAX_GPUS ? gpu->island : 0;
+        n->gpu_nic[g] = 0;
+        for (size_t k = 0; k < n->info->n_nics && gpu->numa >= 0; k++)
+            if (n->info->nics[k]->numa == gpu->numa)
+                n->gpu_nic[g] = 1;
     }
 }
 

@@ -32,10 +32,16 @@ typedef struct node {
     bool connected;                /* registered with this ternd */
     uint64_t incarnation;          /* of the worker process */
     int64_t last_seen;             /* monotonic ms */
+    int64_t last_ack;              /* monotonic ms of the last HeartbeatAck sent */
+    uint32_t ack_within_ms;        /* the worker's need to hear from ternd; 0: none */
     wire_peer peer;                /* routing id on the worker socket */
     uint32_t cpus_used;
     bool gpu_used[PLACE_MAX_GPUS];
     int32_t gpu_island[PLACE_MAX_GPUS];   /* NVLink island of each GPU, from its info */
+    uint8_t gpu_nic[PLACE_MAX_GPUS];      /* a NIC shares the GPU's NUMA node */
+    uint32_t group;                /* switch= (else rack=) label, numbered; 0: none */
+    uint32_t parts;                /* partition= labels, one bit each */
+    size_t idx;                    /* position in s->nodes */
     uint32_t nattempts;            /* running attempts with ranks here */
     bool spot;                     /* label spot=true */
     double price;                  /* label price=, per node-hour */
@@ -71,12 +77,35 @@ typedef struct job {
     char avoid[256];               /* durable: nodes restarts avoid, comma-separated */
 
     struct job *prev, *next;       /* in s->pending or s->active */
+
+    /* Policy (queue.c): a pending job is either eligible, in its user's
+     * queue, or held (by a dependency in s->held, or by its array's %N). */
+    struct account *acct;
+    enum job_hold { HOLD_NONE, HOLD_DEPENDENCY, HOLD_ARRAY } hold;
+    struct job *uprev, *unext;     /* in acct->queue or s->held */
+    bool array_out;                /* an array task let out (queued, running, requeued) */
+    uint32_t array_running;        /* first task of an array: tasks let out, not final */
+    uint32_t array_scan;           /* first task of an array: tasks before it are let out */
+    uint64_t billing;              /* units charged per second while running */
+    int64_t est_start_ms;          /* the reservation of the top waiting job; 0: none */
 } job;
 
 typedef struct job_list {
     job *head, *tail;
     size_t count;
 } job_list;
+
+/* A user's share of the cluster (fair-share): decayed past usage in
+ * billing-unit seconds, plus what the user's running attempts accrue. */
+typedef struct account {
+    char name[65];
+    double usage;                  /* durable, as of usage_at */
+    int64_t usage_at;              /* unix ms */
+    uint64_t running;              /* billing units of its running attempts */
+    double running_since;          /* sum over them of units x start (unix s) */
+    job_list queue;                /* eligible pending jobs, priority then id (uprev/unext) */
+    job *cursor;                   /* scheduling pass: the next job to consider */
+} account;
 
 typedef struct waiter {
     wire_peer peer;
@@ -105,6 +134,9 @@ typedef struct sched_opts {
     uint32_t fail_kill_ms;         /* gang teardown after a failed rank */
     uint32_t port_lo, port_hi;     /* MASTER_PORT range */
     uint32_t notice_margin_ms;     /* ranks must be gone this long before a notice's deadline */
+    uint32_t preempt_grace_ms;     /* a job preempted for a higher priority one: signal, then SIGKILL */
+    double fairshare_halflife_s;   /* past usage counts half after this long */
+    uint32_t backfill_depth;       /* jobs tried behind the top waiting job per pass */
 } sched_opts;
 
 typedef struct sched {
@@ -127,6 +159,14 @@ typedef struct sched {
     size_t nout, out_cap;
     waiter *waiters;
     size_t nwaiters, waiters_cap;
+
+    account **accts;               /* fair-share accounts, by user */
+    size_t naccts, accts_cap;
+    strmap *acct_by_name;
+    job_list held;                 /* pending jobs waiting on a dependency (uprev/unext) */
+    bool deps_dirty;               /* a job started or ended: dependencies may hold now */
+    strmap *label_ids;             /* "switch=X" / "part=X" -> number */
+    uint32_t ngroups, nparts;
 
     bool dirty;                    /* something may let a pending job start */
     bool tx_failed;                /* a write of this turn failed: roll back */
@@ -173,6 +213,10 @@ void job_list_push(job_list *l, job *j);
 void job_list_remove(job_list *l, job *j);
 /* Puts a pending job into s->pending by priority, then id. */
 void sched_queue_pending(sched *s, job *j);
+/* Inserts j into l by priority, then id, through the links 'prev'/'next'
+ * or (aux) 'uprev'/'unext'. */
+void job_list_insert(job_list *l, job *j, bool aux);
+void job_list_unlink(job_list *l, job *j, bool aux);
 /* Writes the job's row; logs and returns -1 on failure (the commit fails). */
 int sched_job_save(sched *s, job *j);
 /* Fills 'info' with pointers into 'j' (valid while j lives and is unchanged).
@@ -182,6 +226,44 @@ void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, 
                    bool full);
 /* What 'tern queue' shows as the reason of a pending job. */
 const char *job_reason(const sched *s, const job *j);
+
+/* ---- queue.c: who goes next (fair-share, dependencies, arrays) ---- */
+/* A job enters PENDING (submit, requeue, reload): into s->pending, and into
+ * its user's queue or held. */
+void queue_add(sched *s, job *j);
+/* A job leaves PENDING (start, cancel). */
+void queue_remove(sched *s, job *j);
+/* A job reached a final state: lets out the next task of its array. */
+void queue_job_final(sched *s, job *j);
+/* A running job loaded at start: counts against its array's %N. */
+void queue_note_running(sched *s, job *j);
+/* Moves held jobs whose dependencies now hold into their queues. */
+void queue_check_deps(sched *s);
+/* Whether dependency text 'dep' names only jobs that exist. Returns 0, or
+ * -1 with the reason. */
+int queue_deps_valid(sched *s, const char *dep, char *err, size_t errlen);
+/* Starts a scheduling pass: every queue's cursor at its head. */
+void queue_pass_begin(sched *s);
+/* The next job of the pass: of the queues' next jobs, the highest
+ * priority, then the user with the least usage, then the fewest units
+ * running, then the lowest id. NULL when every queue is done. */
+job *queue_pass_next(sched *s);
+/* The attempt of j takes (sign 1) or gives back (-1) its resources: the
+ * user's running units, and usage when they come back. */
+void account_run(sched *s, job *j, int sign);
+/* The user's usage now (decayed past plus running), unit-seconds. */
+double account_usage(const account *a, int64_t now_ms, double halflife_s);
+account *account_get(sched *s, const char *user);
+void accounts_clear(sched *s);
+/* Loads the accounts from the database. Returns 0 or -1. */
+int accounts_load(sched *s);
+
+/* ---- schedule.c: placing pending jobs (sched_schedule above) ---- */
+/* The place_request of j (spot and partition rules, nodes to avoid). */
+void job_place_request(sched *s, const job *j, place_request *req, uint8_t *avoid);
+/* The partition bit of a name given with -p; 0 for "", "spot" and
+ * "ondemand"; UINT32_MAX for a partition no node has. */
+uint32_t sched_partition_bit(sched *s, const char *name);
 
 /* ---- nodes.c: the node registry ---- */
 node *sched_node(sched *s, const char *name);
@@ -202,7 +284,7 @@ void node_up(node *n);
 void sched_place_view(sched *s, place_node *view);
 /* Reads from n->info what the scheduler keeps at hand: spot= and price=
  * labels, each GPU's NVLink island. */
-void node_info_apply(node *n);
+void node_info_apply(sched *s, node *n);
 /* A spot notice for 'n' (from its worker or 'tern preempt'): the node takes
  * nothing new and every job with a rank on it checkpoints and is requeued.
  * 'deadline' is unix ms. */
@@ -216,9 +298,17 @@ int sched_node_save(sched *s, node *n);
 /* Marks 'n' DOWN with 'why' and fails the attempts that had ranks on it. */
 void sched_node_down(sched *s, node *n, const char *why);
 
-/* ---- attempt.c: the life of an attempt ---- */
-/* Places pending jobs in queue order while they fit. */
+/* ---- schedule.c ---- */
+/* Places pending jobs: in queue order (queue_pass_next) while they fit;
+ * when the top job must wait, it may preempt lower-priority --preemptible
+ * jobs, gets a reservation (when running jobs will have freed its nodes,
+ * from their time limits), and jobs behind it start only where they cannot
+ * delay that reservation (backfill). */
 void sched_schedule(sched *s);
+
+/* ---- attempt.c: the life of an attempt ---- */
+/* Starts the attempt of j on the nodes 'choice' (req->nodes of them). */
+int attempt_start(sched *s, job *j, const place_choice *choice);
 /* Takes resources and sets up rank tracking for j->placement. Returns 0, or
  * -1 when a placed node is unknown or memory runs out. */
 int attempt_bind(sched *s, job *j);

@@ -16,7 +16,7 @@ enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_JOB_INSERT, Q_JOB_UPDATE, Q_JOB_TOKEN, Q_JOBS_ALL,
     Q_ATTEMPT_PUT, Q_ATTEMPT_GET, Q_ATTEMPTS_OF,
-    Q_NODE_PUT, Q_NODES_ALL,
+    Q_NODE_PUT, Q_NODES_ALL, Q_ACCOUNT_PUT, Q_ACCOUNTS_ALL,
     Q_EVENT, Q_EVENT_COUNT_JOB, Q_EVENT_COUNT,
     Q_COUNT
 };
@@ -43,6 +43,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_NODE_PUT] = "INSERT OR REPLACE INTO nodes(name, info, state, reason, drain_reason)"
                    " VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_NODES_ALL] = "SELECT name, info, state, reason, drain_reason FROM nodes ORDER BY rowid",
+    [Q_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(user, usage, at_ms) VALUES(?1, ?2, ?3)",
+    [Q_ACCOUNTS_ALL] = "SELECT user, usage, at_ms FROM accounts ORDER BY user",
     [Q_EVENT] = "INSERT INTO events(time_ms, job_id, node, kind, detail) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_EVENT_COUNT_JOB] = "SELECT count(*) FROM events WHERE job_id = ?1",
     [Q_EVENT_COUNT] = "SELECT count(*) FROM events",
@@ -66,7 +68,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events("
     " id INTEGER PRIMARY KEY, time_ms INTEGER, job_id INTEGER, node TEXT, kind TEXT,"
     " detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS events_job ON events(job_id);";
+    "CREATE INDEX IF NOT EXISTS events_job ON events(job_id);"
+    "CREATE TABLE IF NOT EXISTS accounts(user TEXT PRIMARY KEY, usage REAL, at_ms INTEGER);";
 
 /* Schema 1 (before restarts): the columns schema 2 added. */
 static const char migrate_1_to_2[] =
@@ -497,6 +500,31 @@ int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void 
     }
     if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         res = fail(st, "load nodes");
+    sqlite3_reset(s);
+    return res;
+}
+
+int store_account_put(store *st, const char *user, double usage, int64_t at_ms)
+{
+    sqlite3_stmt *s = st->q[Q_ACCOUNT_PUT];
+    bind_text(s, 1, user);
+    sqlite3_bind_double(s, 2, usage);
+    sqlite3_bind_int64(s, 3, at_ms);
+    return step_done(st, s, "store account");
+}
+
+int store_accounts_load(store *st,
+                        int (*fn)(void *arg, const char *user, double usage, int64_t at_ms),
+                        void *arg)
+{
+    sqlite3_stmt *s = st->q[Q_ACCOUNTS_ALL];
+    int rc, res = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if ((res = fn(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_double(s, 1),
+                      sqlite3_column_int64(s, 2))) != 0)
+            break;
+    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        res = fail(st, "load accounts");
     sqlite3_reset(s);
     return res;
 }

@@ -87,6 +87,12 @@ int store_attempts_of(store *st, uint64_t job_id, int (*fn)(void *arg, const sto
 int store_node_put(store *st, const store_node *n);
 int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void *arg);
 
+/* A user's decayed past usage (fair-share), as of at_ms. */
+int store_account_put(store *st, const char *user, double usage, int64_t at_ms);
+int store_accounts_load(store *st,
+                        int (*fn)(void *arg, const char *user, double usage, int64_t at_ms),
+                        void *arg);
+
 /* Appends to the event log; job_id 0 and node NULL when not about one. */
 int store_event(store *st, uint64_t job_id, const char *node, const char *kind,
                 const char *detail);

@@ -194,9 +194,11 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     n->info = info;
     n->peer = *peer;
     n->incarnation = r->incarnation;
+    n->ack_within_ms = r->ack_within_ms;
+    n->last_ack = clock_mono_ms();
     n->connected = true;
     n->last_seen = clock_mono_ms();
-    node_info_apply(n);
+    node_info_apply(s, n);
     bool noticed = r->notice && r->notice->deadline_ms > 0;
     /* A node comes back UP from DOWN, and from PREEMPTING when a new worker
      * process without a notice registers (the spot machine was replaced). */
@@ -233,6 +235,9 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     outbox_add(s, s->workers, peer, &env, false);
     s->dirty = true;
 }
+
+/* An idle node hears from ternd at least every ACK_EVERY heartbeats. */
+#define ACK_EVERY 4
 
 static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern__Heartbeat *hb)
 {
@@ -277,7 +282,15 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
             !reported(hb->attempts, hb->n_attempts, j))
             attempt_ranks_lost(s, j, n, "the worker never started them");
     }
-    outbox_add(s, s->workers, peer, &env, false);
+    /* Nothing to say: an ack only now and then, so that 10,000 idle nodes
+     * cost ternd half the messages. */
+    int64_t keepalive = ACK_EVERY * (int64_t)s->opt.heartbeat_ms;
+    if (n->ack_within_ms && n->ack_within_ms < keepalive)
+        keepalive = n->ack_within_ms;
+    if (ack.n_forget || n->last_seen - n->last_ack >= keepalive - (int64_t)s->opt.heartbeat_ms / 2) {
+        outbox_add(s, s->workers, peer, &env, false);
+        n->last_ack = n->last_seen;
+    }
     free(refs);
     free(ptrs);
 }

@@ -82,9 +82,10 @@ static void rank_failed(rank_proc *r, int code, const char *fmt, ...)
     r->exit_code = code;
 }
 
-static int open_output(const char *pattern, const pattern_vars *vars, char *path, size_t len)
+static int open_output(const char *pattern, const pattern_vars *vars,
+                       const pattern_array *array, char *path, size_t len)
 {
-    if (pattern_expand(pattern, vars, path, len) < 0)
+    if (pattern_expand_array(pattern, vars, array, path, len) < 0)
         return -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -325,20 +326,22 @@ void worker_launch(worker *w, const Tern__Launch *l)
             .local_rank = i, .node_rank = l->node_rank, .nnodes = l->nnodes,
             .master_addr = l->master_addr, .master_port = l->master_port, .gpus = gpus,
             .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
-            .checkpoint_dir = ckpt, .worker_id = w->opt.id,
+            .checkpoint_dir = ckpt, .worker_id = w->opt.id, .hints = w->rank_hints,
         };
         char **env = rankenv_build(&ein);
         pattern_vars vars = { l->job_id, r->rank, l->node_rank, w->opt.name, spec->name };
+        const pattern_array task = { spec->array_job_id, spec->array_task_id };
+        const pattern_array *array = spec->array_job_id ? &task : NULL;
         char outpath[4096], errpath[4096];
         int out_fd = -1, err_fd = -1;
         if (!env) {
             rank_failed(r, EXIT_CANNOT_RUN, "out of memory");
-        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, outpath,
+        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, array, outpath,
                                           sizeof outpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open output %s: %s", spec->stdout_pattern,
                         strerror(errno));
         } else if (spec->stderr_pattern && spec->stderr_pattern[0] &&
-                   (err_fd = open_output(spec->stderr_pattern, &vars, errpath,
+                   (err_fd = open_output(spec->stderr_pattern, &vars, array, errpath,
                                          sizeof errpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open error output %s: %s",
                         spec->stderr_pattern, strerror(errno));

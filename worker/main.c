@@ -4,6 +4,10 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/parse.h"
+#include "worker/rankenv.h"
+
+#include <ctype.h>
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,11 @@ static const char usage[] =
     "                        (at most ternd's --node-timeout: then no two attempts of a\n"
     "                        job ever run at once; 0, the default: never, so a\n"
     "                        scheduler outage disturbs no job)\n"
+    "  --nccl-ifname IFS     ranks get NCCL_SOCKET_IFNAME=IFS and GLOO_SOCKET_IFNAME=IFS\n"
+    "                        unless their job sets them (IFS as NCCL reads it: eth0,ib0\n"
+    "                        or ^docker,lo); auto: this node's interfaces but lo and\n"
+    "                        docker*, veth*, virbr*, br-* (none left: neither is set),\n"
+    "                        and NCCL_IB_HCA=its InfiniBand HCAs, if any\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -113,6 +122,17 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         }
         return options_str(&wo->notice_url, v);
     }
+    if (strcmp(key, "nccl-ifname") == 0) {
+        bool ok = v[0] && strlen(v) <= 1024;
+        for (const char *c = v; ok && *c; c++)
+            ok = isgraph((unsigned char)*c);
+        if (!ok) {
+            snprintf(err, errlen, "nccl-ifname '%s': expected interface names (eth0,ib0), "
+                     "^ and names to exclude, or auto", v);
+            return -1;
+        }
+        return options_str(&wo->nccl_ifname, v);
+    }
     if (strcmp(key, "notice-poll-ms") == 0) {
         if (parse_u32(v, 10, 600000, &wo->notice_poll_ms) == 0)
             return 0;
@@ -147,11 +167,38 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
     return add_label(wo, k, eq + 1);
 }
 
+/* Resolves --nccl-ifname once, against the node's topology: every rank the
+ * worker starts gets the same hints. */
+static int resolve_hints(worker *w)
+{
+    const char *ifname = w->opt.nccl_ifname;
+    if (!(w->rank_hints = rankenv_nic_hints(ifname, w->topo))) {
+        log_err("node=%s: --nccl-ifname %s: %s", w->opt.name, ifname,
+                errno == ENAMETOOLONG ? "more interface names than fit in a variable"
+                                      : strerror(errno));
+        return -1;
+    }
+    if (!ifname)
+        return 0;
+    const char *ifs = rankenv_get(w->rank_hints, "NCCL_SOCKET_IFNAME");
+    const char *hcas = rankenv_get(w->rank_hints, "NCCL_IB_HCA");
+    if (ifs)
+        log_info("node=%s: ranks get NCCL_SOCKET_IFNAME=%s GLOO_SOCKET_IFNAME=%s%s%s unless "
+                 "their job sets them", w->opt.name, ifs, ifs, hcas ? " NCCL_IB_HCA=" : "",
+                 hcas ? hcas : "");
+    else
+        log_info("node=%s: --nccl-ifname auto: no network interface but loopback and container "
+                 "or VM bridges; NCCL_SOCKET_IFNAME and GLOO_SOCKET_IFNAME not set%s%s",
+                 w->opt.name, hcas ? ", NCCL_IB_HCA=" : "", hcas ? hcas : "");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const names[] = {
         "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", "spot?", "price",
-        "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", "fence-after", NULL,
+        "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", "fence-after",
+        "nccl-ifname", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);
@@ -180,7 +227,7 @@ int main(int argc, char **argv)
         options_str(&w.opt.name, host);
     }
     log_init("tern-worker", level);
-    rc = worker_start(&w) == 0 && worker_run(&w) == 0 ? 0 : 1;
+    rc = worker_start(&w) == 0 && resolve_hints(&w) == 0 && worker_run(&w) == 0 ? 0 : 1;
     worker_finish(&w);
 out:
     free(w.opt.scheduler);
@@ -189,6 +236,8 @@ out:
     free(w.opt.topology_xml);
     free(w.opt.id);
     free(w.opt.notice_url);
+    free(w.opt.nccl_ifname);
+    rankenv_free(w.rank_hints);
     for (size_t i = 0; i < w.opt.nlabels; i++)
         free(w.opt.labels[i]);
     free(w.opt.labels);

@@ -92,10 +92,23 @@ char **rankenv_build(const rankenv_in *in)
         return NULL;
     }
     /* SLURM_* of a submitting shell inside a SLURM allocation describe that
-     * allocation, not this job: only --slurm-env gives ranks SLURM_*. */
+     * allocation, not this job: only --slurm-env (and, for an array task,
+     * its SLURM_ARRAY_*) gives ranks SLURM_*. */
     for (size_t i = 0; i < sp->n_env; i++)
         if (strncmp(sp->env[i], "SLURM_", 6) != 0 && strncmp(sp->env[i], "SLURMD_", 7) != 0)
             inherit(&b, sp->env[i]);
+    /* The worker's hints are defaults: a job that names its interfaces knows
+     * better than the node. */
+    for (char *const *h = in->hints; h && *h; h++) {
+        char key[256];
+        size_t kl = key_len(*h);
+        if (kl == 0 || kl >= sizeof key || !(*h)[kl])
+            continue;
+        memcpy(key, *h, kl);
+        key[kl] = '\0';
+        if (!strmap_get(b.index, key))
+            set(&b, key, "%s", *h + kl + 1);
+    }
 
     uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
     /* torchrun */
@@ -130,6 +143,17 @@ char **rankenv_build(const rankenv_in *in)
     set(&b, "CUDA_VISIBLE_DEVICES", "%s", in->gpus);
     if (in->worker_id)
         set(&b, "TERN_WORKER_ID", "%s", in->worker_id);
+    if (sp->array_job_id) {
+        set(&b, "TERN_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
+        set(&b, "TERN_ARRAY_TASK_ID", "%u", sp->array_task_id);
+        /* SLURM sets these for every array task, --slurm-env or not: scripts
+         * written for sbatch --array read them to pick their share. */
+        set(&b, "SLURM_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
+        set(&b, "SLURM_ARRAY_TASK_ID", "%u", sp->array_task_id);
+        set(&b, "SLURM_ARRAY_TASK_COUNT", "%u", sp->array_task_count);
+        set(&b, "SLURM_ARRAY_TASK_MIN", "%u", sp->array_task_min);
+        set(&b, "SLURM_ARRAY_TASK_MAX", "%u", sp->array_task_max);
+    }
     if (sp->slurm_env) {
         set(&b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);
         set(&b, "SLURM_JOBID", "%llu", (unsigned long long)in->job_id);
@@ -157,6 +181,41 @@ char **rankenv_build(const rankenv_in *in)
         return NULL;
     }
     return b.v;
+}
+
+char **rankenv_nic_hints(const char *ifname, const topology *t)
+{
+    envb b = { 0 };
+    int err = ENOMEM;
+    if (!(b.index = strmap_new()))
+        goto error;
+    if (ifname && strcmp(ifname, "auto") != 0) {
+        set(&b, "NCCL_SOCKET_IFNAME", "%s", ifname);
+        set(&b, "GLOO_SOCKET_IFNAME", "%s", ifname);
+    } else if (ifname) {
+        char names[4096];
+        int n = topo_nic_list(t, TOPO_NIC_NETWORK, names, sizeof names);
+        if (n > 0) {
+            set(&b, "NCCL_SOCKET_IFNAME", "%s", names);
+            set(&b, "GLOO_SOCKET_IFNAME", "%s", names);
+        }
+        int m = topo_nic_list(t, TOPO_NIC_OPENFABRICS, names, sizeof names);
+        if (m > 0)
+            set(&b, "NCCL_IB_HCA", "%s", names);
+        if (n < 0 || m < 0) {
+            err = ENAMETOOLONG;
+            goto error;
+        }
+    }
+    if (b.oom || (!b.v && !(b.v = calloc(1, sizeof *b.v))))
+        goto error;
+    strmap_destroy(&b.index);
+    return b.v;
+error:
+    strmap_destroy(&b.index);
+    rankenv_free(b.v);
+    errno = err;
+    return NULL;
 }
 
 void rankenv_free(char **env)

@@ -27,10 +27,16 @@ typedef struct topo_gpu {
                             * without NVLink is an island of its own */
 } topo_gpu;
 
+enum topo_nic_kind {
+    TOPO_NIC_NETWORK,      /* hwloc network OS device: an interface, "eth0", "ib0" */
+    TOPO_NIC_OPENFABRICS,  /* hwloc OpenFabrics OS device: an InfiniBand/RoCE HCA, "mlx5_0" */
+};
+
 typedef struct topo_nic {
-    char name[64];         /* OS device name, e.g. "eth0", "ib0" */
+    char name[64];         /* OS device name, e.g. "eth0", "ib0", "mlx5_0" */
     char pci_bus_id[32];   /* "" for virtual NICs */
     int numa;              /* -1 when unknown */
+    enum topo_nic_kind kind;
 } topo_nic;
 
 typedef struct topology topology;
@@ -44,7 +50,8 @@ typedef struct topology topology;
  * fake_gpus >= 0 replaces whatever was found by that many synthetic GPUs
  * spread round-robin over the NUMA nodes that have processors (0 means no
  * GPU); fake_gpus < 0 keeps the discovered ones.
- * NICs are hwloc's network OS devices, in tree order.
+ * NICs are hwloc's network OS devices, in tree order; its OpenFabrics OS
+ * devices (HCAs) are kept apart (topo_nic_of).
  * NVLinks (topo_nvlinks, topo_gpu.island) come from NVML on this machine and
  * from the "NVLinkBandwidth" distances of an XML file (see topo_nvlinks);
  * synthetic GPUs have none.
@@ -61,8 +68,22 @@ unsigned topo_nnuma(const topology *t);    /* at least 1 */
 uint64_t topo_memory_mb(const topology *t);
 size_t topo_ngpus(const topology *t);
 const topo_gpu *topo_gpu_at(const topology *t, size_t i);   /* NULL when i >= topo_ngpus */
+/* The network interfaces (TOPO_NIC_NETWORK), what the node reports. */
 size_t topo_nnics(const topology *t);
 const topo_nic *topo_nic_at(const topology *t, size_t i);   /* NULL when i >= topo_nnics */
+/* The NICs of one kind, in tree order; topo_nic_of(t, kind, i) is NULL when
+ * i >= topo_nnics_of(t, kind). */
+size_t topo_nnics_of(const topology *t, enum topo_nic_kind kind);
+const topo_nic *topo_nic_of(const topology *t, enum topo_nic_kind kind, size_t i);
+
+/* Writes the names of the NICs of 'kind' that can carry traffic between
+ * nodes into 'buf', comma-separated in tree order ("" for none): for
+ * TOPO_NIC_NETWORK every interface but loopback ("lo") and the host-local
+ * ones of containers and VMs (names starting with docker, veth, virbr or
+ * br-); for TOPO_NIC_OPENFABRICS every HCA. Returns how many names it
+ * wrote, or -1 with errno ENAMETOOLONG when they do not fit (buf then "",
+ * when len > 0). */
+int topo_nic_list(const topology *t, enum topo_nic_kind kind, char *buf, size_t len);
 
 /* Number of NVLink links between the GPUs at positions a and b, 0 when
  * a == b or either is not a GPU position; symmetric. A link to an NVSwitch

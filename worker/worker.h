@@ -50,11 +50,13 @@ typedef struct worker_opts {
     uint32_t notice_margin_ms;     /* ranks killed this long before a notice's deadline */
     uint32_t sigterm_notice_s;     /* --spot: SIGTERM is a notice with this long to go */
     uint32_t fence_after_ms;       /* stop the ranks after this long without ternd; 0: never */
+    char *nccl_ifname;             /* NULL, interface names for NCCL/Gloo, or "auto" */
 } worker_opts;
 
 typedef struct worker {
     worker_opts opt;
     topology *topo;
+    char **rank_hints;             /* --nccl-ifname resolved at start (rankenv_nic_hints) */
     void *zctx, *sock;
     int sigfd;
     bool stop;

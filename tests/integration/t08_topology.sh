@@ -77,5 +77,34 @@ tern show "$i1" | grep -q "NodeList=twoisl " && tern show "$i2" | grep -q "NodeL
 tern cancel "$i1" "$i2" >/dev/null
 ok "two 4-GPU jobs on an 8-GPU, 2-island node: GPUs 0-3 and 4-7, one NVLink island each"
 
+# Two such servers with 4 GPUs busy on each: an 8-GPU job on one node
+# waits (8 free GPUs in all, never 4 + 4 of two nodes); when one server
+# frees up it gets all eight there.
+tern-worker --scheduler "$wep" --name twoisl2 --addr 127.0.0.1 --topology "$islands" \
+    2>"$T/twoisl2.log" &
+PIDS="$PIDS $!"
+wait_for 10 sh -c 'tern nodes | grep -qE "^twoisl2 +UP"' || fail "twoisl2 did not register"
+wait_for 10 sh -c "tern show $i1 | grep -q JobState=CA && tern show $i2 | grep -q JobState=CA" \
+    || fail "the 4-GPU jobs did not end: $(tern queue)"
+# Four 4-GPU jobs fill both servers (best fit: one after the other); two
+# of them end, leaving 4 free GPUs on each.
+for k in 1 2 3 4; do
+    h=$(tern submit --parsable --gpus-per-node 4 -- sh -c "$hold") || fail "submit"
+    wait_for 10 test -s "$T/isl.$h" || fail "holder $k did not start: $(tern queue)"
+    eval h$k=$h
+done
+tern cancel "$h2" "$h4" >/dev/null
+wait_for 10 sh -c "tern show $h2 | grep -q JobState=CA && tern show $h4 | grep -q JobState=CA" \
+    || fail "holders did not end: $(tern queue)"
+w8=$(tern submit --parsable -N 1 --gpus-per-node 8 -- sh -c "$hold") || fail "submit 8-GPU"
+sleep 1
+state_is "$w8" PD || fail "the 8-GPU job started on fragments: $(tern show "$w8")"
+tern queue | grep -E "^ *$w8 .* PD .*\(Resources\)" >/dev/null || fail "8-GPU reason: $(tern queue)"
+tern cancel "$h1" >/dev/null
+wait_for 15 test -s "$T/isl.$w8" || fail "the 8-GPU job did not start when a server freed up: $(tern queue)"
+[ "$(cat "$T/isl.$w8")" = "0,1,2,3,4,5,6,7" ] || fail "8-GPU job got $(cat "$T/isl.$w8")"
+tern cancel "$h3" "$w8" >/dev/null
+ok "8-GPU job with -N 1 waited while 4 + 4 GPUs were free on two servers, then took one whole server"
+
 expect_error "garbage topology" "cannot parse hwloc XML" \
     tern-worker --scheduler "$wep" --name bad --topology "$T/ep"

@@ -9,7 +9,7 @@ last=$("$TERN_TESTBIN/zpoke" "$client_ep" submit 12000) || fail "submitting 1200
 [ "$last" -eq 12000 ] || fail "last job id $last"
 n=$(tern queue --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
 [ "$n" -eq 12000 ] || fail "queue --json listed $n of 12000 pending jobs"
-tern queue | tail -n +2 | awk '{print $4}' | sort -u | grep -qx PD || fail "states in queue"
+tern queue | tail -n +2 | awk '{print $5}' | sort -u | grep -qx PD || fail "states in queue"
 ok "12000 pending jobs listed (more than one page)"
 
 # Both nodes back: the first turn places 32 jobs, every finished job lets the

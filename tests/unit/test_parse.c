@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arrayspec.h"
+#include "common/depend.h"
 #include "common/jobstate.h"
 #include "common/parse.h"
 #include "common/pattern.h"
@@ -373,6 +375,110 @@ static void test_pattern_errors(void)
     CU_ASSERT_EQUAL(strlen(large), strlen("/logs//.out") + 2 * strlen(name));
 }
 
+/* %A and %a: an array task's ids; for a job not in an array, as sbatch
+ * gives them, the job id and 4294967294. */
+static void test_pattern_array(void)
+{
+    const pattern_vars v = { 107, 3, 1, "node7", "train" };
+    const pattern_vars unknown = { 107, -1, -1, NULL, NULL };
+    const pattern_array task7 = { 100, 7 };
+    const pattern_array task0 = { 100, 0 };
+    static const struct {
+        const char *pat;
+        int which;     /* 0 task7, 1 task0, 2 not an array task */
+        const char *want;
+    } cases[] = {
+        { "%A_%a.out", 0, "100_7.out" },
+        { "%A_%a.out", 1, "100_0.out" },
+        { "%A_%a.out", 2, "107_4294967294.out" },
+        { "%x-%A.%a/%j-%t", 0, "train-100.7/107-3" },
+        { "%%a %%A", 0, "%a %A" },
+    };
+    const pattern_array *arrays[] = { &task7, &task0, NULL };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        char out[128];
+        int rc = pattern_expand_array(cases[i].pat, &v, arrays[cases[i].which], out, sizeof out);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc == 0 && strcmp(out, cases[i].want) != 0)
+            fprintf(stderr, "'%s' gives '%s', want '%s'\n", cases[i].pat, out, cases[i].want);
+        if (rc == 0)
+            CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+    }
+    /* pattern_expand is the same for a job not in an array */
+    char out[64];
+    CU_ASSERT_EQUAL(pattern_expand("%A.%a", &v, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "107.4294967294");
+    /* unknown %t, %n and %N stay as written, width included */
+    CU_ASSERT_EQUAL(pattern_expand_array("%3t/%2n/%4N/%3a", &unknown, &task7, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "%3t/%2n/%4N/007");
+}
+
+/* A width zero-pads numbers ("%3a" gives 007, as sbatch), is at most 10,
+ * never truncates, and means nothing to %N, %x and %%. */
+static void test_pattern_width(void)
+{
+    const pattern_vars v = { 42, 3, 1, "node7", "train" };
+    const pattern_array task = { 40, 7 };
+    static const struct {
+        const char *pat;
+        const char *want;
+    } cases[] = {
+        { "%3a", "007" },
+        { "%4j", "0042" },
+        { "%1j", "42" },
+        { "%0j", "42" },
+        { "%02t-%03n", "03-001" },
+        { "%5A_%3a", "00040_007" },
+        { "%10j", "0000000042" },
+        { "%12j", "0000000042" },            /* clamped to 10 */
+        { "%99999999999999999999j", "0000000042" },
+        { "%3N.%3x.%3%", "node7.train.%" },
+        { "%007a", "0000007" },
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        char out[64];
+        int rc = pattern_expand_array(cases[i].pat, &v, &task, out, sizeof out);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc == 0 && strcmp(out, cases[i].want) != 0)
+            fprintf(stderr, "'%s' gives '%s', want '%s'\n", cases[i].pat, out, cases[i].want);
+        if (rc == 0)
+            CU_ASSERT_STRING_EQUAL(out, cases[i].want);
+    }
+    /* wider than the value: no truncation */
+    const pattern_array big = { 40, 123456 };
+    char out[64];
+    CU_ASSERT_EQUAL(pattern_expand_array("%3a", &v, &big, out, sizeof out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "123456");
+
+    /* a width with no letter, or an unknown one, is refused */
+    static const char *const bad[] = { "%3", "out.%12", "%3q", "%3J" };
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        errno = 0;
+        CU_ASSERT_EQUAL(pattern_expand_array(bad[i], &v, &task, out, sizeof out), -1);
+        CU_ASSERT_EQUAL(errno, EINVAL);
+    }
+    /* the padding counts toward the length */
+    static const struct {
+        const char *pat;
+        size_t len;
+        int rc;
+    } fit[] = {
+        { "%3a", 4, 0 }, { "%3a", 3, -1 }, { "%10j", 11, 0 }, { "%10j", 10, -1 },
+        { "%3t", 4, 0 }, { "%3t", 3, -1 },
+    };
+    for (size_t i = 0; i < N_ELEMS(fit); i++) {
+        char buf[16];
+        memset(buf, 'Z', sizeof buf);
+        errno = 0;
+        int rc = pattern_expand_array(fit[i].pat, &v, &task, buf, fit[i].len);
+        CU_ASSERT_EQUAL(rc, fit[i].rc);
+        if (rc < 0)
+            CU_ASSERT_EQUAL(errno, ENAMETOOLONG);
+        for (size_t k = fit[i].len; k < sizeof buf; k++)
+            CU_ASSERT_EQUAL(buf[k], 'Z');
+    }
+}
+
 /* ---- job states ------------------------------------------------------------- */
 
 static void test_jobstate(void)
@@ -560,6 +666,84 @@ static void test_strmap_tombstones(void)
     strmap_destroy(&m);
 }
 
+
+/* sbatch --array forms: ranges, lists, steps, %N; bad ones say why. */
+static void test_arrayspec(void)
+{
+    static const struct {
+        const char *in;
+        uint32_t count, first, last, limit;
+    } good[] = {
+        { "0-99", 100, 0, 99, 0 }, { "0-99%10", 100, 0, 99, 10 }, { "1,3,5", 3, 1, 5, 0 },
+        { "0-15:4", 4, 0, 12, 0 }, { "7", 1, 7, 7, 0 }, { "5,1-3,2%1", 4, 1, 5, 1 },
+        { "0-99999", 100000, 0, 99999, 0 },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        arrayspec a;
+        char err[256] = "";
+        CU_ASSERT_EQUAL_FATAL(arrayspec_parse(good[i].in, &a, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(a.count, good[i].count);
+        CU_ASSERT_EQUAL(a.ids[0], good[i].first);
+        CU_ASSERT_EQUAL(a.ids[a.count - 1], good[i].last);
+        CU_ASSERT_EQUAL(a.limit, good[i].limit);
+        for (uint32_t k = 1; k < a.count; k++)
+            CU_ASSERT_TRUE(a.ids[k - 1] < a.ids[k]);
+        arrayspec_free(&a);
+    }
+    static const struct {
+        const char *in, *want;
+    } bad[] = {
+        { "5-2", "must go up" }, { "", "no task ids" }, { "%4", "no task ids" },
+        { "0-9%0", "N >= 1" }, { "0-9%x", "N >= 1" }, { "a", "expected a task id" },
+        { "1-", "must go up" }, { "0-8:0", "step >= 1" }, { "1;2", "unexpected ';'" },
+        { "0-100000", "more than 100000 tasks" }, { "99999999", "expected a task id" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        arrayspec a;
+        char err[256] = "";
+        CU_ASSERT_EQUAL(arrayspec_parse(bad[i].in, &a, err, sizeof err), -1);
+        if (!strstr(err, bad[i].want))
+            fprintf(stderr, "array '%s': '%s' lacks '%s'\n", bad[i].in, err, bad[i].want);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].want));
+        CU_ASSERT_PTR_NULL(a.ids);
+    }
+}
+
+/* sbatch --dependency forms. */
+static void test_depend(void)
+{
+    depend d[DEPEND_MAX];
+    char err[256];
+    CU_ASSERT_EQUAL(depend_parse("", d, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(depend_parse("afterok:12:13,afterany:14,after:1,afternotok:2", d, err,
+                                       sizeof err), 5);
+    CU_ASSERT_EQUAL(d[0].type, DEP_AFTEROK);
+    CU_ASSERT_EQUAL(d[0].job_id, 12);
+    CU_ASSERT_EQUAL(d[1].type, DEP_AFTEROK);
+    CU_ASSERT_EQUAL(d[1].job_id, 13);
+    CU_ASSERT_EQUAL(d[2].type, DEP_AFTERANY);
+    CU_ASSERT_EQUAL(d[3].type, DEP_AFTER);
+    CU_ASSERT_EQUAL(d[4].type, DEP_AFTERNOTOK);
+    CU_ASSERT_STRING_EQUAL(depend_type_name(d[4].type), "afternotok");
+    static const struct {
+        const char *in, *want;
+    } bad[] = {
+        { "before:1", "unknown type 'before'" }, { "afterok", "names no job" },
+        { "afterok:x", "'x' is not a job id" }, { "afterok:0", "'0' is not a job id" },
+        { "afterok:-1", "not a job id" }, { "singleton", "unknown type" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(depend_parse(bad[i].in, d, err, sizeof err), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].want));
+    }
+    char many[2048] = "afterok";
+    for (int i = 1; i <= DEPEND_MAX + 1; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), ":%d", i);
+    CU_ASSERT_EQUAL(depend_parse(many, d, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "more than 64 jobs"));
+}
+
 int suite_parse(void)
 {
     static const unit_test tests[] = {
@@ -572,6 +756,10 @@ int suite_parse(void)
         { "format_duration", test_format_duration },
         { "pattern expand", test_pattern_expand },
         { "pattern errors", test_pattern_errors },
+        { "pattern array", test_pattern_array },
+        { "pattern width", test_pattern_width },
+        { "arrayspec", test_arrayspec },
+        { "depend", test_depend },
         { "jobstate", test_jobstate },
         { "strmap basic", test_strmap_basic },
         { "strmap growth", test_strmap_growth },

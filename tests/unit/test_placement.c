@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduler/placement.h"
@@ -24,13 +25,23 @@ static place_request req(uint32_t nodes, uint32_t tpn, uint32_t cpt, uint32_t gp
                             .gpus_per_node = gpn };
 }
 
-/* Runs place_gang into a poisoned 'out'. */
+/* Runs place_gang into a poisoned 'out', with each node's gpus_free
+ * counted from its gpu_used as the scheduler's view has it. */
 static enum place_result gang(const place_request *r, const place_node *nodes, size_t n,
                               place_choice *out, size_t nout, char *reason, size_t len)
 {
+    place_node *counted = calloc(n ? n : 1, sizeof *counted);
+    for (size_t i = 0; i < n; i++) {
+        counted[i] = nodes[i];
+        counted[i].gpus_free = 0;
+        for (uint32_t g = 0; g < nodes[i].ngpus && g < PLACE_MAX_GPUS; g++)
+            counted[i].gpus_free += !nodes[i].gpu_used[g];
+    }
     memset(out, 0xab, nout * sizeof *out);
     reason[0] = '\0';
-    return place_gang(r, nodes, n, out, reason, len);
+    enum place_result res = place_gang(r, counted, n, out, reason, len);
+    free(counted);
+    return res;
 }
 
 static bool poisoned(const place_choice *out, size_t n)
@@ -67,16 +78,16 @@ static void test_never(void)
         const char *exact;      /* the whole reason, or NULL */
         const char *parts[3];   /* pieces it must hold */
     } cases[] = {
-        { { 1, 1, 1, 9, PLACE_SPOT_NEVER, NULL }, "--gpus-per-node 9 exceeds every node (max 8)", { NULL } },
-        { { 1, 1, 1, 65, PLACE_SPOT_NEVER, NULL }, "--gpus-per-node 65 exceeds every node (max 8)", { NULL } },
-        { { 1, 8, 17, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "8 tasks x 17 cpus", "exceeds every node", "max 128" } },
-        { { 1, 129, 1, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "exceeds every node", "max 128", NULL } },
+        { { 1, 1, 1, 9, PLACE_SPOT_NEVER, NULL, NULL, 0 }, "--gpus-per-node 9 exceeds every node (max 8)", { NULL } },
+        { { 1, 1, 1, 65, PLACE_SPOT_NEVER, NULL, NULL, 0 }, "--gpus-per-node 65 exceeds every node (max 8)", { NULL } },
+        { { 1, 8, 17, 0, PLACE_SPOT_NEVER, NULL, NULL, 0 }, NULL, { "8 tasks x 17 cpus", "exceeds every node", "max 128" } },
+        { { 1, 129, 1, 0, PLACE_SPOT_NEVER, NULL, NULL, 0 }, NULL, { "exceeds every node", "max 128", NULL } },
         /* enough GPUs on 'a', enough CPUs on 'c', never both on one node */
-        { { 1, 1, 100, 8, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 1 nodes", "the cluster has 0", NULL } },
+        { { 1, 1, 100, 8, PLACE_SPOT_NEVER, NULL, NULL, 0 }, NULL, { "needs 1 nodes", "the cluster has 0", NULL } },
         /* 8 GPUs: only 'a' */
-        { { 2, 1, 1, 8, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 2 nodes", "8 gpus", "the cluster has 1" } },
+        { { 2, 1, 1, 8, PLACE_SPOT_NEVER, NULL, NULL, 0 }, NULL, { "needs 2 nodes", "8 gpus", "the cluster has 1" } },
         /* 4 nodes of anything: there are 3 */
-        { { 4, 1, 1, 0, PLACE_SPOT_NEVER, NULL }, NULL, { "needs 4 nodes", "the cluster has 3", NULL } },
+        { { 4, 1, 1, 0, PLACE_SPOT_NEVER, NULL, NULL, 0 }, NULL, { "needs 4 nodes", "the cluster has 3", NULL } },
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         reason[0] = '\0';
@@ -354,8 +365,8 @@ static void test_spot(void)
     CU_ASSERT_STRING_EQUAL(nodes[out[0].node].name, "spot-b");
     CU_ASSERT_STRING_EQUAL(nodes[out[1].node].name, "spot-a");
     CU_ASSERT_FALSE(nodes[out[2].node].spot);
-    r.spot = PLACE_SPOT_ONLY;
-    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_WAIT);
+    r.spot = PLACE_SPOT_ONLY;   /* -p spot: two spot nodes can never hold three */
+    CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_NEVER);
     r.nodes = 2;
     CU_ASSERT_EQUAL(gang(&r, nodes, 4, out, 4, reason, sizeof reason), PLACE_OK);
     CU_ASSERT_TRUE(nodes[out[0].node].spot && nodes[out[1].node].spot);
@@ -446,6 +457,149 @@ static void test_islands(void)
     CU_ASSERT_TRUE(gpus_are(&out[0], lo, 4));
 }
 
+
+/* An 8-GPU job asked on one node is never admitted onto 4 + 4 free GPUs of
+ * two nodes; a whole free node takes it. */
+static void test_whole_node(void)
+{
+    bool half[PLACE_MAX_GPUS] = { true, true, true, true };
+    place_node nodes[] = { node("a", 64, 0, 8), node("b", 64, 0, 8) };
+    nodes[0].gpu_used = nodes[1].gpu_used = half;
+    place_choice out[2];
+    char reason[128];
+    place_request r = req(1, 8, 1, 8);
+    CU_ASSERT_EQUAL(gang(&r, nodes, 2, out, 2, reason, sizeof reason), PLACE_WAIT);
+    CU_ASSERT_STRING_EQUAL(reason, "Resources");
+    nodes[1].gpu_used = gpus_free;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 2, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[0].node, 1);
+    CU_ASSERT_EQUAL(out[0].ngpus, 8);
+    /* best fit by GPUs: a 4-GPU job takes the half-used node, keeping the
+     * whole one free for a whole-node job */
+    r.gpus_per_node = 4;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 2, out, 2, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(out[0].node, 0);
+}
+
+/* A gang of several nodes stays under one switch when one has room: the
+ * switch with the fewest candidates that still holds it. */
+static void test_switch_groups(void)
+{
+    place_node nodes[] = { node("a1", 8, 0, 0), node("a2", 8, 0, 0), node("a3", 8, 0, 0),
+                           node("b1", 8, 0, 0), node("b2", 8, 0, 0), node("c1", 8, 0, 0) };
+    uint32_t group[] = { 1, 1, 1, 2, 2, 3 };
+    for (int i = 0; i < 6; i++)
+        nodes[i].group = group[i];
+    place_choice out[4];
+    char reason[128];
+    place_request r = req(2, 1, 1, 0);
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 6, out, 4, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_EQUAL(nodes[out[0].node].group, 2);
+    CU_ASSERT_EQUAL(nodes[out[1].node].group, 2);
+    r.nodes = 3;   /* only switch 1 holds three */
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 6, out, 4, reason, sizeof reason), PLACE_OK);
+    for (int k = 0; k < 3; k++)
+        CU_ASSERT_EQUAL(nodes[out[k].node].group, 1);
+    r.nodes = 4;   /* no switch holds four: the gang spans switches */
+    CU_ASSERT_EQUAL(gang(&r, nodes, 6, out, 4, reason, sizeof reason), PLACE_OK);
+}
+
+/* Partitions and excluded (held) nodes. */
+static void test_partitions_exclude(void)
+{
+    place_node nodes[] = { node("p1", 8, 0, 0), node("p2", 8, 0, 0), node("q1", 8, 0, 0) };
+    nodes[0].parts = nodes[1].parts = 1u << 0;
+    nodes[2].parts = 1u << 1;
+    place_choice out[3];
+    char reason[128];
+    place_request r = req(2, 1, 1, 0);
+    r.parts = 1u << 1;
+    CU_ASSERT_EQUAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_NEVER);
+    r.parts = 1u << 0;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(out[0].node < 2 && out[1].node < 2);
+    r.parts = 1u << 2;   /* a partition no node is in */
+    CU_ASSERT_EQUAL(place_check(&r, nodes, 3, reason, sizeof reason), PLACE_NEVER);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reason, "partition"));
+    uint8_t exclude[3] = { 0, 1, 0 };
+    r.parts = 0;
+    r.exclude = exclude;
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(out[0].node != 1 && out[1].node != 1);
+    r.nodes = 3;   /* held, not gone: it waits */
+    CU_ASSERT_EQUAL(gang(&r, nodes, 3, out, 3, reason, sizeof reason), PLACE_WAIT);
+}
+
+/* Between two islands that fit equally, the one near a NIC. */
+static void test_nic_island(void)
+{
+    place_node nodes[] = { node("n", 64, 0, 8) };
+    nodes[0].gpu_island = two_islands;
+    static const uint8_t nic_hi[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+    nodes[0].gpu_nic = nic_hi;
+    place_choice out[1];
+    char reason[128];
+    place_request r = req(1, 1, 1, 4);
+    static const uint32_t hi[4] = { 4, 5, 6, 7 };
+    CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, 1, out, 1, reason, sizeof reason), PLACE_OK);
+    CU_ASSERT_TRUE(gpus_are(&out[0], hi, 4));
+}
+
+/* The best few out of many (running selection) match a full sort. */
+static void test_many_nodes(void)
+{
+    enum { N = 3000 };
+    static place_node nodes[N];
+    static char names[N][16];
+    static bool used[N][PLACE_MAX_GPUS];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "n%05d", (i * 7919) % N);
+        nodes[i] = node(names[i], 64, 0, 8);
+        for (int g = 0; g < 8; g++) {
+            seed = seed * 1103515245u + 12345u;
+            used[i][g] = (seed >> 16) % 3 == 0;
+        }
+        nodes[i].gpu_used = used[i];
+        seed = seed * 1103515245u + 12345u;
+        nodes[i].cpus_used = (seed >> 16) % 60;
+    }
+    static place_choice out[80];
+    char reason[128];
+    for (uint32_t k = 1; k <= 80; k += 13) {
+        place_request r = req(k, 1, 2, 3);
+        CU_ASSERT_EQUAL_FATAL(gang(&r, nodes, N, out, 80, reason, sizeof reason), PLACE_OK);
+        /* ranks in order: fewest GPUs left, then fewest CPUs, then name; and
+         * no node outside the gang beats the last one chosen */
+        for (uint32_t c = 0; c < k; c++) {
+            const place_node *p = &nodes[out[c].node];
+            uint32_t gl = 0;
+            for (int g = 0; g < 8; g++)
+                gl += !p->gpu_used[g];
+            CU_ASSERT_TRUE(gl >= 3 && p->cpus - p->cpus_used >= 2);
+        }
+        const place_node *last = &nodes[out[k - 1].node];
+        uint32_t last_free = 0;
+        for (int g = 0; g < 8; g++)
+            last_free += !last->gpu_used[g];
+        for (int i = 0; i < N; i++) {
+            bool chosen = false;
+            for (uint32_t c = 0; c < k; c++)
+                chosen |= out[c].node == (uint32_t)i;
+            uint32_t fr = 0;
+            for (int g = 0; g < 8; g++)
+                fr += !nodes[i].gpu_used[g];
+            if (chosen || fr < 3 || nodes[i].cpus - nodes[i].cpus_used < 2)
+                continue;
+            bool better = fr < last_free ||
+                          (fr == last_free && nodes[i].cpus_used > last->cpus_used) ||
+                          (fr == last_free && nodes[i].cpus_used == last->cpus_used &&
+                           strcmp(nodes[i].name, last->name) < 0);
+            CU_ASSERT_FALSE(better);
+        }
+    }
+}
+
 int suite_placement(void)
 {
     static const unit_test tests[] = {
@@ -462,6 +616,11 @@ int suite_placement(void)
         { "spot", test_spot },
         { "avoid", test_avoid },
         { "nvlink islands", test_islands },
+        { "whole node", test_whole_node },
+        { "switch groups", test_switch_groups },
+        { "partitions and exclude", test_partitions_exclude },
+        { "nic island", test_nic_island },
+        { "many nodes", test_many_nodes },
         { NULL, NULL },
     };
     return unit_add("placement", tests);

@@ -1,7 +1,11 @@
 /* worker/rankenv: the environment every rank of a job sees (DESIGN.md,
- * "The rank environment"), for each rank of a 2-node x 2-task job. */
+ * "The rank environment"), for each rank of a 2-node x 2-task job, as an
+ * array task, and with the worker's --nccl-ifname hints from recorded
+ * topologies. Fixture paths are relative to the source tree: $TERN_SRCDIR,
+ * else the current directory. */
 #include "tests/unit/unit.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +13,7 @@
 #include <string.h>
 
 #include "worker/rankenv.h"
+#include "worker/topology.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -269,6 +274,316 @@ static void test_inherited_junk(void)
     rankenv_free(env);
 }
 
+/* ---- array tasks ---------------------------------------------------------- */
+
+/* Task 7 of an array 0-9 whose first task, job 100, gives the array its id;
+ * this task is job 42. */
+static void array_task(Tern__JobSpec *sp)
+{
+    sp->array = "0-9";
+    sp->array_job_id = 100;
+    sp->array_task_id = 7;
+    sp->array_task_count = 10;
+    sp->array_task_min = 0;
+    sp->array_task_max = 9;
+}
+
+static const char *const array_vars[] = {
+    "TERN_ARRAY_JOB_ID", "TERN_ARRAY_TASK_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+};
+
+/* Every rank of an array task gets its ids, SLURM_ARRAY_* too without
+ * --slurm-env, as SLURM gives them to every array task; a submitting shell's
+ * own SLURM_ARRAY_* do not get through. */
+static void test_array_task(void)
+{
+    char *inherited[] = { "SLURM_ARRAY_TASK_ID=3", "SLURM_ARRAY_JOB_ID=555", "FOO=bar" };
+    Tern__JobSpec sp;
+    job_spec(&sp, inherited, N_ELEMS(inherited));
+    array_task(&sp);
+    for (uint32_t r = 0; r < 4; r++) {
+        rankenv_in in = rank_in(&sp, r);
+        char **env = rankenv_build(&in);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+        ASSERT_VAR(env, "TERN_ARRAY_JOB_ID", "100");
+        ASSERT_VAR(env, "TERN_ARRAY_TASK_ID", "7");
+        ASSERT_VAR(env, "SLURM_ARRAY_JOB_ID", "100");
+        ASSERT_VAR(env, "SLURM_ARRAY_TASK_ID", "7");
+        ASSERT_VAR(env, "SLURM_ARRAY_TASK_COUNT", "10");
+        ASSERT_VAR(env, "SLURM_ARRAY_TASK_MIN", "0");
+        ASSERT_VAR(env, "SLURM_ARRAY_TASK_MAX", "9");
+        ASSERT_VAR(env, "TERN_JOB_ID", "42");   /* the task's own id */
+        ASSERT_VAR(env, "FOO", "bar");
+        /* the array's five, and no other SLURM_* */
+        CU_ASSERT_EQUAL(count_prefix(env, "SLURM_"), 5);
+        CU_ASSERT_EQUAL(count_prefix(env, "SLURMD_"), 0);
+        rankenv_free(env);
+    }
+
+    /* task 0: ids of 0 are ids all the same */
+    sp.array_task_id = 0;
+    rankenv_in in = rank_in(&sp, 0);
+    char **env = rankenv_build(&in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    ASSERT_VAR(env, "TERN_ARRAY_TASK_ID", "0");
+    ASSERT_VAR(env, "SLURM_ARRAY_TASK_ID", "0");
+    rankenv_free(env);
+
+    /* with --slurm-env: SLURM_JOB_ID is the task's, SLURM_ARRAY_JOB_ID the array's */
+    sp.slurm_env = true;
+    env = rankenv_build(&in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    ASSERT_VAR(env, "SLURM_JOB_ID", "42");
+    ASSERT_VAR(env, "SLURM_ARRAY_JOB_ID", "100");
+    ASSERT_VAR(env, "SLURM_ARRAY_TASK_COUNT", "10");
+    rankenv_free(env);
+}
+
+/* A job that is not an array task gets none of them, with or without
+ * --slurm-env, whatever its submitting shell had. */
+static void test_not_array_task(void)
+{
+    char *inherited[] = { "SLURM_ARRAY_TASK_ID=3", "TERN_ARRAY_TASK_ID=3", "FOO=bar" };
+    Tern__JobSpec sp;
+    job_spec(&sp, inherited, N_ELEMS(inherited));
+    sp.array_task_id = 7;   /* meaningless without array_job_id */
+    sp.array_task_count = 10;
+    for (int slurm = 0; slurm < 2; slurm++) {
+        sp.slurm_env = slurm;
+        rankenv_in in = rank_in(&sp, 1);
+        char **env = rankenv_build(&in);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+        for (size_t i = 0; i < N_ELEMS(array_vars); i++) {
+            /* the submitter's own TERN_ARRAY_TASK_ID passes, as any variable */
+            if (strcmp(array_vars[i], "TERN_ARRAY_TASK_ID") == 0)
+                continue;
+            const char *v = rankenv_get(env, array_vars[i]);
+            if (v)
+                fprintf(stderr, "not an array task, yet %s=%s\n", array_vars[i], v);
+            CU_ASSERT_PTR_NULL(v);
+        }
+        ASSERT_VAR(env, "TERN_ARRAY_TASK_ID", "3");
+        CU_ASSERT_EQUAL(count_prefix(env, "SLURM_ARRAY_"), 0);
+        rankenv_free(env);
+    }
+}
+
+/* ---- NCCL and Gloo hints (--nccl-ifname) ------------------------------------ */
+
+#define TOPOLOGIES "tests/fixtures/topologies/"
+
+static topology *load_topology(const char *file)
+{
+    char path[1024], err[256] = "";
+    const char *src = getenv("TERN_SRCDIR");
+    snprintf(path, sizeof path, "%s/%s", src && *src ? src : ".", file);
+    topology *t = topo_load(path, -1, err, sizeof err);
+    if (!t)
+        fprintf(stderr, "load_topology: %s\n", err);
+    return t;
+}
+
+/* The hints for 'ifname' on the topology of 'file' (NULL: none loaded). */
+static char **hints_for(const char *ifname, const char *file)
+{
+    topology *t = file ? load_topology(file) : NULL;
+    if (file)
+        CU_ASSERT_PTR_NOT_NULL(t);
+    char **h = rankenv_nic_hints(ifname, t);
+    topo_destroy(&t);
+    return h;
+}
+
+static size_t count_vars(char *const *env)
+{
+    size_t n = 0;
+    while (env && env[n])
+        n++;
+    return n;
+}
+
+/* "auto" on recorded machines: interfaces in tree order less lo, docker*,
+ * veth*, virbr* and br-*, and NCCL_IB_HCA only where there are HCAs. */
+static void test_nic_hints_auto(void)
+{
+    static const struct {
+        const char *file;
+        const char *ifname;    /* NULL: neither SOCKET_IFNAME */
+        const char *hca;       /* NULL: no NCCL_IB_HCA */
+    } cases[] = {
+        /* eth0 and IPoIB ib0 stay; the bridges and pairs of containers and VMs go */
+        { "container-host.xml", "eth0,ib0", "mlx5_0" },
+        { "cpu-only.xml", "eth0", NULL },
+        { "2socket-4gpu.xml", "eth0", NULL },
+        { "dgx-h100-8gpu-nvswitch.xml", "ib0,ib1,ib2,ib3", "mlx5_0,mlx5_1,mlx5_2,mlx5_3" },
+        { "8gpu-2islands.xml", "ib0,ib1", "mlx5_0,mlx5_1" },
+    };
+    for (size_t i = 0; i < N_ELEMS(cases); i++) {
+        char file[256];
+        snprintf(file, sizeof file, TOPOLOGIES "%s", cases[i].file);
+        char **h = hints_for("auto", file);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        const char *ifs = rankenv_get(h, "NCCL_SOCKET_IFNAME");
+        const char *gloo = rankenv_get(h, "GLOO_SOCKET_IFNAME");
+        const char *hca = rankenv_get(h, "NCCL_IB_HCA");
+        if (!ifs || strcmp(ifs, cases[i].ifname) != 0 || (hca == NULL) != (cases[i].hca == NULL))
+            fprintf(stderr, "%s: NCCL_SOCKET_IFNAME=%s NCCL_IB_HCA=%s\n", cases[i].file,
+                    ifs ? ifs : "(unset)", hca ? hca : "(unset)");
+        CU_ASSERT_TRUE(ifs && strcmp(ifs, cases[i].ifname) == 0);
+        CU_ASSERT_TRUE(gloo && strcmp(gloo, cases[i].ifname) == 0);
+        if (cases[i].hca) {
+            CU_ASSERT_TRUE(hca && strcmp(hca, cases[i].hca) == 0);
+        } else {
+            CU_ASSERT_PTR_NULL(hca);
+        }
+        CU_ASSERT_EQUAL(count_vars(h), cases[i].hca ? 3u : 2u);
+        rankenv_free(h);
+    }
+
+    /* the fixture's NICs as the topology keeps them: network devices (what
+     * the node reports) apart from the HCA, each with its kind */
+    char file[256];
+    snprintf(file, sizeof file, TOPOLOGIES "container-host.xml");
+    topology *t = load_topology(file);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_nnics(t), 7);
+    CU_ASSERT_EQUAL(topo_nnics_of(t, TOPO_NIC_NETWORK), 7);
+    CU_ASSERT_EQUAL(topo_nnics_of(t, TOPO_NIC_OPENFABRICS), 1);
+    const topo_nic *hca = topo_nic_of(t, TOPO_NIC_OPENFABRICS, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hca);
+    CU_ASSERT_STRING_EQUAL(hca->name, "mlx5_0");
+    CU_ASSERT_STRING_EQUAL(hca->pci_bus_id, "0000:9a:00.0");
+    CU_ASSERT_EQUAL(hca->numa, 1);
+    CU_ASSERT_EQUAL(hca->kind, TOPO_NIC_OPENFABRICS);
+    CU_ASSERT_PTR_NULL(topo_nic_of(t, TOPO_NIC_OPENFABRICS, 1));
+    for (size_t i = 0; i < topo_nnics(t); i++)
+        CU_ASSERT_EQUAL(topo_nic_at(t, i)->kind, TOPO_NIC_NETWORK);
+    const topo_nic *docker = topo_nic_at(t, 3);
+    CU_ASSERT_STRING_EQUAL(docker->name, "docker0");
+    CU_ASSERT_STRING_EQUAL(docker->pci_bus_id, "");
+    /* a list that does not fit is refused whole */
+    char small[8] = "junk";
+    errno = 0;
+    CU_ASSERT_EQUAL(topo_nic_list(t, TOPO_NIC_NETWORK, small, sizeof small), -1);
+    CU_ASSERT_EQUAL(errno, ENAMETOOLONG);
+    CU_ASSERT_STRING_EQUAL(small, "");
+    char fits[9];
+    CU_ASSERT_EQUAL(topo_nic_list(t, TOPO_NIC_NETWORK, fits, sizeof fits), 2);
+    CU_ASSERT_STRING_EQUAL(fits, "eth0,ib0");
+    topo_destroy(&t);
+}
+
+/* A node with no interface but loopback and container bridges: "auto"
+ * sets neither SOCKET_IFNAME (NCCL's own choice beats none), nor an HCA. */
+static void test_nic_hints_none_left(void)
+{
+    static const char xml[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+        "<topology version=\"2.0\">\n"
+        "  <object type=\"Machine\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\""
+        " allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\""
+        " allowed_nodeset=\"0x1\" gp_index=\"1\">\n"
+        "    <object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\""
+        " nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"2\" local_memory=\"1073741824\"/>\n"
+        "    <object type=\"PU\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\""
+        " nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"3\"/>\n"
+        "    <object type=\"OSDev\" gp_index=\"4\" name=\"lo\" osdev_type=\"2\"/>\n"
+        "    <object type=\"OSDev\" gp_index=\"5\" name=\"docker0\" osdev_type=\"2\"/>\n"
+        "    <object type=\"OSDev\" gp_index=\"6\" name=\"veth9\" osdev_type=\"2\"/>\n"
+        "  </object>\n"
+        "</topology>\n";
+    char *dir = unit_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char path[1024], err[256] = "";
+    snprintf(path, sizeof path, "%s/lonely.xml", dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(xml, f);
+    fclose(f);
+    topology *t = topo_load(path, -1, err, sizeof err);
+    if (!t)
+        fprintf(stderr, "%s\n", err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(topo_nnics(t), 3);
+    char **h = rankenv_nic_hints("auto", t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(count_vars(h), 0);
+    rankenv_free(h);
+    topo_destroy(&t);
+    unit_rmrf(dir);
+    free(dir);
+
+    /* no topology at all: nothing either */
+    h = rankenv_nic_hints("auto", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(count_vars(h), 0);
+    rankenv_free(h);
+}
+
+/* Interface names as given go to both variables verbatim, whatever the
+ * node has; without --nccl-ifname there is no hint. */
+static void test_nic_hints_given(void)
+{
+    static const char *const given[] = { "eth1", "^docker,lo", "=eth0,ib0", "ens" };
+    for (size_t i = 0; i < N_ELEMS(given); i++) {
+        char **h = hints_for(given[i], TOPOLOGIES "dgx-h100-8gpu-nvswitch.xml");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+        ASSERT_VAR(h, "NCCL_SOCKET_IFNAME", given[i]);
+        ASSERT_VAR(h, "GLOO_SOCKET_IFNAME", given[i]);
+        CU_ASSERT_PTR_NULL(rankenv_get(h, "NCCL_IB_HCA"));   /* only "auto" looks */
+        CU_ASSERT_EQUAL(count_vars(h), 2);
+        rankenv_free(h);
+    }
+    char **h = hints_for(NULL, TOPOLOGIES "dgx-h100-8gpu-nvswitch.xml");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(count_vars(h), 0);
+    rankenv_free(h);
+}
+
+/* The job's own environment beats the worker's hints, even set empty; the
+ * hints it leaves alone reach every rank once. */
+static void test_nic_hints_job_wins(void)
+{
+    char **hints = hints_for("auto", TOPOLOGIES "dgx-h100-8gpu-nvswitch.xml");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(hints);
+    char *inherited[] = { "NCCL_SOCKET_IFNAME=eth7", "GLOO_SOCKET_IFNAME=", "FOO=bar" };
+    Tern__JobSpec sp;
+    job_spec(&sp, inherited, N_ELEMS(inherited));
+    for (uint32_t r = 0; r < 4; r++) {
+        rankenv_in in = rank_in(&sp, r);
+        in.hints = hints;
+        char **env = rankenv_build(&in);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+        ASSERT_VAR(env, "NCCL_SOCKET_IFNAME", "eth7");
+        ASSERT_VAR(env, "GLOO_SOCKET_IFNAME", "");
+        ASSERT_VAR(env, "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3");
+        ASSERT_VAR(env, "FOO", "bar");
+        rankenv_free(env);
+    }
+
+    /* a job that sets none gets them all */
+    job_spec(&sp, NULL, 0);
+    rankenv_in in = rank_in(&sp, 0);
+    in.hints = hints;
+    char **env = rankenv_build(&in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    ASSERT_VAR(env, "NCCL_SOCKET_IFNAME", "ib0,ib1,ib2,ib3");
+    ASSERT_VAR(env, "GLOO_SOCKET_IFNAME", "ib0,ib1,ib2,ib3");
+    ASSERT_VAR(env, "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3");
+    rankenv_free(env);
+
+    /* no hints: nothing of the sort */
+    in.hints = NULL;
+    env = rankenv_build(&in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    CU_ASSERT_EQUAL(count_prefix(env, "NCCL_"), 0);
+    CU_ASSERT_EQUAL(count_prefix(env, "GLOO_"), 0);
+    rankenv_free(env);
+    rankenv_free(hints);
+}
+
 int suite_rankenv(void)
 {
     static const unit_test tests[] = {
@@ -279,6 +594,12 @@ int suite_rankenv(void)
         { "inherited slurm", test_inherited_slurm },
         { "get", test_get },
         { "inherited junk", test_inherited_junk },
+        { "array task", test_array_task },
+        { "not an array task", test_not_array_task },
+        { "nic hints auto", test_nic_hints_auto },
+        { "nic hints none left", test_nic_hints_none_left },
+        { "nic hints given", test_nic_hints_given },
+        { "nic hints job wins", test_nic_hints_job_wins },
         { NULL, NULL },
     };
     return unit_add("rankenv", tests);
