@@ -904,7 +904,8 @@ int main(void)
                hr[i].acks_per_s, rtt, hr[i].tern_nodes_up);
     }
     printf("(ternd CPU: utime+stime of all its threads over the window, %% of one core; RSS: "
-           "%.1f MiB with no node;\n tern nodes: nodes UP in 'tern nodes --json'; one node's "
+           "%.1f MiB with no node;\n acks: ternd answers an idle node's heartbeat every 4th time, "
+           "or when it has something to say;\n tern nodes: nodes UP in 'tern nodes --json'; one node's "
            "NodeInfo packs to %llu bytes)\n", rss0, (unsigned long long)info_bytes);
 
     bench_headline("place_rate_10k_nodes", place_rate(&pr[1]), "placements/s", "yunikorn", 833);

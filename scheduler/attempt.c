@@ -202,6 +202,8 @@ int attempt_start(sched *s, job *j, const place_choice *choice)
     queue_remove(s, j);
     job_list_push(&s->active, j);
     j->state = JOB_RUNNING;
+    if (!j->start_ms)
+        queue_job_started(s, j);
     j->start_ms = clock_wall_ms();
     account_run(s, j, 1);
     s->deps_dirty = true;

@@ -154,6 +154,9 @@ static int submit_check(sched *s, const Tern__JobSpec *spec, char *err, size_t e
     return 0;
 }
 
+/* What one array submission may hold in all (each task keeps its spec). */
+#define MAX_ARRAY_BYTES (256u << 20)
+
 static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__SubmitRequest *rq)
 {
     char err[512];
@@ -195,7 +198,20 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
     /* Spot nodes vanish at a notice: a job that asks for them is preemptible. */
     if (filled.partition && strcmp(filled.partition, "spot") == 0)
         filled.preemptible = true;
+    /* The array fields are ternd's to fill, never the client's. */
+    filled.array_job_id = 0;
+    filled.array_task_id = filled.array_task_count = filled.array_task_min = 0;
+    filled.array_task_max = filled.array_limit = 0;
     uint32_t count = arr.count ? arr.count : 1;
+    /* Every task keeps its own copy of the job description. */
+    size_t each = tern__job_spec__get_packed_size(&filled);
+    if (arr.count && (uint64_t)each * arr.count > MAX_ARRAY_BYTES) {
+        outbox_error(s, peer, seq, "--array %s: %u tasks of a %zu-byte job description exceed "
+                     "%u MiB; use fewer tasks or a smaller environment", spec->array, arr.count,
+                     each, MAX_ARRAY_BYTES >> 20);
+        arrayspec_free(&arr);
+        return;
+    }
     for (uint32_t k = 0; k < count; k++) {
         if (arr.count) {
             filled.array_job_id = id;
@@ -303,7 +319,9 @@ static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__C
             /* An array's id, as with scancel: every task not yet ended. */
             for (uint32_t k = 1; k < j->spec->array_task_count; k++) {
                 job *t = sched_job(s, j->id + k);
-                if (t && t->spec->array_job_id == j->id && !job_state_final(t->state))
+                if (!t || t->spec->array_job_id != j->id)
+                    break;
+                if (!job_state_final(t->state))
                     sched_cancel(s, t, buf[nerr], sizeof buf[nerr]);
             }
             if (job_state_final(j->state))

@@ -125,6 +125,7 @@ int sched_reload(sched *s)
         log_err("cannot load state: %s", store_errmsg(s->db));
         return -1;
     }
+    queue_count_arrays(s);
     for (size_t i = 0; i < s->njobs; i++)
         if (s->jobs[i] && s->jobs[i]->state == JOB_PENDING)
             queue_add(s, s->jobs[i]);
@@ -187,6 +188,7 @@ int sched_start(sched *s)
     }
     if (getrandom(&s->incarnation, sizeof s->incarnation, 0) != sizeof s->incarnation)
         s->incarnation = (uint64_t)clock_wall_ms() ^ (uint64_t)getpid() << 32;
+    s->started_mono = clock_mono_ms();
     s->rng = (uint32_t)s->incarnation;
     if (!(s->node_by_name = strmap_new()))
         return -1;
@@ -313,7 +315,8 @@ int sched_run(sched *s)
             sweep(s, now);
             s->next_sweep = now + SWEEP_MS;
         }
-        if (s->dirty && !s->tx_failed)
+        /* A job that started may let an 'after' dependency go. */
+        if ((s->dirty || (s->deps_dirty && s->held.count)) && !s->tx_failed)
             sched_schedule(s);
         if (s->tx_failed || store_commit(s->db) < 0) {
             char why[512];

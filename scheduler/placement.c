@@ -169,14 +169,6 @@ bool place_fits(const place_request *req, const place_node *nodes, size_t i)
            !(!pn->spot && req->spot == PLACE_SPOT_ONLY);
 }
 
-bool place_may_use(const place_request *req, const place_node *pn)
-{
-    return pn->ngpus >= req->gpus_per_node && pn->cpus >= cpus_needed(req) &&
-           (!req->parts || (pn->parts & req->parts)) &&
-           !(pn->spot && req->spot == PLACE_SPOT_NEVER) &&
-           !(!pn->spot && req->spot == PLACE_SPOT_ONLY);
-}
-
 /* Whether pn can take req now; fills c. */
 static bool candidate_of(const place_request *req, const place_node *nodes, size_t i,
                          candidate *c)

@@ -84,8 +84,5 @@ enum place_result place_gang(const place_request *req, const place_node *nodes, 
 /* Whether node i of 'nodes' could take its share of 'req' now (free
  * resources, usable, not excluded, partition and spot rules). */
 bool place_fits(const place_request *req, const place_node *nodes, size_t i);
-/* Whether 'pn' could ever take a share of 'req' (its size, partition and
- * spot rules; not what is free). */
-bool place_may_use(const place_request *req, const place_node *pn);
 
 #endif

@@ -158,23 +158,49 @@ static enum dep_state dep_on(const job *t, enum depend_type type)
     return DEP_NEVER;
 }
 
-/* A dependency on an array's id is on every task of the array. */
+/* A dependency on an array's id is on every task of the array, from the
+ * counts its first task keeps: 'after' once all started, 'afterany' once
+ * all ended, 'afterok' never once one failed, 'afternotok' once all ended
+ * and one failed (as SLURM). */
 static enum dep_state dep_state(sched *s, const depend *d)
 {
     const job *t = sched_job(s, d->job_id);
     if (!t)
         return DEP_NEVER;
-    uint32_t tasks = t->spec->array_job_id == t->id ? t->spec->array_task_count : 1;
-    enum dep_state all = DEP_MET;
-    for (uint32_t k = 0; k < tasks && all != DEP_NEVER; k++) {
-        const job *tk = sched_job(s, d->job_id + k);
-        if (!tk || (k && tk->spec->array_job_id != t->id))
-            break;
-        enum dep_state st = dep_on(tk, d->type);
-        if (st == DEP_NEVER || (st == DEP_WAIT && all == DEP_MET))
-            all = st;
+    if (t->spec->array_job_id != t->id)
+        return dep_on(t, d->type);
+    uint32_t n = t->spec->array_task_count;
+    switch (d->type) {
+    case DEP_AFTER:
+        return t->array_started >= n ? DEP_MET : DEP_WAIT;
+    case DEP_AFTERANY:
+        return t->array_done >= n ? DEP_MET : DEP_WAIT;
+    case DEP_AFTEROK:
+        return t->array_failed ? DEP_NEVER : t->array_done >= n ? DEP_MET : DEP_WAIT;
+    case DEP_AFTERNOTOK:
+        return t->array_done < n ? DEP_WAIT : t->array_failed ? DEP_MET : DEP_NEVER;
     }
-    return all;
+    return DEP_NEVER;
+}
+
+void queue_job_started(sched *s, job *j)
+{
+    job *head = array_head(s, j);
+    if (head)
+        head->array_started++;
+}
+
+void queue_count_arrays(sched *s)
+{
+    for (size_t i = 0; i < s->njobs; i++) {
+        job *j = s->jobs[i], *head = j ? array_head(s, j) : NULL;
+        if (!head)
+            continue;
+        bool final = job_state_final(j->state);
+        head->array_started += j->start_ms || final;
+        head->array_done += final;
+        head->array_failed += final && j->state != JOB_COMPLETED;
+    }
 }
 
 static enum dep_state deps_state(sched *s, const job *j)
@@ -268,6 +294,11 @@ void queue_job_final(sched *s, job *j)
 {
     s->deps_dirty = true;
     job *head = array_head(s, j);
+    if (head) {
+        head->array_started += !j->start_ms;   /* ended before it ever ran */
+        head->array_done++;
+        head->array_failed += j->state != JOB_COMPLETED;
+    }
     if (!head || !j->array_out)
         return;
     j->array_out = false;
@@ -292,9 +323,14 @@ void queue_job_final(sched *s, job *j)
 void queue_check_deps(sched *s)
 {
     s->deps_dirty = false;
+    /* The tasks of an array share their dependency: one check serves them. */
+    const job *last = NULL;
+    enum dep_state d = DEP_WAIT;
     for (job *j = s->held.head, *next; j; j = next) {
         next = j->unext;
-        enum dep_state d = deps_state(s, j);
+        if (!last || !j->spec->array_job_id || j->spec->array_job_id != last->spec->array_job_id)
+            d = deps_state(s, j);
+        last = j;
         if (d == DEP_WAIT)
             continue;
         if (d == DEP_NEVER) {

@@ -86,6 +86,7 @@ typedef struct job {
     bool array_out;                /* an array task let out (queued, running, requeued) */
     uint32_t array_running;        /* first task of an array: tasks let out, not final */
     uint32_t array_scan;           /* first task of an array: tasks before it are let out */
+    uint32_t array_started, array_done, array_failed;   /* first task: tasks so far */
     uint64_t billing;              /* units charged per second while running */
     int64_t est_start_ms;          /* the reservation of the top waiting job; 0: none */
 } job;
@@ -146,6 +147,7 @@ typedef struct sched {
     bool stop;
     store *db;
     uint64_t incarnation;
+    int64_t started_mono;          /* when this ternd started */
 
     job **jobs;                    /* jobs[id - 1]; NULL for a gap */
     size_t njobs, jobs_cap;
@@ -237,6 +239,11 @@ void queue_remove(sched *s, job *j);
 void queue_job_final(sched *s, job *j);
 /* A running job loaded at start: counts against its array's %N. */
 void queue_note_running(sched *s, job *j);
+/* The first attempt of j started: counts for its array's 'after'. */
+void queue_job_started(sched *s, job *j);
+/* Counts, on each array's first task, its tasks started, done and failed
+ * (after a load). */
+void queue_count_arrays(sched *s);
 /* Moves held jobs whose dependencies now hold into their queues. */
 void queue_check_deps(sched *s);
 /* Whether dependency text 'dep' names only jobs that exist. Returns 0, or

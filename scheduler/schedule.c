@@ -137,7 +137,12 @@ static int by_end(const void *a, const void *b)
 }
 
 /* The top job's reservation: *start (unix ms, NO_TIME when not known) and
- * in resv[] the nodes it holds. */
+ * in resv[] the nodes it holds. Released in the order their time limits
+ * end them, running jobs make room at some point: that start and those
+ * nodes. When only jobs without a limit make room, the start is unknown
+ * but the nodes are held all the same. When not even every running job
+ * gone would make room (nodes down or drained), nothing is held: the job
+ * waits for the cluster, not for a time. */
 static void reserve(sched *s, const place_request *req, const place_node *live,
                     place_choice *choice, int64_t *start, uint8_t *resv)
 {
@@ -146,30 +151,33 @@ static void reserve(sched *s, const place_request *req, const place_node *live,
     *start = NO_TIME;
     sim m;
     ending *e = malloc((s->active.count ? s->active.count : 1) * sizeof *e);
-    if (e && sim_init(&m, live, s->nnodes) == 0) {
-        size_t ne = 0;
-        for (job *j = s->active.head; j; j = j->next)
-            if ((e[ne].at = expected_end(s, j, now, mono)) != NO_TIME)
-                e[ne++].j = j;
-        qsort(e, ne, sizeof *e, by_end);
-        size_t fit = count_fit(req, m.view, m.n);
-        char why[256];
-        for (size_t k = 0; k < ne && *start == NO_TIME; k++) {
-            sim_release(&m, e[k].j, req, &fit);
-            if ((k + 1 < ne && e[k + 1].at == e[k].at) || fit < req->nodes)
-                continue;
-            if (place_gang(req, m.view, m.n, choice, why, sizeof why) == PLACE_OK) {
-                *start = e[k].at > now ? e[k].at : now;
-                for (uint32_t c = 0; c < req->nodes; c++)
-                    resv[choice[c].node] = 1;
-            }
-        }
-        sim_free(&m);
+    if (!e || sim_init(&m, live, s->nnodes) < 0) {
+        free(e);
+        return;
     }
+    size_t ne = 0;
+    for (job *j = s->active.head; j; j = j->next) {
+        e[ne].j = j;
+        e[ne++].at = expected_end(s, j, now, mono);
+    }
+    qsort(e, ne, sizeof *e, by_end);
+    size_t fit = count_fit(req, m.view, m.n);
+    char why[256];
+    bool found = false;
+    for (size_t k = 0; k < ne && !found; k++) {
+        sim_release(&m, e[k].j, req, &fit);
+        if ((k + 1 < ne && e[k + 1].at == e[k].at) || fit < req->nodes)
+            continue;
+        if (place_gang(req, m.view, m.n, choice, why, sizeof why) == PLACE_OK) {
+            found = true;
+            if (e[k].at != NO_TIME)
+                *start = e[k].at > now ? e[k].at : now;
+            for (uint32_t c = 0; c < req->nodes; c++)
+                resv[choice[c].node] = 1;
+        }
+    }
+    sim_free(&m);
     free(e);
-    if (*start == NO_TIME)
-        for (size_t i = 0; i < s->nnodes; i++)
-            resv[i] = place_may_use(req, &live[i]);
 }
 
 /* Lower priority first, then the most recently started. */
@@ -186,13 +194,26 @@ static int by_victim(const void *a, const void *b)
 /* Makes room for 'top' by preempting running --preemptible jobs of lower
  * priority: as few as it takes, lowest priority first, and only those on
  * the nodes it will get. Nothing when jobs already ending free enough. */
+/* Whether j may be preempted for 'top': --preemptible, of lower priority,
+ * running, and not about to end by its own time limit anyway. */
+static bool victim(const sched *s, const job *j, const job *top, int64_t now)
+{
+    return j->spec->preemptible && !j->ending && j->state == JOB_RUNNING &&
+           j->spec->priority < top->spec->priority &&
+           !(j->spec->time_limit_s &&
+             expected_end(s, j, now, 0) <= now + (int64_t)s->opt.preempt_grace_ms);
+}
+
 static void preempt_for(sched *s, const job *top, const place_request *req,
                         const place_node *live, place_choice *choice)
 {
+    /* Just started: nodes that are up may not have registered yet. */
+    if (clock_mono_ms() - s->started_mono < (int64_t)s->opt.node_timeout_ms)
+        return;
+    int64_t now = clock_wall_ms();
     size_t nv = 0;
     for (job *j = s->active.head; j; j = j->next)
-        nv += j->spec->preemptible && !j->ending && j->state == JOB_RUNNING &&
-              j->spec->priority < top->spec->priority;
+        nv += victim(s, j, top, now);
     if (!nv)
         return;
     job **v = malloc(nv * sizeof *v);
@@ -206,8 +227,7 @@ static void preempt_for(sched *s, const job *top, const place_request *req,
     for (job *j = s->active.head; j; j = j->next) {
         if (j->ending)
             sim_release(&m, j, req, &fit);
-        else if (j->spec->preemptible && j->state == JOB_RUNNING &&
-                 j->spec->priority < top->spec->priority)
+        else if (victim(s, j, top, now))
             v[nv++] = j;
     }
     char why[256];
@@ -277,9 +297,11 @@ void sched_schedule(sched *s)
             snprintf(j->reason, sizeof j->reason, "no node is in partition %.64s", sp->partition);
             continue;
         }
-        /* Behind the top job: off its nodes unless done before it starts. */
+        /* Behind the top job: off its nodes unless done before it starts
+         * (with a second to spare for this pass). */
         if (top && !(resv_start != NO_TIME && sp->time_limit_s &&
-                     now + (int64_t)sp->time_limit_s * 1000 + s->opt.kill_wait_ms <= resv_start))
+                     now + (int64_t)sp->time_limit_s * 1000 + s->opt.kill_wait_ms + 1000 <=
+                         resv_start))
             req.exclude = resv;
         char why[256] = "";
         enum place_result r = place_gang(&req, view, s->nnodes, choice, why, sizeof why);

@@ -96,7 +96,7 @@ static void send_register(worker *w)
     reg.n_attempts = (size_t)nst;
     reg.attempts = st;
     reg.notice = notice_msg(w, &nt);
-    reg.ack_within_ms = w->opt.fence_after_ms / 2;
+    reg.ack_within_ms = w->opt.fence_after_ms / 3;   /* two lost acks do not fence */
     env.body_case = TERN__ENVELOPE__BODY_REG;
     env.reg = &reg;
     send_env(w, &env);
