@@ -24,11 +24,13 @@ LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
 # libcurl (the spot-notice watcher) for tern-worker alone: the other
 # programs start faster without it and what it loads.
 CURL_LIBS = $(shell pkg-config --libs libcurl 2>/dev/null)
+# libmicrohttpd (the /metrics endpoint) likewise, for ternd and tern-worker.
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 GEN     := $(BUILD)/gen/proto/tern.pb-c.c
 GENH    := $(BUILD)/gen/proto/tern.pb-c.h
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(filter-out common/promhttp.c,$(wildcard common/*.c))
 SCHED_SRC  := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 WORKER_SRC := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CLI_SRC    := $(filter-out cli/main.c,$(wildcard cli/*.c))
@@ -45,6 +47,7 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(BUILD)/obj/gen/tern.pb-c.o
 SCHED_OBJ  := $(call obj,$(SCHED_SRC))
 WORKER_OBJ := $(call obj,$(WORKER_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+HTTP_OBJ   := $(call obj,common/promhttp.c)
 # libtern: collectives, checkpoints, and the few common pieces they use.
 LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
                  common/strmap.c common/parse.c common/fsutil.c)
@@ -62,7 +65,9 @@ HAVE_NVCC  := $(wildcard $(CUDA_HOME)/bin/nvcc)
 EXAMPLES   := $(BIN)/train_mlp $(if $(and $(HAVE_NVCC),$(HAVE_NCCL),$(if $(SAN),,1)),$(BIN)/train_mlp_cuda)
 
 PROGS := $(BIN)/ternd $(BIN)/tern-worker $(BIN)/tern
-PEERS := $(if $(HAVE_MPI),$(BIN)/peer-mpi-allreduce)
+# srun and scontrol for batch scripts: links to tern, first on their PATH.
+SHIMS := $(LIB)/tern/slurm/srun $(LIB)/tern/slurm/scontrol $(LIB)/tern/slurm/tern-rsh
+PEERS := $(if $(HAVE_MPI),$(BIN)/peer-mpi-allreduce $(BUILD)/tests/mpi_hello)
 BENCHES := $(patsubst bench/%.c,$(BIN)/bench-%,$(BENCH_SRC))
 TESTBINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(TESTBIN_SRC))
 UNIT := $(BUILD)/tests/unit
@@ -73,7 +78,7 @@ UNIT := $(BUILD)/tests/unit
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(PROGS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS) $(EXAMPLES)
+build: $(PROGS) $(SHIMS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS) $(EXAMPLES)
 
 deps: build/.deps
 build/.deps: scripts/install-deps.sh
@@ -95,15 +100,15 @@ $(BUILD)/obj/%.o: %.c $(GENH)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BIN)/ternd: $(BUILD)/obj/scheduler/main.o $(SCHED_OBJ) $(COMMON_OBJ)
+$(BIN)/ternd: $(BUILD)/obj/scheduler/main.o $(SCHED_OBJ) $(HTTP_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(MHD_LIBS)
 
-$(BIN)/tern-worker: $(BUILD)/obj/worker/main.o $(WORKER_OBJ) $(COMMON_OBJ)
+$(BIN)/tern-worker: $(BUILD)/obj/worker/main.o $(WORKER_OBJ) $(HTTP_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(CURL_LIBS)
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(CURL_LIBS) $(MHD_LIBS)
 
 $(BIN)/tern: $(BUILD)/obj/cli/main.o $(CLI_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(BIN)
@@ -172,10 +177,11 @@ $(LIB)/libtern-mpi.so: collectives/plugin_mpi.c collectives/coll.h collectives/r
 	@echo "  CC/LD   $@"
 	@OMPI_CC=$(CC) mpicc $(CFLAGS) -shared -o $@ $< $(BUILD)/obj/collectives/reduce.o $(LDSAN)
 
-$(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(COMMON_OBJ) $(LIBTERN)
+$(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(HTTP_OBJ) $(COMMON_OBJ) \
+         $(LIBTERN)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS) $(CURL_LIBS) -lcunit
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS) $(CURL_LIBS) $(MHD_LIBS) -lcunit
 
 # ---- tests -----------------------------------------------------------------
 test: all
@@ -206,3 +212,12 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+$(SHIMS): | $(BIN)/tern
+	@mkdir -p $(dir $@)
+	@ln -sfn ../../../$(notdir $(BIN))/tern $@
+
+$(BUILD)/tests/mpi_hello: tests/mpi/mpi_hello.c
+	@mkdir -p $(dir $@)
+	@echo "  MPICC   $<"
+	@OMPI_CC=$(CC) mpicc -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<

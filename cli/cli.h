@@ -19,6 +19,12 @@ int cmd_node_command(int argc, char **argv);   /* drain, resume */
 int cmd_logs(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+/* srun and scontrol inside a batch script (argv[0] srun / scontrol). */
+int cmd_srun(int argc, char **argv);
+int cmd_scontrol(int argc, char **argv);
+/* Open MPI's launch agent for --launcher mpi (argv[0] tern-rsh). */
+int cmd_rsh(int argc, char **argv);
 
 /* Prints "tern: CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

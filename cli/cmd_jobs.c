@@ -79,6 +79,7 @@ static json_t *job_json(const Tern__JobInfo *j)
     json_object_set_new(o, "partition", cli_json_str(s->partition));
     json_object_set_new(o, "dependency", cli_json_str(s->dependency));
     json_object_set_new(o, "est_start_ms", json_integer((json_int_t)j->est_start_ms));
+    json_object_set_new(o, "progress", json_integer((json_int_t)j->progress));
     if (s->array_job_id) {
         json_object_set_new(o, "array_job_id", json_integer((json_int_t)s->array_job_id));
         json_object_set_new(o, "array_task_id", json_integer(s->array_task_id));
@@ -255,6 +256,8 @@ static void show_text(const Tern__JobInfo *j)
            s->preemptible ? "yes" : "no", s->max_restarts,
            signal_name(s->preempt_signal ? s->preempt_signal : SIGUSR1), s->signal_secs, s->launcher);
     printf("   Restarts=%u (of MaxRestarts; preemptions with a warning are free)\n", j->restarts);
+    if (j->progress >= 0)
+        printf("   Progress=step %lld (tern_report_step)\n", (long long)j->progress);
     double hours = 0, cost = 0;
     for (size_t i = 0; i < j->n_attempts; i++) {
         const Tern__AttemptInfo *a = j->attempts[i];

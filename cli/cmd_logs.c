@@ -138,7 +138,8 @@ int cmd_logs(int argc, char **argv)
     }
     const Tern__JobInfo *j = rep->jobs->jobs[0];
     const Tern__JobSpec *sp = j->spec;
-    unsigned world = jobspec_world_size(sp);
+    /* A batch job writes one file: its script's, where its steps write too. */
+    unsigned world = jobspec_one_process(sp) ? 1 : jobspec_world_size(sp);
     int rc = 0;
     source *src = NULL;
     size_t nsrc = 0;

@@ -38,6 +38,8 @@ static const char usage[] =
     "      --max-restarts K      restarts after a node failure or an unwarned requeue\n"
     "                            request (exit 75) (default 3; warned preemptions are free)\n"
     "      --preemptible         may be preempted (checkpoint and requeue)\n"
+    "      --requeue, --no-requeue  sbatch's: requeued after a node failure (the\n"
+    "                            default), or never (--max-restarts 0)\n"
     "      --priority P          higher runs first; a higher-priority job preempts\n"
     "                            running --preemptible jobs of lower priority\n"
     "  -p, --partition P         spot, ondemand, or a partition= label of the nodes\n"
@@ -74,6 +76,15 @@ static int read_script(const char *arg, char **text, size_t *len)
         cli_error("submit", "cannot read script '%s': Is a directory", arg);
         return -1;
     }
+    /* A program (python3 by its path, say) is not read: only "#!" makes a
+     * script, and only a script is held to the 4 MiB a job may carry. */
+    char head[2] = { 0, 0 };
+    FILE *f = fopen(arg, "rb");
+    size_t got = f ? fread(head, 1, 2, f) : 0;
+    if (f)
+        fclose(f);
+    if (got < 2 || head[0] != '#' || head[1] != '!')
+        return 0;
     if (fs_read_all(arg, JOBSPEC_MAX_SCRIPT, text, len) < 0) {
         if (pathlike || errno == EFBIG) {
             cli_error("submit", "cannot read script '%s': %s", arg,
@@ -129,7 +140,9 @@ int cmd_submit(int argc, char **argv)
     }
     char *script = NULL;
     size_t script_len = 0;
-    int is_script = read_script(argv[first], &script, &script_len);
+    /* After "--" comes a command, run as every rank, even a script. */
+    bool command = first > 0 && strcmp(argv[first - 1], "--") == 0;
+    int is_script = command ? 0 : read_script(argv[first], &script, &script_len);
     if (is_script < 0)
         return 1;
     if (is_script && submit_directives(&opts, argv[first], script, warn_line, err,
@@ -182,6 +195,9 @@ int cmd_submit(int argc, char **argv)
     spec.n_argv = (size_t)(argc - first);
     spec.argv = argv + first;
     if (is_script) {
+        /* As sbatch: the script runs once, on the first node; srun in it
+         * starts the job's tasks. */
+        spec.batch = true;
         argv[first] = script_abs;
         spec.script.data = (uint8_t *)script;
         spec.script.len = script_len;

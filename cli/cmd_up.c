@@ -1,7 +1,9 @@
 /* tern up / tern down: a local cluster (one ternd, N workers) on loopback,
  * described by DIR/cluster. 'tern up' on an existing cluster restarts
  * whichever of its daemons is not running, on the same endpoints, so the
- * others reconnect; its state database and logs stay in DIR. */
+ * others reconnect; its state database and logs stay in DIR. ternd serves
+ * Prometheus metrics on a loopback port, named in DIR/ternd.endpoints
+ * (metrics=URL) and in what 'tern up' prints. */
 #include "cli/cli.h"
 
 #include "common/clock.h"
@@ -95,8 +97,22 @@ static int abs_dir(const char *dir, char *out, size_t len)
     return fs_absolute(cwd, dir ? dir : CLUSTER_DIR, out, len);
 }
 
-/* Reads "client=..." and "worker=..." that ternd writes once it serves. */
-static int read_endpoints(const char *path, pid_t pid, cluster_info *ci)
+/* Copies the value of "key=VALUE\n" in 'text' into out ("" if none). */
+static void endpoint_value(const char *text, const char *key, char *out, size_t len)
+{
+    const char *v = strstr(text, key);
+    size_t n = v ? strcspn(v + strlen(key), "\n") : 0;
+    if (n >= len)
+        n = 0;
+    if (n)
+        memcpy(out, v + strlen(key), n);
+    out[n] = '\0';
+}
+
+/* Reads "client=...", "worker=..." and "metrics=..." that ternd writes
+ * once it serves; 'metrics' (len bytes) gets the URL, "" if none. */
+static int read_endpoints(const char *path, pid_t pid, cluster_info *ci, char *metrics,
+                          size_t len)
 {
     char *text;
     if (fs_read_all(path, 65536, &text, NULL) < 0)
@@ -108,24 +124,46 @@ static int read_endpoints(const char *path, pid_t pid, cluster_info *ci)
     if (strstr(text, want) && c && w) {
         sscanf(c + 7, "%511[^\n]", ci->scheduler);
         sscanf(w + 7, "%511[^\n]", ci->worker_endpoint);
+        endpoint_value(text, "metrics=", metrics, len);
         rc = 0;
     }
     free(text);
     return rc;
 }
 
-static int start_ternd(cluster_info *ci, const char *bin, bool fresh)
+/* The HOST:PORT of a URL "http://HOST:PORT/metrics" into out; "" if it is
+ * not one. */
+static void metrics_addr_of(const char *url, char *out, size_t len)
 {
-    char exe[4200], state[4200], logs[4200], epfile[4200], logfile[4200];
+    unsigned port;
+    char host[64], end;
+    out[0] = '\0';
+    if (sscanf(url, "http://%63[0-9.]:%u/metric%c", host, &port, &end) == 3 && end == 's')
+        snprintf(out, len, "%s:%u", host, port);
+}
+
+static int start_ternd(cluster_info *ci, const char *bin, bool fresh, char *metrics,
+                       size_t mlen)
+{
+    char exe[4200], state[4200], logs[4200], epfile[4200], logfile[4200], maddr[96] = "";
     snprintf(exe, sizeof exe, "%s/ternd", bin);
     snprintf(state, sizeof state, "%s/state.db", ci->dir);
     snprintf(logs, sizeof logs, "%s/logs", ci->dir);
     snprintf(epfile, sizeof epfile, "%s/ternd.endpoints", ci->dir);
     snprintf(logfile, sizeof logfile, "%s/ternd.log", ci->dir);
+    /* A restarted ternd serves metrics where it did, for whoever scrapes. */
+    char *old;
+    if (!fresh && fs_read_all(epfile, 65536, &old, NULL) == 0) {
+        char url[512];
+        endpoint_value(old, "metrics=", url, sizeof url);
+        metrics_addr_of(url, maddr, sizeof maddr);
+        free(old);
+    }
     char *argv[] = {
         exe, "--state", state, "--log-dir", logs, "--endpoints-file", epfile,
         "--client", fresh ? "tcp://127.0.0.1:0" : ci->scheduler,
-        "--worker", fresh ? "tcp://127.0.0.1:0" : ci->worker_endpoint, NULL,
+        "--worker", fresh ? "tcp://127.0.0.1:0" : ci->worker_endpoint,
+        "--metrics", maddr[0] ? maddr : "127.0.0.1:0", NULL,
     };
     unlink(epfile);
     pid_t pid = proc_spawn_daemon(argv, logfile);
@@ -134,7 +172,7 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh)
         return -1;
     }
     int64_t deadline = clock_mono_ms() + START_TIMEOUT_MS;
-    while (read_endpoints(epfile, pid, ci) < 0) {
+    while (read_endpoints(epfile, pid, ci, metrics, mlen) < 0) {
         if (!proc_alive(pid)) {
             cli_error("up", "ternd exited at start; see %s", logfile);
             return -1;
@@ -287,10 +325,15 @@ int cmd_up(int argc, char **argv)
             snprintf(ci.worker_names[i], sizeof ci.worker_names[i], "node%d", i + 1);
     }
     int started = 0;
+    char metrics[512] = "", epfile[4200];
     if (fresh || !proc_is(ci.ternd_pid, "ternd")) {
-        if (start_ternd(&ci, bin, fresh) < 0)
+        if (start_ternd(&ci, bin, fresh, metrics, sizeof metrics) < 0)
             return 1;
         started++;
+    } else {
+        cluster_info now = ci;
+        snprintf(epfile, sizeof epfile, "%s/ternd.endpoints", dir);
+        read_endpoints(epfile, ci.ternd_pid, &now, metrics, sizeof metrics);
     }
     for (int i = 0; i < ci.nworkers; i++) {
         if (!fresh && proc_is(ci.worker_pids[i], "tern-worker"))
@@ -306,11 +349,12 @@ int cmd_up(int argc, char **argv)
     if (wait_registered(&ci) < 0)
         return 1;
     if (started == 0)
-        printf("local cluster in %s is already up: scheduler %s, %d workers\n", dir,
-               ci.scheduler, ci.nworkers);
+        printf("local cluster in %s is already up: scheduler %s, %d workers%s%s\n", dir,
+               ci.scheduler, ci.nworkers, metrics[0] ? ", metrics " : "", metrics);
     else
-        printf("local cluster up in %s: scheduler %s, %d workers (%s..%s)\n", dir, ci.scheduler,
-               ci.nworkers, ci.worker_names[0], ci.worker_names[ci.nworkers - 1]);
+        printf("local cluster up in %s: scheduler %s, %d workers (%s..%s)%s%s\n", dir,
+               ci.scheduler, ci.nworkers, ci.worker_names[0], ci.worker_names[ci.nworkers - 1],
+               metrics[0] ? ", metrics " : "", metrics);
     return 0;
 }
 

@@ -18,11 +18,20 @@ static const char usage[] =
     "  drain    stop placing jobs on a node\n"
     "  resume   place jobs on a drained node again (or withdraw a preemption)\n"
     "  preempt  a spot notice for a node: its jobs checkpoint and move\n"
+    "  top      a live view of nodes and running jobs\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
     "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above.\n";
 
 int main(int argc, char **argv)
 {
+    /* Called as srun or scontrol (the links first on a batch script's PATH). */
+    const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (strcmp(self, "srun") == 0)
+        return cmd_srun(argc, argv);
+    if (strcmp(self, "scontrol") == 0)
+        return cmd_scontrol(argc, argv);
+    if (strcmp(self, "tern-rsh") == 0)
+        return cmd_rsh(argc, argv);
     static const struct {
         const char *name;
         int (*fn)(int, char **);
@@ -31,7 +40,7 @@ int main(int argc, char **argv)
         { "queue", cmd_queue }, { "show", cmd_show }, { "cancel", cmd_cancel },
         { "wait", cmd_wait }, { "logs", cmd_logs }, { "nodes", cmd_nodes },
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
-        { "preempt", cmd_node_command },
+        { "preempt", cmd_node_command }, { "top", cmd_top },
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

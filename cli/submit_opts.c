@@ -17,6 +17,7 @@
 enum {
     OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
     OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER, OPT_GPUS_TOTAL,
+    OPT_REQUEUE, OPT_NO_REQUEUE,
 };
 
 /* The options whose text is kept as given (checked here, resolved by ternd). */
@@ -56,6 +57,8 @@ static const struct option longopts[] = {
     { "partition", required_argument, 0, 'p' },
     { "dependency", required_argument, 0, 'd' },
     { "array", required_argument, 0, 'a' },
+    { "requeue", no_argument, 0, OPT_REQUEUE },
+    { "no-requeue", no_argument, 0, OPT_NO_REQUEUE },
     { 0, 0, 0, 0 },
 };
 static const char shortopts[] = "+:N:n:c:t:J:o:e:D:G:p:d:a:";
@@ -181,6 +184,14 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
         case OPT_RESTARTS:
             if (parse_u32(v, 0, 1000, &o->max_restarts) < 0)
                 return bad(where, "--max-restarts", v, "expected 0 to 1000", err, errlen);
+            o->set |= SO_RESTARTS;
+            break;
+        case OPT_REQUEUE:
+            /* sbatch --requeue: requeued after a node failure or a
+             * preemption, which tern does by default (--max-restarts). */
+            break;
+        case OPT_NO_REQUEUE:
+            o->max_restarts = 0;
             o->set |= SO_RESTARTS;
             break;
         case OPT_PREEMPTIBLE:

@@ -93,9 +93,14 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "--signal: no signal %d", spec->preempt_signal);
         return -1;
     }
-    if (spec->launcher && spec->launcher[0] && strcmp(spec->launcher, "direct") != 0) {
-        snprintf(err, errlen, "--launcher %.32s: this build launches 'direct' only",
-                 spec->launcher);
+    if (spec->launcher && spec->launcher[0] && strcmp(spec->launcher, "direct") != 0 &&
+        strcmp(spec->launcher, "mpi") != 0) {
+        snprintf(err, errlen, "--launcher %.32s: expected direct or mpi", spec->launcher);
+        return -1;
+    }
+    if (jobspec_mpi(spec) && spec->batch) {
+        snprintf(err, errlen, "--launcher mpi runs a command, not a batch script (use mpirun "
+                 "in the script, or srun)");
         return -1;
     }
     if (long_string(spec->token, 128)) {
@@ -114,4 +119,14 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
 unsigned jobspec_world_size(const Tern__JobSpec *spec)
 {
     return spec->nodes * spec->tasks_per_node;
+}
+
+bool jobspec_mpi(const Tern__JobSpec *spec)
+{
+    return spec->launcher && strcmp(spec->launcher, "mpi") == 0;
+}
+
+bool jobspec_one_process(const Tern__JobSpec *spec)
+{
+    return spec->batch || jobspec_mpi(spec);
 }

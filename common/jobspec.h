@@ -3,6 +3,7 @@
 #ifndef TERN_JOBSPEC_H
 #define TERN_JOBSPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto/tern.pb-c.h"
@@ -26,5 +27,12 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen);
 
 /* Total ranks: nodes x tasks per node. */
 unsigned jobspec_world_size(const Tern__JobSpec *spec);
+
+/* Whether the job starts one process, on its first node, that starts the
+ * rest through steps: a batch script (its srun) or --launcher mpi (mpirun,
+ * whose daemons start through tern). */
+bool jobspec_one_process(const Tern__JobSpec *spec);
+/* Whether it is --launcher mpi. */
+bool jobspec_mpi(const Tern__JobSpec *spec);
 
 #endif

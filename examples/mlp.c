@@ -339,6 +339,8 @@ static int loop(run *r)
         long done = s + 1;
         if (r->rank == 0 && cf->log_every && (done % cf->log_every == 0 || done == cf->steps))
             printf("step %ld loss %.6f\n", done, loss);
+        if (r->rank == 0)
+            tern_report_step(done);
         if (flag > 0) {
             int rc = r->ck ? save(r, done, false) : -1;
             if (r->rank == 0 && rc == 0)

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/jobspec.h"
+#include "scheduler/metrics.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "tern/tern.h"
@@ -46,7 +47,7 @@ static void take(node *n, const Tern__PlacedNode *pn, int sign)
 int attempt_bind(sched *s, job *j)
 {
     const Tern__Placement *p = j->placement;
-    unsigned world = jobspec_world_size(j->spec);
+    unsigned world = attempt_world(j->spec);
     j->nodes = calloc(p->n_nodes ? p->n_nodes : 1, sizeof *j->nodes);
     j->rank_exited = calloc(world ? world : 1, 1);
     if (!j->nodes || !j->rank_exited)
@@ -76,6 +77,7 @@ error:
 static void attempt_release(sched *s, job *j)
 {
     account_run(s, j, -1);
+    steps_free(j);
     if (j->nodes)
         for (size_t i = 0; i < j->placement->n_nodes; i++)
             take(j->nodes[i], j->placement->nodes[i], -1);
@@ -106,8 +108,14 @@ static int attempt_save(sched *s, const job *j, enum job_state st)
     return rc;
 }
 
-/* A MASTER_PORT no running attempt with the same master address uses. */
-static uint32_t pick_port(sched *s, const char *addr)
+uint32_t attempt_world(const Tern__JobSpec *sp)
+{
+    return jobspec_one_process(sp) ? 1 : jobspec_world_size(sp);
+}
+
+/* A MASTER_PORT no running attempt with the same master address uses
+ * (steps of batch jobs take theirs at random in the same range). */
+uint32_t attempt_pick_port(sched *s, const char *addr)
 {
     uint32_t span = s->opt.port_hi - s->opt.port_lo + 1;
     for (uint32_t tries = 0; tries < span; tries++) {
@@ -142,6 +150,7 @@ static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, c
     l.n_node_names = j->placement->n_nodes;
     l.node_names = names;
     l.kill_wait_ms = s->opt.kill_wait_ms;
+    l.client_port = jobspec_one_process(j->spec) ? s->client_port : 0;
     env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
     env.launch = &l;
     outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
@@ -175,7 +184,7 @@ static int placement_build(sched *s, job *j, const place_choice *choice)
     p.n_nodes = nn;
     p.nodes = pptr;
     p.master_addr = s->nodes[choice[0].node]->info->addr;
-    p.master_port = pick_port(s, p.master_addr);
+    p.master_port = attempt_pick_port(s, p.master_addr);
     size_t len = tern__placement__get_packed_size(&p);
     if (!(buf = malloc(len ? len : 1)))
         goto done;
@@ -205,6 +214,7 @@ int attempt_start(sched *s, job *j, const place_choice *choice)
     if (!j->start_ms)
         queue_job_started(s, j);
     j->start_ms = clock_wall_ms();
+    metrics_attempt_started(s, j);
     account_run(s, j, 1);
     s->deps_dirty = true;
     j->end_ms = 0;
@@ -276,6 +286,12 @@ void attempt_time_limits(sched *s, int64_t now_wall)
 void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
                        uint32_t grace_ms, const char *why)
 {
+    attempt_send_kill_step(s, n, job_id, attempt, 0, sig, grace_ms, why);
+}
+
+void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t attempt,
+                            uint32_t step, int sig, uint32_t grace_ms, const char *why)
+{
     if (!n->connected)
         return;
     Tern__Envelope env;
@@ -283,6 +299,7 @@ void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attemp
     wire_init(&env, 0);
     k.job_id = job_id;
     k.attempt = attempt;
+    k.step = step;
     k.signal = sig;
     k.grace_ms = grace_ms;
     k.reason = (char *)why;
@@ -311,6 +328,7 @@ void sched_wake_waiters(sched *s, job *j)
  * ended as. */
 static void attempt_requeue(sched *s, job *j, enum job_state how)
 {
+    metrics_requeued(s, j, how == JOB_PREEMPTED);
     attempt_release(s, j);
     job_list_remove(&s->active, j);
     j->end_ms = clock_wall_ms();
@@ -340,7 +358,7 @@ static void attempt_done(sched *s, job *j)
 {
     enum job_state final = j->ending ? j->end_state : JOB_COMPLETED;
     /* Every rank finished well before the preemption took hold: done. */
-    if (final == JOB_PREEMPTED && j->ranks_ok == jobspec_world_size(j->spec))
+    if (final == JOB_PREEMPTED && j->ranks_ok == attempt_world(j->spec))
         final = JOB_COMPLETED;
     if (final == JOB_PREEMPTED) {
         attempt_requeue(s, j, final);
@@ -431,7 +449,7 @@ static bool requeue_asked(sched *s, job *j, uint32_t rank, const char *node)
 void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char *node,
                        const char *msg)
 {
-    if (!j->rank_exited || rank >= jobspec_world_size(j->spec) || j->rank_exited[rank])
+    if (!j->rank_exited || rank >= attempt_world(j->spec) || j->rank_exited[rank])
         return;
     j->rank_exited[rank] = 1;
     j->ranks_left--;
@@ -515,13 +533,19 @@ void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why)
     int k = attempt_node_rank(j, n);
     if (k < 0)
         return;
+    /* A batch job has its one tracked rank on the first node; losing any
+     * of its nodes loses the allocation. */
+    if (jobspec_one_process(j->spec)) {
+        ranks_lost(s, j, n, 0, 1, why);
+        return;
+    }
     uint32_t tpn = j->spec->tasks_per_node;
     ranks_lost(s, j, n, (uint32_t)k * tpn, ((uint32_t)k + 1) * tpn, why);
 }
 
 void attempt_rank_lost(sched *s, job *j, const node *n, uint32_t rank, const char *why)
 {
-    if (j->rank_exited && rank < jobspec_world_size(j->spec))
+    if (j->rank_exited && rank < attempt_world(j->spec))
         ranks_lost(s, j, n, rank, rank + 1, why);
 }
 

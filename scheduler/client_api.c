@@ -347,6 +347,43 @@ static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__C
     free(buf);
 }
 
+/* srun: start a step, or say how one is. */
+static void handle_step(sched *s, const wire_peer *peer, const Tern__Envelope *in)
+{
+    char err[512] = "";
+    uint64_t job_id;
+    uint32_t attempt, id;
+    if (in->body_case == TERN__ENVELOPE__BODY_STEP) {
+        job_id = in->step->job_id;
+        attempt = in->step->attempt;
+        if (!(id = step_start(s, in->step, err, sizeof err))) {
+            outbox_error(s, peer, in->seq, "%s", err);
+            return;
+        }
+    } else {
+        job_id = in->step_query->job_id;
+        attempt = in->step_query->attempt;
+        id = in->step_query->step;
+    }
+    const step *st = step_get(s, job_id, attempt, id);
+    if (!st) {
+        outbox_error(s, peer, in->seq, "srun: job %llu attempt %u has no step %u (it ended, or "
+                     "the scheduler restarted)", (unsigned long long)job_id, attempt,
+                     id ? id - 1 : 0);
+        return;
+    }
+    Tern__Envelope env;
+    Tern__StepInfo si = TERN__STEP_INFO__INIT;
+    wire_init(&env, in->seq);
+    si.step = id;
+    si.done = st->left == 0;
+    si.exit_code = st->exit_code;
+    si.message = (char *)st->message;
+    env.body_case = TERN__ENVELOPE__BODY_STEP_INFO;
+    env.step_info = &si;
+    reply(s, peer, &env);
+}
+
 static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__WaitRequest *rq)
 {
     job *j = sched_job(s, rq->job_id);
@@ -513,6 +550,10 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
         break;
     case TERN__ENVELOPE__BODY_WAIT:
         handle_wait(s, peer, env->seq, env->wait);
+        break;
+    case TERN__ENVELOPE__BODY_STEP:
+    case TERN__ENVELOPE__BODY_STEP_QUERY:
+        handle_step(s, peer, env);
         break;
     case TERN__ENVELOPE__BODY_NODES_QUERY:
         handle_nodes(s, peer, env->seq);

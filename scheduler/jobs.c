@@ -35,6 +35,7 @@ job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec)
     j->id = id;
     j->spec = spec;
     j->failed_rank = -1;
+    j->progress = -1;
     s->jobs[id - 1] = j;
     if (id > s->njobs)
         s->njobs = id;
@@ -51,6 +52,7 @@ static void job_free(job *j)
         tern__placement__free_unpacked(j->placement, NULL);
     free(j->nodes);
     free(j->rank_exited);
+    steps_free(j);
     free(j);
 }
 
@@ -189,6 +191,7 @@ void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, 
     info->failed_node = (char *)j->failed_node;
     info->restarts = j->restarts;
     info->est_start_ms = j->state == JOB_PENDING ? j->est_start_ms : 0;
+    info->progress = j->progress;
     if (j->placement) {
         for (size_t i = 0; i < j->placement->n_nodes; i++)
             names[i] = j->placement->nodes[i]->name;

@@ -8,6 +8,8 @@
  * and the model is rebuilt from the database as it was. */
 #include "scheduler/sched.h"
 
+#include "scheduler/metrics.h"
+
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -210,15 +212,22 @@ int sched_start(sched *s)
         log_err("cannot bind client endpoint %s: %s", s->opt.client_ep, zmq_strerror(errno));
         return -1;
     }
+    const char *cport = strrchr(cep, ':');
+    s->client_port = cport ? (uint32_t)strtoul(cport + 1, NULL, 10) : 0;
     if (bind_endpoint(s->workers, s->opt.worker_ep, wep, sizeof wep) < 0) {
         log_err("cannot bind worker endpoint %s: %s", s->opt.worker_ep, zmq_strerror(errno));
         return -1;
     }
+    if (metrics_start(s) < 0)
+        return -1;
     if (sched_reload(s) < 0)
         return -1;
+    metrics_tick(s, clock_mono_ms());   /* the first snapshot, before anyone is told */
     if (s->opt.endpoints_file) {
-        char buf[1200];
-        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\npid=%d\n", cep, wep,
+        char buf[1600];
+        const char *murl = metrics_url(s);
+        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%spid=%d\n", cep, wep,
+                         murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
                          (int)getpid());
         if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0644) < 0) {
             log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
@@ -309,6 +318,7 @@ int sched_run(sched *s)
             continue;
         }
         s->tx_failed = false;
+        metrics_turn_begin(s);
         drain(s, s->workers, false);
         drain(s, s->clients, true);
         if (now >= s->next_sweep) {
@@ -316,13 +326,17 @@ int sched_run(sched *s)
             s->next_sweep = now + SWEEP_MS;
         }
         /* A job that started may let an 'after' dependency go. */
-        if ((s->dirty || (s->deps_dirty && s->held.count)) && !s->tx_failed)
+        if ((s->dirty || (s->deps_dirty && s->held.count)) && !s->tx_failed) {
+            int64_t t0 = clock_mono_us();
             sched_schedule(s);
+            metrics_pass(s, (double)(clock_mono_us() - t0) / 1e6);
+        }
         if (s->tx_failed || store_commit(s->db) < 0) {
             char why[512];
             snprintf(why, sizeof why, "%s", store_errmsg(s->db));
             log_err("state not saved, turn rolled back: %s", why);
             store_rollback(s->db);
+            metrics_turn_rollback(s);
             outbox_fail(s, why);
             if (sched_reload(s) < 0) {
                 log_err("cannot reload state; stopping");
@@ -330,12 +344,14 @@ int sched_run(sched *s)
             }
         }
         outbox_flush(s);
+        metrics_tick(s, now);
     }
     return 0;
 }
 
 void sched_finish(sched *s)
 {
+    metrics_stop(s);
     if (s->clients)
         zmq_close(s->clients);
     if (s->workers)

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/parse.h"
+#include "common/promhttp.h"
 
 #include <libgen.h>
 #include <stddef.h>
@@ -32,6 +33,8 @@ static const char usage[] =
     "  --fairshare-halflife S  past usage counts half after this long (default 604800,\n"
     "                        7 days; 0: never decays)\n"
     "  --backfill-depth N    jobs tried behind the top waiting job per pass (default 200)\n"
+    "  --metrics HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics (port\n"
+    "                        0: any; the endpoints file names it; default: off)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -49,6 +52,15 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         return options_str(&so->endpoints_file, v);
     if (strcmp(key, "log-dir") == 0)
         return options_str(&so->log_dir, v);
+    if (strcmp(key, "metrics") == 0) {
+        char host[256];
+        uint16_t port;
+        if (promhttp_parse_addr(v, host, sizeof host, &port) == 0)
+            return options_str(&so->metrics_addr, v);
+        snprintf(err, errlen, "metrics '%s': expected HOST:PORT, e.g. 127.0.0.1:9400 (port 0 "
+                 "to 65535; 0: any free port)", v);
+        return -1;
+    }
     if (strcmp(key, "heartbeat-ms") == 0) {
         if (parse_u32(v, 10, 600000, &so->heartbeat_ms) == 0)
             return 0;
@@ -115,7 +127,7 @@ int main(int argc, char **argv)
     static const char *const names[] = {
         "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
         "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin",
-        "preempt-grace", "fairshare-halflife", "backfill-depth", NULL,
+        "preempt-grace", "fairshare-halflife", "backfill-depth", "metrics", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -172,5 +184,6 @@ out:
     free(so->worker_ep);
     free(so->endpoints_file);
     free(so->log_dir);
+    free(so->metrics_addr);
     return rc;
 }

@@ -89,7 +89,23 @@ typedef struct job {
     uint32_t array_started, array_done, array_failed;   /* first task: tasks so far */
     uint64_t billing;              /* units charged per second while running */
     int64_t est_start_ms;          /* the reservation of the top waiting job; 0: none */
+    int64_t progress;              /* the last step it reported (tern top); -1: none */
+
+    /* Steps of the current attempt of a batch job (srun), in memory only. */
+    struct step *steps;
+    uint32_t nsteps;
 } job;
+
+/* One srun inside a batch job: tasks on some of the job's nodes. */
+typedef struct step {
+    uint32_t nnodes, tpn;
+    uint32_t *node_idx;            /* positions in the job's placement, step node order */
+    uint8_t *exited;               /* per task */
+    uint32_t left;                 /* tasks not yet exited */
+    int32_t exit_code;             /* the first task's failure; 0: none */
+    bool killing;                  /* a task failed: the rest were told to stop */
+    char message[160];
+} step;
 
 typedef struct job_list {
     job *head, *tail;
@@ -138,6 +154,7 @@ typedef struct sched_opts {
     uint32_t preempt_grace_ms;     /* a job preempted for a higher priority one: signal, then SIGKILL */
     double fairshare_halflife_s;   /* past usage counts half after this long */
     uint32_t backfill_depth;       /* jobs tried behind the top waiting job per pass */
+    char *metrics_addr;            /* HOST:PORT of the /metrics endpoint; NULL: off */
 } sched_opts;
 
 typedef struct sched {
@@ -148,6 +165,7 @@ typedef struct sched {
     store *db;
     uint64_t incarnation;
     int64_t started_mono;          /* when this ternd started */
+    uint32_t client_port;          /* bound: srun in batch scripts reaches ternd there */
 
     job **jobs;                    /* jobs[id - 1]; NULL for a gap */
     size_t njobs, jobs_cap;
@@ -169,6 +187,8 @@ typedef struct sched {
     bool deps_dirty;               /* a job started or ended: dependencies may hold now */
     strmap *label_ids;             /* "switch=X" / "part=X" -> number */
     uint32_t ngroups, nparts;
+
+    struct metrics *metrics;       /* metrics.c: the /metrics endpoint; NULL: off */
 
     bool dirty;                    /* something may let a pending job start */
     bool tx_failed;                /* a write of this turn failed: roll back */
@@ -340,6 +360,25 @@ void attempt_time_limits(sched *s, int64_t now_wall);
  * then SIGKILL after grace_ms. Nothing is sent to a node not connected. */
 void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
                        uint32_t grace_ms, const char *why);
+/* The same for one step (1-based) of the attempt. */
+void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t attempt,
+                            uint32_t step, int sig, uint32_t grace_ms, const char *why);
+/* Ranks an attempt of j tracks: the batch script alone for a batch job. */
+uint32_t attempt_world(const Tern__JobSpec *sp);
+/* A fresh MASTER_PORT on 'addr' for a job or a step. */
+uint32_t attempt_pick_port(sched *s, const char *addr);
+
+/* ---- steps.c: srun inside a batch job ---- */
+/* Starts a step of a running batch job (StepRequest). Returns the step
+ * number (1-based), or 0 with 'err' filled. */
+uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen);
+/* The step's state into 'info'; NULL when there is no such step. */
+const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id);
+/* A task of step 'id' of j's attempt, on 'n', exited with 'code'. */
+void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task, int32_t code,
+                    const char *msg);
+/* Frees the steps of j's attempt (it ended). */
+void steps_free(job *j);
 /* Cancels a pending or running job. Returns 0, or -1 with 'err' filled. */
 int sched_cancel(sched *s, job *j, char *err, size_t errlen);
 /* Answers the waiters of j, if it is final. */

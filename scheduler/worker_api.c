@@ -55,6 +55,8 @@ static job *live_job(sched *s, const node *n, uint64_t job_id, uint32_t attempt)
 static bool rank_on_node(const job *j, const node *n, uint32_t rank)
 {
     int k = attempt_node_rank(j, n);
+    if (jobspec_one_process(j->spec))   /* the batch script or mpirun, on the first node */
+        return k == 0 && rank == 0;
     uint32_t tpn = j->spec->tasks_per_node;
     return k >= 0 && rank >= (uint32_t)k * tpn && rank < ((uint32_t)k + 1) * tpn;
 }
@@ -77,6 +79,13 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
     for (size_t i = 0; i < a->n_ranks; i++)
         running |= a->ranks[i]->running;
     job *j = live_job(s, n, a->job_id, a->attempt);
+    if (j && a->step) {
+        for (size_t i = 0; i < a->n_ranks; i++)
+            if (!a->ranks[i]->running)
+                step_task_exit(s, j, n, a->step, a->ranks[i]->rank, a->ranks[i]->exit_code,
+                               a->ranks[i]->message);
+        return !running;
+    }
     if (!j) {
         if (running) {
             log_warn("node=%s job=%llu attempt=%u: stale attempt still running, killing",
@@ -85,6 +94,8 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
         }
         return !running;
     }
+    if (a->progress >= 0)
+        j->progress = a->progress;
     for (size_t i = 0; i < a->n_ranks && j->rank_exited; i++) {
         const Tern__RankStatus *r = a->ranks[i];
         if (!r->running && rank_on_node(j, n, r->rank))
@@ -269,6 +280,7 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
             tern__attempt_ref__init(ref);
             ref->job_id = hb->attempts[i]->job_id;
             ref->attempt = hb->attempts[i]->attempt;
+            ref->step = hb->attempts[i]->step;
             ptrs[ack.n_forget++] = ref;
         }
         ack.forget = ptrs;
@@ -301,6 +313,10 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
     if (!n || !n->connected)
         return;
     job *j = live_job(s, n, re->job_id, re->attempt);
+    if (j && re->step) {
+        step_task_exit(s, j, n, re->step, re->rank, re->exit_code, re->message);
+        return;
+    }
     if (!j || !rank_on_node(j, n, re->rank)) {
         log_debug("node=%s job=%llu attempt=%u rank=%u: exit of a fenced attempt ignored",
                   n->name, (unsigned long long)re->job_id, re->attempt, re->rank);

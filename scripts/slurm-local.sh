@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A single-node SLURM (slurmctld + slurmd + munged) under DIR, for
-# benchmarks that measure tern beside SLURM on the same machine.
+# benchmarks that measure tern beside SLURM on the same machine and for
+# tests/integration/t18_slurm_allocation.sh.
 #   scripts/slurm-local.sh start DIR   prints SLURM_CONF=... when ready
-#   scripts/slurm-local.sh stop DIR
+#   scripts/slurm-local.sh stop DIR    cancels its jobs, stops the daemons
 # Needs root and the slurm-wlm and munge packages (install-deps.sh --bench).
 set -eu
 cmd=${1:?start or stop}
@@ -10,6 +11,18 @@ dir=$(mkdir -p "${2:?DIR}" && cd "$2" && pwd)
 conf=$dir/slurm.conf
 
 stop() {
+    # Jobs first: their slurmstepd, and what it runs, outlive slurmd.
+    if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
+        local jobs
+        jobs=$(SLURM_CONF=$conf squeue -h -o %i 2>/dev/null) || true
+        if [ -n "$jobs" ]; then
+            SLURM_CONF=$conf scancel $jobs 2>/dev/null || true
+            for _ in $(seq 50); do
+                [ -z "$(SLURM_CONF=$conf squeue -h -o %i 2>/dev/null)" ] && break
+                sleep 0.1
+            done
+        fi
+    fi
     for f in slurmd slurmctld munged; do
         [ -f "$dir/$f.pid" ] && kill "$(cat "$dir/$f.pid")" 2>/dev/null || true
     done
@@ -43,6 +56,17 @@ runuser -u munge -- /usr/sbin/munged --key-file="$dir/munge/munge.key" --socket=
     --seed-file="$dir/munge/munged.seed" --force
 cp "$dir/munge/munged.pid" "$dir/munged.pid"
 
+# A port in [$1, $1 + 1000) that nothing listens on now (another local
+# SLURM of a run beside this one, say).
+free_port() {
+    local p
+    for _ in $(seq 20); do
+        p=$(($1 + RANDOM % 1000))
+        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || break
+    done
+    echo "$p"
+}
+
 host=$(hostname -s)
 node=$(slurmd -C | head -n 1)
 cat >"$conf" <<CONF
@@ -65,8 +89,8 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
-SlurmctldPort=$((6817 + RANDOM % 1000))
-SlurmdPort=$((7817 + RANDOM % 1000))
+SlurmctldPort=$(free_port 6817)
+SlurmdPort=$(free_port 7817)
 ReturnToService=2
 MpiDefault=none
 $node State=UNKNOWN

@@ -1,6 +1,7 @@
 /* The worker's conversation with ternd: register the node, heartbeat with
  * the state of every attempt, act on launches and kills. */
 #include "worker/worker.h"
+#include "worker/metrics.h"
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -135,6 +136,7 @@ void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
     wire_init(&env, 0);
     re.job_id = a->job_id;
     re.attempt = a->attempt;
+    re.step = a->step;
     re.rank = r->rank;
     re.exit_code = r->exit_code;
     re.node = w->opt.name;
@@ -237,25 +239,34 @@ static int handle(worker *w, Tern__Envelope *env)
             break;
         }
         for (size_t i = 0; i < ack->n_forget; i++)
-            worker_forget(w, ack->forget[i]->job_id, ack->forget[i]->attempt);
+            worker_forget(w, ack->forget[i]->job_id, ack->forget[i]->attempt,
+                          ack->forget[i]->step);
         break;
     }
     case TERN__ENVELOPE__BODY_LAUNCH:
         worker_launch(w, env->launch);
         break;
     case TERN__ENVELOPE__BODY_KILL: {
-        wattempt *a = worker_attempt(w, env->kill->job_id, env->kill->attempt);
-        if (a)
-            worker_kill(w, a, env->kill->signal, env->kill->grace_ms);
+        /* Step 0: the attempt and every step of it; k: that step. */
+        const Tern__Kill *k = env->kill;
+        for (wattempt *a = w->attempts; a; a = a->next)
+            if (a->job_id == k->job_id && a->attempt == k->attempt &&
+                (k->step == 0 || a->step == k->step)) {
+                if (k->signal == a->preempt_signal)
+                    worker_warn(w, a, k->signal, k->grace_ms);
+                else
+                    worker_kill(w, a, k->signal, k->grace_ms);
+            }
         break;
     }
     case TERN__ENVELOPE__BODY_SIGNAL: {
-        wattempt *a = worker_attempt(w, env->signal->job_id, env->signal->attempt);
-        if (a) {
-            log_info("job=%llu attempt=%u: signal %d", (unsigned long long)a->job_id, a->attempt,
-                     env->signal->signal);
-            worker_signal(a, env->signal->signal);
-        }
+        /* The warning goes to the batch script and to its steps' tasks. */
+        const Tern__Signal *sg = env->signal;
+        log_info("job=%llu attempt=%u: signal %d", (unsigned long long)sg->job_id, sg->attempt,
+                 sg->signal);
+        for (wattempt *a = w->attempts; a; a = a->next)
+            if (a->job_id == sg->job_id && a->attempt == sg->attempt && !a->one_process)
+                worker_signal(a, sg->signal);
         break;
     }
     case TERN__ENVELOPE__BODY_NOTICE:
@@ -343,6 +354,9 @@ int worker_run(worker *w)
         int64_t ft = worker_housekeeping(w, now);
         if (ft < timeout)
             timeout = ft;
+        int64_t mt = wmetrics_tick(w, now);
+        if (mt < timeout)
+            timeout = mt;
         if (timeout < 0)
             timeout = 0;
         zmq_pollitem_t items[3] = {

@@ -190,6 +190,80 @@ static size_t rank_gpus(const Tern__Launch *l, uint32_t local, uint32_t tpn, uin
     return n;
 }
 
+/* For a batch script and its steps: ternd's client endpoint as this node
+ * reaches it (the worker endpoint's host, the client port), and the
+ * directory of tern's srun and scontrol (beside this program's lib/). */
+static void batch_paths(const worker *w, uint32_t client_port, char *client, size_t clen,
+                        char *shims, size_t slen)
+{
+    const char *ep = w->opt.scheduler ? w->opt.scheduler : "";
+    const char *colon = strrchr(ep, ':');
+    if (client_port && colon)
+        snprintf(client, clen, "%.*s:%u", (int)(colon - ep), ep, client_port);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        snprintf(shims, slen, "%s/../lib/tern/slurm", dirname(self));
+    }
+}
+
+/* --launcher mpi: Open MPI's mpirun over the job's nodes (a hostfile with
+ * their slots), its daemons started on each node through tern (tern-rsh as
+ * the launch agent: no ssh), then the job's command. Returns the argv (its
+ * strings in *words; both freed by the caller), or NULL with *err. */
+static char **mpirun_argv(const Tern__Launch *l, const char *shims, char **words,
+                          const char **err)
+{
+    const Tern__JobSpec *sp = l->spec;
+    char hostfile[4200];
+    snprintf(hostfile, sizeof hostfile, "%s/hostfile.%u", l->job_dir, l->attempt);
+    size_t len = 1;
+    for (size_t i = 0; i < l->n_node_names; i++)
+        len += strlen(l->node_names[i]) + 32;
+    char *hosts = malloc(len);
+    if (!hosts) {
+        *err = "out of memory";
+        return NULL;
+    }
+    for (size_t i = 0, o = 0; i < l->n_node_names; i++)
+        o += (size_t)snprintf(hosts + o, len - o, "%s slots=%u\n", l->node_names[i],
+                              sp->tasks_per_node);
+    int rc = fs_write_atomic(hostfile, hosts, strlen(hosts), 0644);
+    free(hosts);
+    if (rc < 0) {
+        *err = "cannot write the MPI hostfile";
+        return NULL;
+    }
+    /* The fixed words, packed into one buffer the argv points into. */
+    char np[16], ppr[32], agent[4300];
+    snprintf(np, sizeof np, "%u", jobspec_world_size(sp));
+    snprintf(ppr, sizeof ppr, "ppr:%u:node", sp->tasks_per_node);
+    snprintf(agent, sizeof agent, "%s/tern-rsh", shims);
+    const char *fixed[] = { "mpirun", "--hostfile", hostfile, "-np", np, "--map-by", ppr,
+                            "--mca", "plm", "rsh", "--mca", "plm_rsh_agent", agent,
+                            "--mca", "plm_rsh_no_tree_spawn", "1" };
+    enum { NFIXED = sizeof fixed / sizeof fixed[0] };
+    size_t total = 0;
+    for (size_t i = 0; i < NFIXED; i++)
+        total += strlen(fixed[i]) + 1;
+    char **argv = calloc(NFIXED + sp->n_argv + 1, sizeof *argv);
+    char *buf = malloc(total);
+    if (!argv || !buf) {
+        free(argv);
+        free(buf);
+        *err = "out of memory";
+        return NULL;
+    }
+    for (size_t i = 0, o = 0; i < NFIXED; i++) {
+        argv[i] = buf + o;
+        o += (size_t)sprintf(buf + o, "%s", fixed[i]) + 1;
+    }
+    memcpy(argv + NFIXED, sp->argv, sp->n_argv * sizeof *argv);
+    *words = buf;
+    return argv;
+}
+
 static hwloc_bitmap_t busy_cpus(const worker *w)
 {
     hwloc_bitmap_t busy = hwloc_bitmap_alloc();
@@ -221,7 +295,7 @@ static const char *check_launch(const worker *w, const Tern__Launch *l, char *er
 
 void worker_launch(worker *w, const Tern__Launch *l)
 {
-    if (worker_attempt(w, l->job_id, l->attempt))
+    if (worker_attempt(w, l->job_id, l->attempt, l->step))
         return;
     char err[512];
     const char *bad = check_launch(w, l, err, sizeof err);
@@ -241,6 +315,10 @@ void worker_launch(worker *w, const Tern__Launch *l)
         }
     const Tern__JobSpec *spec = l->spec;
     uint32_t tpn = spec->tasks_per_node;
+    /* A batch script (or mpirun, for --launcher mpi) runs once, on the
+     * first node; its srun (mpirun's daemons) start steps. */
+    bool batch = jobspec_one_process(spec) && l->step == 0;
+    uint32_t nranks = batch ? (l->node_rank == 0) : tpn;
     wattempt *a = calloc(1, sizeof *a);
     rank_proc *ranks = calloc(tpn, sizeof *ranks);
     if (!a || !ranks) {
@@ -251,17 +329,24 @@ void worker_launch(worker *w, const Tern__Launch *l)
     }
     a->job_id = l->job_id;
     a->attempt = l->attempt;
+    a->step = l->step;
     a->preempt_signal = spec->preempt_signal ? spec->preempt_signal : SIGUSR1;
-    a->nranks = tpn;
+    a->nranks = nranks;
     a->ranks = ranks;
+    a->one_process = batch;
+    if (l->step == 0 && l->node_rank == 0 && l->job_dir) {
+        size_t plen = strlen(l->job_dir) + 32;
+        if ((a->progress = malloc(plen)))
+            snprintf(a->progress, plen, "%s/progress.%u", l->job_dir, l->attempt);
+    }
     a->next = w->attempts;
     w->attempts = a;
-    for (uint32_t i = 0; i < tpn; i++) {
+    for (uint32_t i = 0; i < nranks; i++) {
         ranks[i].rank = l->node_rank * tpn + i;
         ranks[i].cpus = hwloc_bitmap_alloc();
     }
     if (bad) {
-        for (uint32_t i = 0; i < tpn; i++) {
+        for (uint32_t i = 0; i < nranks; i++) {
             rank_failed(&ranks[i], EXIT_CANNOT_RUN, "launch refused: %s", bad);
             worker_report_exit(w, a, &ranks[i]);
         }
@@ -297,17 +382,23 @@ void worker_launch(worker *w, const Tern__Launch *l)
         o += (size_t)snprintf(nodelist + o, listlen - o, "%s%s", i ? "," : "",
                               l->node_names[i]);
 
-    char **argv = calloc(spec->n_argv + 1, sizeof *argv);
-    if (!argv)
-        setup_err = "out of memory";
-    else
+    char client[600] = "", shims[4200] = "";
+    if (batch || l->step)
+        batch_paths(w, l->client_port, client, sizeof client, shims, sizeof shims);
+    char **argv = NULL;
+    char *mpi_words = NULL;
+    if (batch && jobspec_mpi(spec) && !setup_err)
+        argv = mpirun_argv(l, shims, &mpi_words, &setup_err);
+    else if ((argv = calloc(spec->n_argv + 1, sizeof *argv)))
         memcpy(argv, spec->argv, spec->n_argv * sizeof *argv);
+    if (!argv && !setup_err)
+        setup_err = "out of memory";
     if (argv && spec->script.len)
         argv[0] = script;
-
+    bool unbound = batch || (l->step && jobspec_mpi(spec));
     hwloc_bitmap_t busy = busy_cpus(w);
     char cpulist[1024];
-    for (uint32_t i = 0; i < tpn; i++) {
+    for (uint32_t i = 0; i < nranks; i++) {
         rank_proc *r = &ranks[i];
         if (setup_err || !busy) {
             rank_failed(r, EXIT_CANNOT_RUN, "%s: %s", setup_err ? setup_err : "out of memory",
@@ -317,7 +408,10 @@ void worker_launch(worker *w, const Tern__Launch *l)
         }
         uint32_t mine[64];
         size_t nmine = rank_gpus(l, i, tpn, mine);
-        if (topo_pick_cpus(w->topo, mine, nmine, spec->cpus_per_task, busy, r->cpus) == 0)
+        /* A batch script, mpirun and Open MPI's daemons stay unbound: what
+         * they start (steps, MPI ranks) must not inherit one CPU. */
+        if (!unbound &&
+            topo_pick_cpus(w->topo, mine, nmine, spec->cpus_per_task, busy, r->cpus) == 0)
             hwloc_bitmap_or(busy, busy, r->cpus);
         topo_cpulist(r->cpus, cpulist, sizeof cpulist);
 
@@ -327,6 +421,8 @@ void worker_launch(worker *w, const Tern__Launch *l)
             .master_addr = l->master_addr, .master_port = l->master_port, .gpus = gpus,
             .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
             .checkpoint_dir = ckpt, .worker_id = w->opt.id, .hints = w->rank_hints,
+            .step = l->step, .scheduler = client, .slurm_shims = shims, .job_dir = l->job_dir,
+            .progress = r->rank == 0 ? a->progress : NULL,
         };
         char **env = rankenv_build(&ein);
         pattern_vars vars = { l->job_id, r->rank, l->node_rank, w->opt.name, spec->name };
@@ -354,7 +450,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
         } else {
             spawn sp = { .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
                          .out_fd = out_fd, .err_fd = err_fd >= 0 ? err_fd : out_fd,
-                         .bind = topo_is_this_system(w->topo) };
+                         .bind = topo_is_this_system(w->topo) && !unbound };
             CPU_ZERO(&sp.cpus);
             if (sp.bind)
                 hwloc_cpuset_to_glibc_sched_affinity(topo_hwloc(w->topo), r->cpus, &sp.cpus,
@@ -382,7 +478,14 @@ void worker_launch(worker *w, const Tern__Launch *l)
     }
     hwloc_bitmap_free(busy);
     free(argv);
+    free(mpi_words);
     free(nodelist);
-    log_info("job=%llu attempt=%u launched %u ranks (node rank %u of %u)",
-             (unsigned long long)l->job_id, l->attempt, tpn, l->node_rank, l->nnodes);
+    if (l->step)
+        log_info("job=%llu attempt=%u step=%u launched %u tasks (node %u of %u)",
+                 (unsigned long long)l->job_id, l->attempt, l->step - 1, nranks, l->node_rank,
+                 l->nnodes);
+    else
+        log_info("job=%llu attempt=%u launched %u %s (node rank %u of %u)",
+                 (unsigned long long)l->job_id, l->attempt, nranks,
+                 batch ? "batch script" : "ranks", l->node_rank, l->nnodes);
 }

@@ -4,6 +4,8 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/parse.h"
+#include "common/promhttp.h"
+#include "worker/metrics.h"
 #include "worker/rankenv.h"
 
 #include <ctype.h>
@@ -45,6 +47,9 @@ static const char usage[] =
     "                        or ^docker,lo); auto: this node's interfaces but lo and\n"
     "                        docker*, veth*, virbr*, br-* (none left: neither is set),\n"
     "                        and NCCL_IB_HCA=its InfiniBand HCAs, if any\n"
+    "  --metrics HOST:PORT   serve Prometheus metrics (ranks; GPU utilization and\n"
+    "                        memory from NVML) at http://HOST:PORT/metrics (port 0:\n"
+    "                        any; logged; default: off)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -84,6 +89,15 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         return options_str(&wo->addr, v);
     if (strcmp(key, "topology") == 0)
         return options_str(&wo->topology_xml, v);
+    if (strcmp(key, "metrics") == 0) {
+        char host[256];
+        uint16_t port;
+        if (promhttp_parse_addr(v, host, sizeof host, &port) == 0)
+            return options_str(&wo->metrics_addr, v);
+        snprintf(err, errlen, "metrics '%s': expected HOST:PORT, e.g. 127.0.0.1:9401 (port 0 "
+                 "to 65535; 0: any free port)", v);
+        return -1;
+    }
     if (strcmp(key, "cpus") == 0) {
         if (parse_u32(v, 1, 1000000, &wo->cpus) == 0)
             return 0;
@@ -198,7 +212,7 @@ int main(int argc, char **argv)
     static const char *const names[] = {
         "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", "spot?", "price",
         "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", "fence-after",
-        "nccl-ifname", NULL,
+        "nccl-ifname", "metrics", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);
@@ -227,8 +241,10 @@ int main(int argc, char **argv)
         options_str(&w.opt.name, host);
     }
     log_init("tern-worker", level);
-    rc = worker_start(&w) == 0 && resolve_hints(&w) == 0 && worker_run(&w) == 0 ? 0 : 1;
+    rc = worker_start(&w) == 0 && resolve_hints(&w) == 0 && wmetrics_start(&w) == 0 &&
+         worker_run(&w) == 0 ? 0 : 1;
     worker_finish(&w);
+    wmetrics_stop(&w);
 out:
     free(w.opt.scheduler);
     free(w.opt.name);
@@ -237,6 +253,7 @@ out:
     free(w.opt.id);
     free(w.opt.notice_url);
     free(w.opt.nccl_ifname);
+    free(w.opt.metrics_addr);
     rankenv_free(w.rank_hints);
     for (size_t i = 0; i < w.opt.nlabels; i++)
         free(w.opt.labels[i]);

@@ -36,6 +36,11 @@ typedef struct nvml_memory {
     unsigned long long used;
 } nvml_memory;
 
+typedef struct nvml_utilization {
+    unsigned int gpu;           /* percent */
+    unsigned int memory;
+} nvml_utilization;
+
 typedef nvml_return (*nvml_init_fn)(void);
 typedef nvml_return (*nvml_shutdown_fn)(void);
 typedef nvml_return (*nvml_count_fn)(unsigned int *count);
@@ -46,6 +51,8 @@ typedef nvml_return (*nvml_memory_fn)(nvml_device dev, nvml_memory *mem);
 typedef nvml_return (*nvml_link_state_fn)(nvml_device dev, unsigned int link, int *active);
 typedef nvml_return (*nvml_link_pci_fn)(nvml_device dev, unsigned int link, nvml_pci_info *pci);
 typedef nvml_return (*nvml_link_type_fn)(nvml_device dev, unsigned int link, int *type);
+typedef nvml_return (*nvml_uuid_fn)(nvml_device dev, char *uuid, unsigned int len);
+typedef nvml_return (*nvml_util_fn)(nvml_device dev, nvml_utilization *util);
 
 /* Normalizes NVML's "00000000:17:00.0" (upper case, 8-digit domain) to the
  * "0000:17:00.0" hwloc and /sys use. Falls back to the numeric fields, which
@@ -184,4 +191,111 @@ done:
     free(handles);
     dlclose(lib);
     return n;
+}
+
+/* ---- a session for readings (the worker's /metrics) ---- */
+
+struct nvml_session {
+    void *lib;
+    nvml_shutdown_fn shutdown;
+    nvml_util_fn util;             /* NULL: utilization unknown */
+    nvml_memory_fn meminfo;        /* NULL: memory unknown */
+    size_t n;
+    nvml_device *dev;
+    nvml_reading *id;              /* index, uuid and bus id of each */
+};
+
+nvml_session *nvml_open(void)
+{
+    void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return NULL;
+    nvml_init_fn init = (nvml_init_fn)dlsym(lib, "nvmlInit_v2");
+    nvml_count_fn count = (nvml_count_fn)dlsym(lib, "nvmlDeviceGetCount_v2");
+    nvml_handle_fn handle = (nvml_handle_fn)dlsym(lib, "nvmlDeviceGetHandleByIndex_v2");
+    nvml_uuid_fn uuid = (nvml_uuid_fn)dlsym(lib, "nvmlDeviceGetUUID");
+    nvml_pci_fn pciinfo = (nvml_pci_fn)dlsym(lib, "nvmlDeviceGetPciInfo_v3");
+    if (!pciinfo)
+        pciinfo = (nvml_pci_fn)dlsym(lib, "nvmlDeviceGetPciInfo_v2");
+    nvml_session *ns = calloc(1, sizeof *ns);
+    unsigned int ndev = 0;
+    if (!ns)
+        goto fail;
+    ns->lib = lib;
+    ns->shutdown = (nvml_shutdown_fn)dlsym(lib, "nvmlShutdown");
+    ns->util = (nvml_util_fn)dlsym(lib, "nvmlDeviceGetUtilizationRates");
+    ns->meminfo = (nvml_memory_fn)dlsym(lib, "nvmlDeviceGetMemoryInfo");
+    if (!init || !ns->shutdown || !count || !handle || !pciinfo || init() != NVML_OK)
+        goto fail;
+    if (count(&ndev) != NVML_OK || ndev == 0 || !(ns->dev = calloc(ndev, sizeof *ns->dev)) ||
+        !(ns->id = calloc(ndev, sizeof *ns->id))) {
+        ns->shutdown();
+        goto fail;
+    }
+    for (unsigned int i = 0; i < ndev; i++) {
+        nvml_pci_info pci;
+        nvml_reading *r = &ns->id[ns->n];
+        memset(&pci, 0, sizeof pci);
+        if (handle(i, &ns->dev[ns->n]) != NVML_OK || pciinfo(ns->dev[ns->n], &pci) != NVML_OK)
+            continue;   /* skipped, as nvml_discover skips it */
+        r->index = i;
+        nvml_busid(&pci, r->pci_bus_id, sizeof r->pci_bus_id);
+        if (!uuid || uuid(ns->dev[ns->n], r->uuid, sizeof r->uuid) != NVML_OK)
+            r->uuid[0] = '\0';
+        r->uuid[sizeof r->uuid - 1] = '\0';
+        ns->n++;
+    }
+    if (ns->n == 0) {
+        ns->shutdown();
+        goto fail;
+    }
+    return ns;
+fail:
+    if (ns) {
+        free(ns->dev);
+        free(ns->id);
+        free(ns);
+    }
+    dlclose(lib);
+    return NULL;
+}
+
+size_t nvml_ngpus(const nvml_session *ns)
+{
+    return ns ? ns->n : 0;
+}
+
+size_t nvml_read(nvml_session *ns, nvml_reading *out, size_t max)
+{
+    size_t k = 0;
+    for (; ns && k < ns->n && k < max; k++) {
+        nvml_reading *r = &out[k];
+        *r = ns->id[k];
+        nvml_utilization u;
+        nvml_memory mem;
+        r->util_gpu = r->util_memory = -1;
+        if (ns->util && ns->util(ns->dev[k], &u) == NVML_OK) {
+            r->util_gpu = (int)u.gpu;
+            r->util_memory = (int)u.memory;
+        }
+        r->mem_used = r->mem_total = 0;
+        if (ns->meminfo && ns->meminfo(ns->dev[k], &mem) == NVML_OK) {
+            r->mem_used = mem.used;
+            r->mem_total = mem.total;
+        }
+    }
+    return k;
+}
+
+void nvml_close(nvml_session **nsp)
+{
+    nvml_session *ns = nsp ? *nsp : NULL;
+    if (!ns)
+        return;
+    ns->shutdown();
+    dlclose(ns->lib);
+    free(ns->dev);
+    free(ns->id);
+    free(ns);
+    *nsp = NULL;
 }

@@ -28,4 +28,31 @@ size_t nvml_discover(topo_gpu *out, size_t max);
  * nothing. */
 size_t nvml_discover_links(topo_gpu *out, size_t max, uint16_t *links);
 
+/* Readings of one GPU for the worker's /metrics. */
+typedef struct nvml_reading {
+    uint32_t index;                /* NVML index */
+    char uuid[96];                 /* "GPU-8f6a..."; "" when NVML will not say */
+    char pci_bus_id[32];           /* "0000:17:00.0", as nvml_discover gives it */
+    int util_gpu;                  /* percent of NVML's last sample period with a kernel
+                                    * running; -1 when NVML will not say (MIG) */
+    int util_memory;               /* percent of it with device memory read or written; -1 */
+    uint64_t mem_used, mem_total;  /* bytes; mem_total 0 when NVML will not say */
+} nvml_reading;
+
+/* An NVML session kept open for repeated readings: initialized once, with
+ * a handle on each GPU, the identity of each read once. */
+typedef struct nvml_session nvml_session;
+
+/* Opens a session. Returns it, or NULL when libnvidia-ml.so.1 is absent,
+ * lacks a needed function, fails to initialize, or sees no GPU (or on
+ * ENOMEM). */
+nvml_session *nvml_open(void);
+/* The GPUs of the session. */
+size_t nvml_ngpus(const nvml_session *ns);
+/* Reads utilization and memory of each GPU now into out[0..max). Returns
+ * the count filled (every GPU of the session, up to max). */
+size_t nvml_read(nvml_session *ns, nvml_reading *out, size_t max);
+/* Shuts the session down; sets *nsp to NULL. Accepts NULL. */
+void nvml_close(nvml_session **nsp);
+
 #endif

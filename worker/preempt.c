@@ -50,7 +50,7 @@ void worker_notice(worker *w, int64_t deadline_ms, const char *source)
     log_warn("spot notice: %s; ranks have %.1f s to checkpoint and exit", source,
              (double)grace / 1e3);
     for (wattempt *a = w->attempts; a; a = a->next)
-        worker_kill(w, a, a->preempt_signal, grace);
+        worker_warn(w, a, a->preempt_signal, grace);
     if (w->registered)
         worker_heartbeat(w);
 }

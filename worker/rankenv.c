@@ -1,5 +1,6 @@
 #include "worker/rankenv.h"
 
+#include "common/jobspec.h"
 #include "common/parse.h"
 #include "common/strmap.h"
 
@@ -83,6 +84,87 @@ static void inherit(envb *b, const char *kv)
     set(b, key, "%s", eq + 1);
 }
 
+/* An array task's ids: SLURM sets them for every array task, --slurm-env
+ * or not; scripts written for sbatch --array read them to pick their share. */
+static void array_env(envb *b, const Tern__JobSpec *sp)
+{
+    if (!sp->array_job_id)
+        return;
+    set(b, "TERN_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
+    set(b, "TERN_ARRAY_TASK_ID", "%u", sp->array_task_id);
+    set(b, "SLURM_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
+    set(b, "SLURM_ARRAY_TASK_ID", "%u", sp->array_task_id);
+    set(b, "SLURM_ARRAY_TASK_COUNT", "%u", sp->array_task_count);
+    set(b, "SLURM_ARRAY_TASK_MIN", "%u", sp->array_task_min);
+    set(b, "SLURM_ARRAY_TASK_MAX", "%u", sp->array_task_max);
+}
+
+/* What sbatch gives a batch script (it runs once, as task 0 of the first
+ * node): the job's shape and nodes, and tern's srun and scontrol first on
+ * PATH, talking to TERN_SCHEDULER. */
+static void batch_env(envb *b, const rankenv_in *in)
+{
+    const Tern__JobSpec *sp = in->spec;
+    uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
+    const char *name = sp->name && sp->name[0] ? sp->name : sp->argv[0];
+    /* mpirun must not take itself for a SLURM job: it would launch its
+     * daemons with srun instead of tern-rsh. */
+    if (jobspec_mpi(sp))
+        goto tern;
+    set(b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);
+    set(b, "SLURM_JOBID", "%llu", (unsigned long long)in->job_id);
+    set(b, "SLURM_JOB_NAME", "%s", name);
+    set(b, "SLURM_JOB_NUM_NODES", "%u", in->nnodes);
+    set(b, "SLURM_NNODES", "%u", in->nnodes);
+    set(b, "SLURM_JOB_NODELIST", "%s", in->nodelist);
+    set(b, "SLURM_NODELIST", "%s", in->nodelist);
+    set(b, "SLURM_NTASKS", "%u", world);
+    set(b, "SLURM_NPROCS", "%u", world);
+    set(b, "SLURM_NTASKS_PER_NODE", "%u", tpn);
+    set(b, "SLURM_TASKS_PER_NODE", "%u(x%u)", tpn, in->nnodes);
+    set(b, "SLURM_CPUS_PER_TASK", "%u", sp->cpus_per_task);
+    set(b, "SLURM_JOB_CPUS_PER_NODE", "%u(x%u)", tpn * sp->cpus_per_task, in->nnodes);
+    set(b, "SLURM_GPUS_ON_NODE", "%u", sp->gpus_per_node);
+    set(b, "SLURM_SUBMIT_DIR", "%s", sp->cwd);
+    set(b, "SLURM_NODEID", "0");
+    set(b, "SLURM_PROCID", "0");
+    set(b, "SLURM_LOCALID", "0");
+    set(b, "SLURMD_NODENAME", "%s", in->node_name);
+    set(b, "SLURM_RESTART_COUNT", "%u", in->attempt);
+    set(b, "SLURM_CLUSTER_NAME", "tern");
+    if (sp->partition && sp->partition[0])
+        set(b, "SLURM_JOB_PARTITION", "%s", sp->partition);
+tern:
+    set(b, "TERN_JOB_ID", "%llu", (unsigned long long)in->job_id);
+    set(b, "TERN_JOB_NAME", "%s", name);
+    set(b, "TERN_ATTEMPT", "%u", in->attempt);
+    set(b, "TERN_NNODES", "%u", in->nnodes);
+    set(b, "TERN_NODELIST", "%s", in->nodelist);
+    set(b, "TERN_NODE_NAME", "%s", in->node_name);
+    set(b, "TERN_CHECKPOINT_DIR", "%s", in->checkpoint_dir);
+    set(b, "TERN_PREEMPT_SIGNAL", "%s",
+        signal_name(sp->preempt_signal ? sp->preempt_signal : SIGUSR1));
+    set(b, "MASTER_ADDR", "%s", in->master_addr);
+    set(b, "MASTER_PORT", "%u", in->master_port);
+    if (in->worker_id)
+        set(b, "TERN_WORKER_ID", "%s", in->worker_id);
+    if (in->scheduler && in->scheduler[0])
+        set(b, "TERN_SCHEDULER", "%s", in->scheduler);
+    if (jobspec_mpi(sp)) {
+        /* mpirun, started by a worker that may run as root: Open MPI asks
+         * to be told that this is meant. */
+        set(b, "OMPI_ALLOW_RUN_AS_ROOT", "1");
+        set(b, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    }
+    if (in->job_dir && in->job_dir[0])
+        set(b, "TERN_JOB_DIR", "%s", in->job_dir);
+    if (in->slurm_shims && in->slurm_shims[0]) {
+        const char *path = rankenv_get(b->v, "PATH");
+        set(b, "PATH", "%s:%s", in->slurm_shims, path ? path : "/usr/local/bin:/usr/bin:/bin");
+    }
+    array_env(b, sp);
+}
+
 char **rankenv_build(const rankenv_in *in)
 {
     const Tern__JobSpec *sp = in->spec;
@@ -111,6 +193,25 @@ char **rankenv_build(const rankenv_in *in)
     }
 
     uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
+    if (jobspec_one_process(sp) && !in->step) {
+        batch_env(&b, in);
+        goto done;
+    }
+    /* An Open MPI daemon (tern-rsh's step): the ranks it forks must not
+     * take its RANK, WORLD_SIZE or SLURM_* for theirs. */
+    bool daemon = in->step && jobspec_mpi(sp);
+    if (daemon)
+        goto tern;
+    if (in->step) {
+        set(&b, "SLURM_STEP_ID", "%u", in->step - 1);
+        set(&b, "SLURM_STEPID", "%u", in->step - 1);
+        set(&b, "SLURM_STEP_NUM_TASKS", "%u", world);
+        set(&b, "SLURM_STEP_NUM_NODES", "%u", in->nnodes);
+        set(&b, "SLURM_STEP_NODELIST", "%s", in->nodelist);
+        set(&b, "SLURM_STEP_TASKS_PER_NODE", "%u(x%u)", tpn, in->nnodes);
+        if (in->scheduler && in->scheduler[0])
+            set(&b, "TERN_SCHEDULER", "%s", in->scheduler);
+    }
     /* torchrun */
     set(&b, "RANK", "%u", in->rank);
     set(&b, "WORLD_SIZE", "%u", world);
@@ -128,6 +229,7 @@ char **rankenv_build(const rankenv_in *in)
     set(&b, "TORCHELASTIC_RUN_ID", "tern-%llu", (unsigned long long)in->job_id);
     if (!rankenv_get(b.v, "OMP_NUM_THREADS"))
         set(&b, "OMP_NUM_THREADS", "%u", sp->cpus_per_task);
+tern:
     /* tern */
     set(&b, "TERN_JOB_ID", "%llu", (unsigned long long)in->job_id);
     set(&b, "TERN_JOB_NAME", "%s", sp->name && sp->name[0] ? sp->name : sp->argv[0]);
@@ -143,18 +245,10 @@ char **rankenv_build(const rankenv_in *in)
     set(&b, "CUDA_VISIBLE_DEVICES", "%s", in->gpus);
     if (in->worker_id)
         set(&b, "TERN_WORKER_ID", "%s", in->worker_id);
-    if (sp->array_job_id) {
-        set(&b, "TERN_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
-        set(&b, "TERN_ARRAY_TASK_ID", "%u", sp->array_task_id);
-        /* SLURM sets these for every array task, --slurm-env or not: scripts
-         * written for sbatch --array read them to pick their share. */
-        set(&b, "SLURM_ARRAY_JOB_ID", "%llu", (unsigned long long)sp->array_job_id);
-        set(&b, "SLURM_ARRAY_TASK_ID", "%u", sp->array_task_id);
-        set(&b, "SLURM_ARRAY_TASK_COUNT", "%u", sp->array_task_count);
-        set(&b, "SLURM_ARRAY_TASK_MIN", "%u", sp->array_task_min);
-        set(&b, "SLURM_ARRAY_TASK_MAX", "%u", sp->array_task_max);
-    }
-    if (sp->slurm_env) {
+    if (in->progress)
+        set(&b, "TERN_PROGRESS_FILE", "%s", in->progress);
+    array_env(&b, sp);
+    if (sp->slurm_env && !daemon) {
         set(&b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);
         set(&b, "SLURM_JOBID", "%llu", (unsigned long long)in->job_id);
         set(&b, "SLURM_JOB_NAME", "%s", sp->name && sp->name[0] ? sp->name : sp->argv[0]);
@@ -171,9 +265,11 @@ char **rankenv_build(const rankenv_in *in)
         set(&b, "SLURM_JOB_NODELIST", "%s", in->nodelist);
         set(&b, "SLURM_NODELIST", "%s", in->nodelist);
         set(&b, "SLURMD_NODENAME", "%s", in->node_name);
-        set(&b, "SLURM_STEP_ID", "0");
+        if (!in->step)
+            set(&b, "SLURM_STEP_ID", "0");
         set(&b, "SLURM_GPUS_ON_NODE", "%u", sp->gpus_per_node);
     }
+done:
     strmap_destroy(&b.index);
     if (b.oom || !b.v) {
         rankenv_free(b.v);

@@ -28,6 +28,11 @@ typedef struct rankenv_in {
     char *const *hints;            /* NULL, or NULL-terminated "KEY=VALUE" defaults of the
                                     * worker (rankenv_nic_hints): set unless the job's
                                     * environment has KEY, even empty */
+    uint32_t step;                 /* a task of srun step step-1 (spec is the step's); 0: not */
+    const char *scheduler;         /* batch script and steps: TERN_SCHEDULER, "" unknown */
+    const char *slurm_shims;       /* batch script: tern's srun and scontrol, first on PATH */
+    const char *job_dir;           /* batch script: TERN_JOB_DIR, the job's log directory */
+    const char *progress;          /* rank 0: TERN_PROGRESS_FILE (tern_report_step); or NULL */
 } rankenv_in;
 
 /* Returns a NULL-terminated "KEY=VALUE" array: the submitting environment

@@ -8,14 +8,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt)
+wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step)
 {
     for (wattempt *a = w->attempts; a; a = a->next)
-        if (a->job_id == job_id && a->attempt == attempt)
+        if (a->job_id == job_id && a->attempt == attempt && a->step == step)
             return a;
     return NULL;
 }
@@ -50,6 +52,19 @@ void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms)
     if (sig != SIGKILL)
         signal_ranks(a, SIGCONT);
     (void)w;
+}
+
+void worker_warn(worker *w, wattempt *a, int sig, uint32_t grace_ms)
+{
+    if (!a->one_process) {
+        worker_kill(w, a, sig, grace_ms);
+        return;
+    }
+    int64_t deadline = clock_mono_ms() + grace_ms;
+    if (!a->killing || deadline < a->kill_deadline) {
+        a->killing = true;
+        a->kill_deadline = deadline;
+    }
 }
 
 int64_t worker_kill_timers(worker *w, int64_t now)
@@ -103,14 +118,17 @@ static void attempt_free(wattempt *a)
     for (uint32_t i = 0; i < a->nranks; i++)
         hwloc_bitmap_free(a->ranks[i].cpus);
     free(a->ranks);
+    if (a->progress)
+        unlink(a->progress);
+    free(a->progress);
     free(a);
 }
 
-void worker_forget(worker *w, uint64_t job_id, uint32_t attempt)
+void worker_forget(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step)
 {
     for (wattempt **pp = &w->attempts; *pp; pp = &(*pp)->next) {
         wattempt *a = *pp;
-        if (a->job_id != job_id || a->attempt != attempt)
+        if (a->job_id != job_id || a->attempt != attempt || a->step != step)
             continue;
         if (worker_attempt_running(a))
             return;
@@ -146,6 +164,21 @@ size_t worker_running_ranks(const worker *w)
     return n;
 }
 
+/* The step rank 0 last reported, or -1. */
+static int64_t read_progress(const char *path)
+{
+    if (!path)
+        return -1;
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    if (f) {
+        if (fscanf(f, "%lld", &v) != 1 || v < 0)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
 int worker_status(worker *w, Tern__AttemptStatus ***out)
 {
     int n = 0;
@@ -156,10 +189,11 @@ int worker_status(worker *w, Tern__AttemptStatus ***out)
         return -1;
     int k = 0;
     for (wattempt *a = w->attempts; a; a = a->next, k++) {
+        /* (no ranks here: a batch job's other nodes until its srun) */
         Tern__AttemptStatus *s = malloc(sizeof *s);
-        Tern__RankStatus *rs = calloc(a->nranks, sizeof *rs);
-        Tern__RankStatus **rp = calloc(a->nranks, sizeof *rp);
-        if (!s || !rs || !rp) {
+        Tern__RankStatus *rs = a->nranks ? calloc(a->nranks, sizeof *rs) : NULL;
+        Tern__RankStatus **rp = a->nranks ? calloc(a->nranks, sizeof *rp) : NULL;
+        if (!s || (a->nranks && (!rs || !rp))) {
             free(s);
             free(rs);
             free(rp);
@@ -169,6 +203,8 @@ int worker_status(worker *w, Tern__AttemptStatus ***out)
         tern__attempt_status__init(s);
         s->job_id = a->job_id;
         s->attempt = a->attempt;
+        s->step = a->step;
+        s->progress = read_progress(a->progress);
         s->n_ranks = a->nranks;
         s->ranks = rp;
         for (uint32_t i = 0; i < a->nranks; i++) {

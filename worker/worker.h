@@ -26,6 +26,9 @@ typedef struct rank_proc {
 typedef struct wattempt {
     uint64_t job_id;
     uint32_t attempt;
+    uint32_t step;                 /* 0: the attempt's own ranks; k: srun step k-1 */
+    char *progress;                /* TERN_PROGRESS_FILE of rank 0 when it runs here; or NULL */
+    bool one_process;              /* a batch script or mpirun: warnings go to its steps */
     uint32_t nranks;
     rank_proc *ranks;
     int preempt_signal;            /* the job's TERN_PREEMPT_SIGNAL */
@@ -51,6 +54,7 @@ typedef struct worker_opts {
     uint32_t sigterm_notice_s;     /* --spot: SIGTERM is a notice with this long to go */
     uint32_t fence_after_ms;       /* stop the ranks after this long without ternd; 0: never */
     char *nccl_ifname;             /* NULL, interface names for NCCL/Gloo, or "auto" */
+    char *metrics_addr;            /* HOST:PORT of the worker's /metrics endpoint; NULL: off */
 } worker_opts;
 
 typedef struct worker {
@@ -72,6 +76,7 @@ typedef struct worker {
     int64_t last_heard;            /* monotonic ms of the last message from ternd */
     bool fenced;                   /* ranks stopped for --fence-after since then */
     bool leaving;                  /* SIGTERM on a spot node: go once the ranks are gone */
+    struct wmetrics *metrics;      /* worker/metrics.c; NULL: off */
 } worker;
 
 /* ---- launch.c ---- */
@@ -81,20 +86,25 @@ typedef struct worker {
 void worker_launch(worker *w, const Tern__Launch *l);
 
 /* ---- ranks.c ---- */
-wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt);
+wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step);
 /* Sends 'sig' to every running rank of 'a' (their process groups); SIGKILL
  * follows after grace_ms unless they are gone. A later request never pushes
  * an earlier SIGKILL deadline back. */
 void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms);
 /* Sends 'sig' to every running rank of 'a', and nothing more. */
 void worker_signal(wattempt *a, int sig);
+/* A warning (the job's preempt signal, then SIGKILL after grace_ms): as
+ * worker_kill, except that a batch script or mpirun is not signalled (as
+ * under SLURM, the warning is for the steps doing the work; the script
+ * waits on them) and only meets the SIGKILL. */
+void worker_warn(worker *w, wattempt *a, int sig, uint32_t grace_ms);
 /* Reaps exited ranks and reports each exit. */
 void worker_reap(worker *w);
 /* SIGKILLs attempts whose grace ran out. Returns ms until the next deadline
  * (or INT32_MAX). */
 int64_t worker_kill_timers(worker *w, int64_t now);
-/* Drops an attempt that has no running rank. */
-void worker_forget(worker *w, uint64_t job_id, uint32_t attempt);
+/* Drops an attempt (or one of its steps) that has no running rank. */
+void worker_forget(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step);
 /* Fills 'out' with the status of every attempt; returns the count, or -1
  * on ENOMEM. Free with worker_status_free. */
 int worker_status(worker *w, Tern__AttemptStatus ***out);

@@ -197,6 +197,11 @@ int tern_preempt_requested(void);
 /* Collective: nonzero on every rank when any rank was told; < 0 on error. */
 int tern_preempt_agree(tern_comm *comm);
 
+/* Tells tern the step the job has reached ('tern top' shows it): cheap
+ * enough to call every step (it writes at most five times a second), a
+ * no-op outside tern. Returns 0, or -1 when the file cannot be written. */
+int tern_report_step(int64_t step);
+
 #ifdef __cplusplus
 }
 #endif

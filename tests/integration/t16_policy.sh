@@ -83,12 +83,14 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "skip - fair share: submitting as two other uids needs root (setpriv)"
 else
     mkdir -p "$T/fs"
-    hold=$(tern submit --parsable -N 2 --ntasks-per-node 2 -- sleep 3) || fail "submit the holder"
+    hold=$(tern submit --parsable -N 2 --ntasks-per-node 2 -- sh -c \
+        "while [ ! -e $T/fs/go ]; do sleep 0.1; done") || fail "submit the holder"
     wait_for 10 state_is "$hold" R || fail "the holder did not start"
     for u in 60001 60002; do
         setpriv --reuid=$u --regid=$u --clear-groups -- "$TERN_BIN/tern" submit --array 1-16 \
             --scheduler "$TERN_SCHEDULER" --parsable -- sleep 1 >"$T/fs/$u" || fail "submit as $u"
     done
+    touch "$T/fs/go"   # both users' jobs are queued: let them run
     for u in 60001 60002; do
         first=$(cat "$T/fs/$u")
         tern wait $((first + 15)) --timeout 120 >/dev/null || fail "user $u's jobs: $(tern queue)"

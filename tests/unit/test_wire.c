@@ -559,7 +559,7 @@ static void good_spec(Tern__JobSpec *s)
 
 enum mutation {
     M_NODES0, M_TASKS0, M_CPUS0, M_GPUS65, M_NOARGV, M_EMPTY_ARGV0, M_ENV_NOEQ, M_ENV_NOKEY,
-    M_CWD_REL, M_CWD_NULL, M_STDOUT_REL, M_STDERR_REL, M_CKPT_REL, M_LAUNCHER_MPI, M_NAME_SLASH,
+    M_CWD_REL, M_CWD_NULL, M_STDOUT_REL, M_STDERR_REL, M_CKPT_REL, M_LAUNCHER_MPI, M_LAUNCHER_BOGUS, M_NAME_SLASH,
     M_SIGNAL, M_TOO_MANY_RANKS, M_NODES_MAX, M_LONG_TOKEN,
 };
 
@@ -578,6 +578,8 @@ static void test_jobspec(void)
     s.launcher = "";
     s.name = NULL;
     s.token = NULL;
+    CU_ASSERT_EQUAL(jobspec_validate(&s, err, sizeof err), 0);
+    s.launcher = "mpi";
     CU_ASSERT_EQUAL(jobspec_validate(&s, err, sizeof err), 0);
     good_spec(&s);
     s.gpus_per_node = 0;
@@ -609,6 +611,7 @@ static void test_jobspec(void)
         { M_STDERR_REL, "-e" },
         { M_CKPT_REL, "checkpoint" },
         { M_LAUNCHER_MPI, "--launcher mpi" },
+        { M_LAUNCHER_BOGUS, "--launcher ssh" },
         { M_NAME_SLASH, "-J" },
         { M_SIGNAL, "--signal" },
         { M_TOO_MANY_RANKS, "1000000 ranks" },
@@ -631,7 +634,8 @@ static void test_jobspec(void)
         case M_STDOUT_REL: s.stdout_pattern = "out-%j.log"; break;
         case M_STDERR_REL: s.stderr_pattern = "err.log"; break;
         case M_CKPT_REL: s.checkpoint_dir = "ckpt"; break;
-        case M_LAUNCHER_MPI: s.launcher = "mpi"; break;
+        case M_LAUNCHER_MPI: s.launcher = "mpi"; s.batch = true; break;   /* not a script */
+        case M_LAUNCHER_BOGUS: s.launcher = "ssh"; break;
         case M_NAME_SLASH: s.name = "a/b"; break;
         case M_SIGNAL: s.preempt_signal = 65; break;
         case M_TOO_MANY_RANKS: s.nodes = 100000; s.tasks_per_node = 11; break;

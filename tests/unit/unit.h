@@ -16,6 +16,7 @@ int suite_topology(void);
 int suite_reduce(void);
 int suite_ckpt(void);
 int suite_notice(void);
+int suite_metrics(void);
 
 typedef struct unit_test {
     const char *name;

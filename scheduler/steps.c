@@ -1,0 +1,226 @@
+/* srun inside a batch job: a step runs tasks on some of the job's nodes,
+ * within its allocation, and srun learns how they ended. Steps live as long
+ * as the attempt and in memory only (a ternd restart forgets them: their
+ * srun is told the step is gone, their tasks end with the batch script). */
+#include "scheduler/sched.h"
+
+#include "common/jobspec.h"
+#include "common/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Steps one attempt may start (each is kept until the attempt ends). */
+#define MAX_STEPS 100000
+
+void steps_free(job *j)
+{
+    for (uint32_t i = 0; i < j->nsteps; i++) {
+        free(j->steps[i].node_idx);
+        free(j->steps[i].exited);
+    }
+    free(j->steps);
+    j->steps = NULL;
+    j->nsteps = 0;
+}
+
+/* The position of node 'name' in j's placement, or -1. */
+static int job_node_index(const job *j, const char *name)
+{
+    for (size_t k = 0; k < j->placement->n_nodes; k++)
+        if (strcmp(j->placement->nodes[k]->name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Chooses the step's nodes into st->node_idx: the -w list, else the first
+ * spec->nodes of the job's. */
+static int step_nodes(const job *j, const Tern__StepRequest *rq, step *st, char *err,
+                      size_t errlen)
+{
+    uint32_t want = rq->spec->nodes;
+    if (want > j->placement->n_nodes) {
+        snprintf(err, errlen, "srun: -N %u: the job has %zu nodes", want, j->placement->n_nodes);
+        return -1;
+    }
+    if (rq->n_nodelist && rq->n_nodelist != want) {
+        snprintf(err, errlen, "srun: -w names %zu nodes, -N is %u", rq->n_nodelist, want);
+        return -1;
+    }
+    if (!(st->node_idx = calloc(want ? want : 1, sizeof *st->node_idx))) {
+        snprintf(err, errlen, "ternd: out of memory");
+        return -1;
+    }
+    for (uint32_t k = 0; k < want; k++) {
+        int idx = rq->n_nodelist ? job_node_index(j, rq->nodelist[k]) : (int)k;
+        if (idx < 0) {
+            snprintf(err, errlen, "srun: -w %s: not a node of job %llu", rq->nodelist[k],
+                     (unsigned long long)j->id);
+            return -1;
+        }
+        for (uint32_t p = 0; p < k; p++)
+            if (st->node_idx[p] == (uint32_t)idx) {
+                snprintf(err, errlen, "srun: -w names %s twice", rq->nodelist[k]);
+                return -1;
+            }
+        st->node_idx[k] = (uint32_t)idx;
+    }
+    st->nnodes = want;
+    return 0;
+}
+
+static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec *spec,
+                        const step *st, const char *addr, uint32_t port)
+{
+    char job_dir[4096];
+    snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
+    char **names = calloc(st->nnodes, sizeof *names);
+    if (!names)
+        return;
+    for (uint32_t k = 0; k < st->nnodes; k++)
+        names[k] = j->placement->nodes[st->node_idx[k]]->name;
+    for (uint32_t k = 0; k < st->nnodes; k++) {
+        const Tern__PlacedNode *pn = j->placement->nodes[st->node_idx[k]];
+        Tern__Envelope env;
+        Tern__Launch l = TERN__LAUNCH__INIT;
+        wire_init(&env, 0);
+        l.job_id = j->id;
+        l.attempt = j->attempt;
+        l.step = id;
+        l.spec = (Tern__JobSpec *)spec;
+        l.node_rank = k;
+        l.nnodes = st->nnodes;
+        l.master_addr = (char *)addr;
+        l.master_port = port;
+        l.n_gpus = pn->n_gpus;
+        l.gpus = pn->gpus;
+        l.job_dir = job_dir;
+        l.n_node_names = st->nnodes;
+        l.node_names = names;
+        l.kill_wait_ms = s->opt.kill_wait_ms;
+        l.client_port = s->client_port;
+        env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
+        env.launch = &l;
+        outbox_add(s, s->workers, &j->nodes[st->node_idx[k]]->peer, &env, false);
+    }
+    free(names);
+}
+
+uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen)
+{
+    job *j = sched_job(s, rq->job_id);
+    if (!j || !jobspec_one_process(j->spec)) {
+        snprintf(err, errlen, "srun: job %llu is not a batch or MPI job of this scheduler",
+                 (unsigned long long)rq->job_id);
+        return 0;
+    }
+    if (j->attempt != rq->attempt || j->state != JOB_RUNNING || j->ending || !j->nodes) {
+        snprintf(err, errlen, "srun: job %llu attempt %u is not running", (unsigned long long)j->id,
+                 rq->attempt);
+        return 0;
+    }
+    const Tern__JobSpec *sp = rq->spec;
+    if (!sp || jobspec_validate(sp, err, errlen) < 0)
+        return 0;
+    if (sp->gpus_per_node > j->spec->gpus_per_node) {
+        snprintf(err, errlen, "srun: %u GPUs per node, the job has %u", sp->gpus_per_node,
+                 j->spec->gpus_per_node);
+        return 0;
+    }
+    if (j->nsteps >= MAX_STEPS) {
+        snprintf(err, errlen, "srun: job %llu has run %u steps, the most one attempt may",
+                 (unsigned long long)j->id, MAX_STEPS);
+        return 0;
+    }
+    step *grown = realloc(j->steps, (j->nsteps + 1) * sizeof *grown);
+    if (!grown) {
+        snprintf(err, errlen, "ternd: out of memory");
+        return 0;
+    }
+    j->steps = grown;
+    step *st = &j->steps[j->nsteps];
+    memset(st, 0, sizeof *st);
+    st->tpn = sp->tasks_per_node;
+    if (step_nodes(j, rq, st, err, errlen) < 0 ||
+        !(st->exited = calloc((size_t)st->nnodes * st->tpn, 1))) {
+        if (!err[0])
+            snprintf(err, errlen, "ternd: out of memory");
+        free(st->node_idx);
+        return 0;
+    }
+    st->left = st->nnodes * st->tpn;
+    uint32_t id = ++j->nsteps;
+    const char *addr = j->nodes[st->node_idx[0]]->info ? j->nodes[st->node_idx[0]]->info->addr
+                                                         : j->placement->master_addr;
+    uint32_t port = attempt_pick_port(s, addr);
+    /* What belongs to the job comes from the job, not from srun: where it
+     * checkpoints, its warning signal, its array ids, its user. */
+    const Tern__JobSpec *js = j->spec;
+    Tern__JobSpec run = *sp;
+    run.name = js->name;
+    run.user = js->user;
+    run.uid = js->uid;
+    run.gid = js->gid;
+    run.checkpoint_dir = js->checkpoint_dir;
+    run.preempt_signal = js->preempt_signal;
+    run.signal_secs = js->signal_secs;
+    run.max_restarts = js->max_restarts;
+    run.partition = js->partition;
+    run.array_job_id = js->array_job_id;
+    run.array_task_id = js->array_task_id;
+    run.array_task_count = js->array_task_count;
+    run.array_task_min = js->array_task_min;
+    run.array_task_max = js->array_task_max;
+    run.array_limit = js->array_limit;
+    run.batch = false;
+    run.script.len = 0;
+    run.script.data = NULL;
+    run.time_limit_s = 0;
+    run.dependency = "";
+    run.array = "";
+    run.token = "";
+    /* (launcher mpi marks an Open MPI daemon: tern-rsh's) */
+    run.launcher = jobspec_mpi(sp) && jobspec_mpi(js) ? "mpi" : "direct";
+    step_launch(s, j, id, &run, st, addr, port);
+    log_info("job=%llu attempt=%u step=%u: %u tasks on %u nodes: %s", (unsigned long long)j->id,
+             j->attempt, id - 1, st->left, st->nnodes, sp->argv[0]);
+    return id;
+}
+
+const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id)
+{
+    const job *j = job_id >= 1 && job_id <= s->njobs ? s->jobs[job_id - 1] : NULL;
+    if (!j || j->attempt != attempt || id == 0 || id > j->nsteps)
+        return NULL;
+    return &j->steps[id - 1];
+}
+
+void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task, int32_t code,
+                    const char *msg)
+{
+    if (id == 0 || id > j->nsteps)
+        return;
+    step *st = &j->steps[id - 1];
+    uint32_t k = task / st->tpn;
+    if (k >= st->nnodes || j->nodes[st->node_idx[k]] != n || st->exited[task])
+        return;
+    st->exited[task] = 1;
+    st->left--;
+    /* The first failure is the step's: the tasks stopped for it are not. */
+    if (code != 0 && st->exit_code == 0)
+        st->exit_code = code;
+    if (msg && msg[0] && !st->message[0])
+        snprintf(st->message, sizeof st->message, "task %u on %s: %s", task, n->name, msg);
+    /* A gang, as the job's own ranks: one task failing stops the step. */
+    if (code != 0 && !st->killing && st->left) {
+        st->killing = true;
+        for (uint32_t p = 0; p < st->nnodes; p++)
+            attempt_send_kill_step(s, j->nodes[st->node_idx[p]], j->id, j->attempt, id, SIGTERM,
+                                   s->opt.fail_kill_ms, "a task of the step failed");
+    }
+    if (!st->left)
+        log_info("job=%llu attempt=%u step=%u: done, exit %d", (unsigned long long)j->id,
+                 j->attempt, id - 1, st->exit_code);
+}
