@@ -17,6 +17,12 @@ CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 LDSAN       := -fsanitize=address,undefined
 endif
+# The fuzzing tree (make fuzz): clang's coverage for libFuzzer, ASan, UBSan.
+ifeq ($(SAN),fuzz)
+CFLAGS_BASE += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+LDSAN       := -fsanitize=fuzzer,address,undefined
+endif
 CFLAGS   = $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 # Evaluated when linking, after install-deps has put pkg-config and the
 # libraries there.
@@ -72,7 +78,8 @@ BENCHES := $(patsubst bench/%.c,$(BIN)/bench-%,$(BENCH_SRC))
 TESTBINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(TESTBIN_SRC))
 UNIT := $(BUILD)/tests/unit
 
-.PHONY: all build deps test test-unit test-integration test-asan demo bench clean fuzz
+.PHONY: all build deps test test-unit test-integration test-asan demo bench clean fuzz \
+        fuzz-build fuzz-seeds test-fuzz
 # Packages first, then a fresh make: what is built depends on the tools the
 # packages bring (mpicc), which a make that started without them cannot see.
 all: deps
@@ -187,6 +194,7 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(HTTP_OB
 test: all
 	$(MAKE) --no-print-directory test-unit test-integration
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
 
 test-unit: $(UNIT)
 	$(UNIT)
@@ -198,6 +206,44 @@ test-integration: $(PROGS) $(TESTBINS)
 test-asan:
 	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin LIB=build/asan/lib SAN=1 \
 	    build test-unit test-integration
+
+# ---- fuzzing -----------------------------------------------------------------
+# libFuzzer targets, tests/fuzz/fuzz_NAME.c, built by clang in build/fuzz
+# (SAN=fuzz). `make fuzz` runs each FUZZ_SECONDS from its committed corpus,
+# tests/fuzz/corpus/NAME, which it only reads; `make test` runs each
+# FUZZ_TEST_SECONDS. Any crash, leak or sanitizer report fails.
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 10
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-build: build/.deps
+	@$(MAKE) -s --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
+	    $(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+test-fuzz:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+# The envelope target's seeds, one message of each kind, written anew.
+fuzz-seeds: build/.deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
+	    build/fuzz/fuzz/seed_envelopes
+	build/fuzz/fuzz/seed_envelopes tests/fuzz/corpus/envelope
+
+$(BUILD)/fuzz/seed_envelopes: $(BUILD)/obj/tests/fuzz/seed_envelopes.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) -fsanitize=address,undefined -o $@ $(filter %.o,$^) $(LDLIBS)
+
+# Script directives are parsed by the CLI's own code.
+$(BUILD)/fuzz/fuzz_directives: $(call obj,cli/submit_opts.c cli/common.c cli/client.c)
 
 # ---- demo and benchmarks -----------------------------------------------------
 demo: all

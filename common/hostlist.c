@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The longest number in a range. */
+#define MAX_DIGITS 18
+
 typedef struct names {
     char **v;
     size_t n, cap;
@@ -67,15 +70,18 @@ static int item(names *l, const char *s, size_t len, char *err, size_t errlen)
     suffix[slen] = '\0';
     const char *p = open + 1;
     while (p < close) {
+        /* Numbers of at most 18 digits: strtoul saturates none (a range
+         * up to ULONG_MAX would expand forever, v <= hi always holding)
+         * and every name fits 'mid'. */
         const char *start = p;
         unsigned long lo = strtoul(p, (char **)&p, 10), hi = lo;
         int width = (int)(p - start);
-        if (width == 0 || !isdigit((unsigned char)*start))
+        if (width == 0 || width > MAX_DIGITS || !isdigit((unsigned char)*start))
             goto bad;
         if (*p == '-') {
             const char *q = ++p;
             hi = strtoul(p, (char **)&p, 10);
-            if (p == q || hi < lo)
+            if (p == q || p - q > MAX_DIGITS || !isdigit((unsigned char)*q) || hi < lo)
                 goto bad;
         }
         if (*p == ',')

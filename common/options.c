@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How deep config files may name further ones: an end for a file that
+ * names itself, which would otherwise recurse until the stack overflows. */
+#define CONFIG_MAX_DEPTH 8
+
 typedef struct dispatch {
     const char *const *names;
     option_fn fn;
     void *ctx;
     enum log_level *level;
+    int depth;             /* config files being read */
 } dispatch;
 
 int options_str(char **dst, const char *v)
@@ -34,8 +39,16 @@ static int apply(void *arg, const char *key, const char *value, char *err, size_
         return -1;
     }
     if (strcmp(key, "config") == 0) {
+        if (d->depth == CONFIG_MAX_DEPTH) {
+            snprintf(err, errlen, "config %s: more than %d config files deep (one that names "
+                     "itself?)", value, CONFIG_MAX_DEPTH);
+            return -1;
+        }
         char why[1024];
-        if (config_read(value, apply, arg, why, sizeof why) == 0)
+        d->depth++;
+        int rc = config_read(value, apply, arg, why, sizeof why);
+        d->depth--;
+        if (rc == 0)
             return 0;
         snprintf(err, errlen, "config %s", why);
         return -1;
@@ -78,7 +91,7 @@ int options_parse(const char *prog, int argc, char **argv, const char *const *na
     longopts[n] = (struct option){ "config", required_argument, 0, 0 };
     longopts[n + 1] = (struct option){ "log-level", required_argument, 0, 0 };
     longopts[n + 2] = (struct option){ "help", no_argument, 0, 'h' };
-    dispatch d = { names, fn, ctx, level };
+    dispatch d = { names, fn, ctx, level, 0 };
     int c, idx, rc = 0;
     optind = 0;
     opterr = 0;

@@ -1,7 +1,8 @@
 /* Options of the daemons. Each daemon lists its option names and gives one
  * setter; "--name value" (or "--name=value") on the command line and
  * "name = value" in a --config file both reach it, so the two can never
- * disagree. --config, --log-level and --help are handled here. */
+ * disagree. --config, --log-level and --help are handled here; a config
+ * file may name another ("config = FILE"), at most 8 deep. */
 #ifndef TERN_OPTIONS_H
 #define TERN_OPTIONS_H
 

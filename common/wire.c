@@ -129,26 +129,70 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
         return -2;
     }
 
-    size_t len = zmq_msg_size(&msg);
-    Tern__Envelope *env = tern__envelope__unpack(NULL, len, zmq_msg_data(&msg));
+    Tern__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, errlen);
     zmq_msg_close(&msg);
-    if (!env) {
-        snprintf(err, errlen, "malformed message (%zu bytes): not a tern envelope", len);
+    if (!env)
         return -2;
+    *out = env;
+    return 0;
+}
+
+/* Whether 'm' or a message inside it has a field numbered 0. protobuf-c
+ * takes one whose tag is written in more than one byte (80 00), keeps it
+ * as an unknown field and packs it back in one byte (00), which it refuses:
+ * a copy (pack, unpack) of what arrived, such as ternd keeps of a job or a
+ * node, or a spec ternd forwards in a Launch, would fail. */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                if (has_field_zero(v[k]))
+                    return true;
+            continue;
+        }
+        /* A oneof's members share their storage: only the one set counts. */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+        if (sub && has_field_zero(sub))
+            return true;
+    }
+    return false;
+}
+
+Tern__Envelope *wire_decode(const void *buf, size_t len, char *err, size_t errlen)
+{
+    Tern__Envelope *env = tern__envelope__unpack(NULL, len, buf);
+    if (!env || has_field_zero(&env->base)) {
+        snprintf(err, errlen, "malformed message (%zu bytes): not a tern envelope", len);
+        if (env)
+            tern__envelope__free_unpacked(env, NULL);
+        return NULL;
     }
     if (env->version != TERN_PROTO_VERSION && env->body_case != TERN__ENVELOPE__BODY_ERROR) {
         snprintf(err, errlen, "peer speaks protocol version %u, this program speaks %u",
                  env->version, TERN_PROTO_VERSION);
         tern__envelope__free_unpacked(env, NULL);
-        return -2;
+        return NULL;
     }
     if (env->body_case == TERN__ENVELOPE__BODY__NOT_SET) {
         snprintf(err, errlen, "message with no body (version %u)", env->version);
         tern__envelope__free_unpacked(env, NULL);
-        return -2;
+        return NULL;
     }
-    *out = env;
-    return 0;
+    return env;
 }
 
 void wire_free(Tern__Envelope *env)

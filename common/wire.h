@@ -40,6 +40,12 @@ int wire_send(void *sock, const wire_peer *peer, Tern__Envelope *env, int flags)
 int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
               Tern__Envelope **out, char *err, size_t errlen);
 
+/* Decodes one message payload of 'len' bytes, as wire_recv does: an
+ * envelope of our version with a body (an Error of any version passes, so
+ * that a peer of another version can say why it refused). Returns it, freed
+ * with wire_free(), or NULL with why in 'err'. */
+Tern__Envelope *wire_decode(const void *buf, size_t len, char *err, size_t errlen);
+
 void wire_free(Tern__Envelope *env);
 
 /* Makes 'env' an Error envelope with 'seq' carrying 'text' (borrowed;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/options.h"
 
 #define MAX_SEEN 16
 
@@ -247,6 +248,27 @@ static void test_small_err(void)
     CU_ASSERT_EQUAL(err[8], 'Q');
 }
 
+/* A config file that names itself (config = ITSELF) is refused once too
+ * deep, instead of recursing until the stack overflows. */
+static void test_includes_itself(void)
+{
+    char *dir = unit_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char path[1024], text[1100];
+    snprintf(path, sizeof path, "%s/ternd.conf", dir);
+    snprintf(text, sizeof text, "state = x\nconfig = %s\n", path);
+    write_file(dir, "ternd.conf", text, strlen(text), path, sizeof path);
+    static const char *const names[] = { "state", NULL };
+    char *argv[] = { "ternd", "--config", path, NULL };
+    seen s = { 0 };
+    enum log_level level = LOG_INFO;
+    /* (options_parse says why on stderr) */
+    CU_ASSERT_EQUAL(options_parse("ternd", 3, argv, names, "", collect, &s, &level), 2);
+    CU_ASSERT_EQUAL(s.n, 8);   /* 'state' from each of the 8 files read */
+    unit_rmrf(dir);
+    free(dir);
+}
+
 int suite_config(void)
 {
     static const unit_test tests[] = {
@@ -257,6 +279,7 @@ int suite_config(void)
         { "binary", test_binary },
         { "long line", test_long_line },
         { "small err", test_small_err },
+        { "includes itself", test_includes_itself },
         { NULL, NULL },
     };
     return unit_add("config", tests);

@@ -767,7 +767,12 @@ static void test_hostlist(void)
         CU_ASSERT_PTR_NULL(v[n]);
         hostlist_free(v);
     }
-    static const char *const bad[] = { "node[1-", "node[3-1]", "node[a]", "n[1]x[2]", "n[1-99999999]", "a,,b" };
+    static const char *const bad[] = {
+        "node[1-", "node[3-1]", "node[a]", "n[1]x[2]", "n[1-99999999]", "a,,b",
+        /* numbers strtoul saturates (expanded forever before), or too wide */
+        "n[18446744073709551615]", "n[99999999999999999999]", "n[1-99999999999999999999]",
+        "n[0000000000000000001]", "n[1-+5]",
+    };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n;
         char err[256] = "";

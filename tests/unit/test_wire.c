@@ -337,6 +337,11 @@ static void test_malformed(void)
         { "\x08\x01\x10", 3 },                              /* varint missing */
         { "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12 }, /* varint too long */
         { "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27 },         /* someone's browser */
+        /* a field numbered 0, its tag in two bytes: protobuf-c takes it, then
+         * refuses the copy it packs (fuzz_envelope found it), at the top and
+         * inside a submit's spec */
+        { "\x08\x01\x22\x00\x80\x00\x01", 7 },
+        { "\x08\x01\x52\x05\x0a\x03\x80\x00\x01", 9 },
     };
     char err[256];
     wire_peer peer;
