@@ -7,6 +7,7 @@
 #include "common/parse.h"
 
 #include <jansson.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,16 @@ static json_t *job_json(const Tern__JobInfo *j)
     json_object_set_new(o, "dependency", cli_json_str(s->dependency));
     json_object_set_new(o, "est_start_ms", json_integer((json_int_t)j->est_start_ms));
     json_object_set_new(o, "progress", json_integer((json_int_t)j->progress));
+    json_t *labels = json_object();
+    for (size_t i = 0; labels && i < s->n_labels; i++) {
+        const char *eq = strchr(s->labels[i], '=');
+        char key[520];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - s->labels[i]) : 0, s->labels[i]);
+        json_object_set_new(labels, key, cli_json_str(eq ? eq + 1 : ""));
+    }
+    json_object_set_new(o, "labels", labels);
+    if (j->spec_hash && j->spec_hash[0])
+        json_object_set_new(o, "spec_hash", cli_json_str(j->spec_hash));
     if (s->array_job_id) {
         json_object_set_new(o, "array_job_id", json_integer((json_int_t)s->array_job_id));
         json_object_set_new(o, "array_task_id", json_integer(s->array_task_id));
@@ -89,14 +100,19 @@ static json_t *job_json(const Tern__JobInfo *j)
         double hours = 0, cost = 0;
         for (size_t i = 0; i < j->n_attempts; i++) {
             const Tern__AttemptInfo *a = j->attempts[i];
-            json_t *an = json_array();
+            json_t *an = json_array(), *ag = json_array(), *ac = json_array();
             for (size_t k = 0; k < a->n_nodes; k++)
                 json_array_append_new(an, cli_json_str(a->nodes[k]));
+            for (size_t k = 0; k < a->n_gpus; k++)
+                json_array_append_new(ag, cli_json_str(a->gpus[k]));
+            for (size_t k = 0; k < a->n_checkpoints; k++)
+                json_array_append_new(ac, json_integer((json_int_t)a->checkpoints[k]));
             json_array_append_new(atts, json_pack(
-                "{s:I,s:o,s:o,s:I,s:I,s:i,s:o,s:f,s:f}", "attempt", (json_int_t)a->attempt,
-                "state", cli_json_str(a->state), "nodes", an, "start_ms", (json_int_t)a->start_ms,
-                "end_ms", (json_int_t)a->end_ms, "exit_code", a->exit_code,
-                "reason", cli_json_str(a->reason), "node_hours", a->node_hours, "cost", a->cost));
+                "{s:I,s:o,s:o,s:o,s:I,s:I,s:i,s:o,s:f,s:f,s:o}", "attempt", (json_int_t)a->attempt,
+                "state", cli_json_str(a->state), "nodes", an, "gpus", ag,
+                "start_ms", (json_int_t)a->start_ms, "end_ms", (json_int_t)a->end_ms,
+                "exit_code", a->exit_code, "reason", cli_json_str(a->reason),
+                "node_hours", a->node_hours, "cost", a->cost, "checkpoints", ac));
             hours += a->node_hours;
             cost += a->cost;
         }
@@ -258,6 +274,12 @@ static void show_text(const Tern__JobInfo *j)
     printf("   Restarts=%u (of MaxRestarts; preemptions with a warning are free)\n", j->restarts);
     if (j->progress >= 0)
         printf("   Progress=step %lld (tern_report_step)\n", (long long)j->progress);
+    if (s->n_labels || (j->spec_hash && j->spec_hash[0])) {
+        printf("   SpecHash=%s Labels=", j->spec_hash ? j->spec_hash : "");
+        for (size_t i = 0; i < s->n_labels; i++)
+            printf("%s%s", i ? "," : "", s->labels[i]);
+        printf("\n");
+    }
     double hours = 0, cost = 0;
     for (size_t i = 0; i < j->n_attempts; i++) {
         const Tern__AttemptInfo *a = j->attempts[i];
@@ -265,8 +287,12 @@ static void show_text(const Tern__JobInfo *j)
         cli_time(a->start_ms, start, sizeof start);
         for (size_t k = 0, o = 0; k < a->n_nodes && o < sizeof nodes; k++)
             o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%s%s", k ? "," : "", a->nodes[k]);
-        printf("   Attempt=%u State=%s Start=%s Nodes=%s NodeHours=%.4f Cost=%.4f%s%s\n",
-               a->attempt, a->state, start, nodes, a->node_hours, a->cost,
+        char ck[256] = "";
+        for (size_t k = 0, o = 0; k < a->n_checkpoints && o < sizeof ck; k++)
+            o += (size_t)snprintf(ck + o, sizeof ck - o, "%s%lld", k ? "," : " Checkpoints=",
+                                  (long long)a->checkpoints[k]);
+        printf("   Attempt=%u State=%s Start=%s Nodes=%s NodeHours=%.4f Cost=%.4f%s%s%s\n",
+               a->attempt, a->state, start, nodes, a->node_hours, a->cost, ck,
                a->reason[0] ? " Reason=" : "", a->reason);
         hours += a->node_hours;
         cost += a->cost;
@@ -306,5 +332,120 @@ int cmd_show(int argc, char **argv)
         show_text(rep->jobs->jobs[0]);
     }
     wire_free(rep);
+    return rc;
+}
+
+static const char history_usage[] =
+    "usage: tern history [--json] [--env] [--scheduler ENDPOINT] [JOB...]\n"
+    "  the audit record of jobs (all when none is named): who submitted what, its spec hash,\n"
+    "  labels, command and environment (names; --env: values too), and every attempt with\n"
+    "  its nodes and GPUs, times, exit status, how it ended and the checkpoint steps committed\n";
+
+static int history_option(int c, const char *arg, void *ctx)
+{
+    (void)arg;
+    (void)c;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+/* One job's audit record: what 'tern show --json' gives, with the
+ * environment's names (values only with --env) and its preemptions. */
+static json_t *history_json(const Tern__JobInfo *j, bool env_values)
+{
+    json_t *o = job_json(j);
+    if (!o)
+        return NULL;
+    json_t *env = env_values ? json_object() : json_array();
+    for (size_t i = 0; env && i < j->spec->n_env; i++) {
+        const char *kv = j->spec->env[i], *eq = strchr(kv, '=');
+        char key[512];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - kv) : (int)strlen(kv), kv);
+        if (env_values)
+            json_object_set_new(env, key, cli_json_str(eq ? eq + 1 : ""));
+        else
+            json_array_append_new(env, cli_json_str(key));
+    }
+    json_object_set_new(o, "environment", env);
+    json_int_t preempted = 0;
+    for (size_t i = 0; i < j->n_attempts; i++)
+        preempted += strcmp(j->attempts[i]->state, "PR") == 0;
+    json_object_set_new(o, "preemptions", json_integer(preempted));
+    json_object_set_new(o, "uid", json_integer(j->spec->uid));
+    json_object_set_new(o, "gid", json_integer(j->spec->gid));
+    return o;
+}
+
+int cmd_history(int argc, char **argv)
+{
+    static const struct option extra[] = { { "env", no_argument, 0, 'E' }, { 0, 0, 0, 0 } };
+    bool env_values = false;
+    cli_common co;
+    int first = cli_parse("history", argc, argv, &co, NULL, extra, history_option, &env_values);
+    if (first < 0)
+        return 2;
+    if (co.help) {
+        fputs(history_usage, stdout);
+        return 0;
+    }
+    size_t nids = (size_t)(argc - first), cap = nids;
+    uint64_t *ids = calloc(nids ? nids : 1, sizeof *ids);
+    if (!ids)
+        return 1;
+    for (size_t i = 0; i < nids; i++)
+        if (cli_job_id("history", argv[first + (int)i], &ids[i]) < 0) {
+            free(ids);
+            return 2;
+        }
+    client *c = cli_connect("history", co.scheduler);
+    if (!c) {
+        free(ids);
+        return 1;
+    }
+    int rc = 0;
+    /* No job named: every job the scheduler knows, in id order. */
+    bool every = nids == 0;
+    for (uint64_t after = 0; every && rc == 0;) {
+        Tern__Envelope *rep = cli_jobs_page(c, "history", after, true);
+        if (!rep) {
+            rc = 1;
+            break;
+        }
+        uint64_t *grown = realloc(ids, (cap + rep->jobs->n_jobs + 1) * sizeof *grown);
+        if (!grown) {
+            wire_free(rep);
+            rc = 1;
+            break;
+        }
+        ids = grown;
+        cap += rep->jobs->n_jobs;
+        for (size_t i = 0; i < rep->jobs->n_jobs; i++)
+            ids[nids++] = rep->jobs->jobs[i]->id;
+        after = rep->jobs->next_after;
+        wire_free(rep);
+        if (!after)
+            break;
+    }
+    json_t *arr = co.json ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && i < nids; i++) {
+        Tern__Envelope *rep = cli_jobs(c, "history", &ids[i], 1, false);
+        if (!rep) {
+            rc = 1;
+            break;
+        }
+        if (arr)
+            json_array_append_new(arr, history_json(rep->jobs->jobs[0], env_values));
+        else
+            show_text(rep->jobs->jobs[0]);
+        wire_free(rep);
+    }
+    client_close(&c);
+    free(ids);
+    if (arr) {
+        if (rc == 0)
+            rc = cli_print_json(json_pack("{s:o}", "jobs", arr));
+        else
+            json_decref(arr);
+    }
     return rc;
 }

@@ -38,6 +38,8 @@ static const char usage[] =
     "      --max-restarts K      restarts after a node failure or an unwarned requeue\n"
     "                            request (exit 75) (default 3; warned preemptions are free)\n"
     "      --preemptible         may be preempted (checkpoint and requeue)\n"
+    "      --label KEY=VALUE     kept in the job's audit record (tern history), e.g.\n"
+    "                            dataset=sha256:..., model=v3, commit=ab12cd (repeatable)\n"
     "      --requeue, --no-requeue  sbatch's: requeued after a node failure (the\n"
     "                            default), or never (--max-restarts 0)\n"
     "      --priority P          higher runs first; a higher-priority job preempts\n"
@@ -225,6 +227,11 @@ int cmd_submit(int argc, char **argv)
     spec.slurm_env = opts.slurm_env;
     spec.token = token;
     spec.partition = opts.partition;
+    char *labels[64];
+    for (uint32_t i = 0; i < opts.nlabels; i++)
+        labels[i] = opts.labels[i];
+    spec.labels = labels;
+    spec.n_labels = opts.nlabels;
     spec.dependency = opts.dependency;
     spec.array = opts.array;
     if (jobspec_validate(&spec, err, sizeof err) < 0) {

@@ -19,6 +19,7 @@ static const char usage[] =
     "  resume   place jobs on a drained node again (or withdraw a preemption)\n"
     "  preempt  a spot notice for a node: its jobs checkpoint and move\n"
     "  top      a live view of nodes and running jobs\n"
+    "  history  the audit record of jobs: who, what, where, attempts, checkpoints\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
     "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above.\n";
 
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
         { "queue", cmd_queue }, { "show", cmd_show }, { "cancel", cmd_cancel },
         { "wait", cmd_wait }, { "logs", cmd_logs }, { "nodes", cmd_nodes },
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
-        { "preempt", cmd_node_command }, { "top", cmd_top },
+        { "preempt", cmd_node_command }, { "top", cmd_top }, { "history", cmd_history },
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -17,7 +17,7 @@
 enum {
     OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
     OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER, OPT_GPUS_TOTAL,
-    OPT_REQUEUE, OPT_NO_REQUEUE,
+    OPT_REQUEUE, OPT_NO_REQUEUE, OPT_LABEL,
 };
 
 /* The options whose text is kept as given (checked here, resolved by ternd). */
@@ -58,6 +58,7 @@ static const struct option longopts[] = {
     { "dependency", required_argument, 0, 'd' },
     { "array", required_argument, 0, 'a' },
     { "requeue", no_argument, 0, OPT_REQUEUE },
+    { "label", required_argument, 0, OPT_LABEL },
     { "no-requeue", no_argument, 0, OPT_NO_REQUEUE },
     { 0, 0, 0, 0 },
 };
@@ -185,6 +186,18 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
             if (parse_u32(v, 0, 1000, &o->max_restarts) < 0)
                 return bad(where, "--max-restarts", v, "expected 0 to 1000", err, errlen);
             o->set |= SO_RESTARTS;
+            break;
+        case OPT_LABEL:
+            if (o->nlabels == 64)
+                return bad(where, "--label", v, "at most 64 labels", err, errlen);
+            if (!strchr(v, '=') || v[0] == '=')
+                return bad(where, "--label", v, "expected KEY=VALUE, e.g. dataset=sha256:ab12",
+                           err, errlen);
+            if (copy(o->labels[o->nlabels], sizeof o->labels[0], v, "--label", where, err,
+                     errlen) < 0)
+                return -1;
+            o->nlabels++;
+            o->set |= SO_LABELS;
             break;
         case OPT_REQUEUE:
             /* sbatch --requeue: requeued after a node failure or a
@@ -414,6 +427,11 @@ void submit_opts_merge(submit_opts *dst, const submit_opts *over)
     if (s & SO_PARSABLE) dst->parsable = over->parsable;
     if (s & SO_SLURM_ENV) dst->slurm_env = over->slurm_env;
     if (s & SO_SCHEDULER) memcpy(dst->scheduler, over->scheduler, sizeof dst->scheduler);
+    if (s & SO_LABELS) {
+        /* The command line's labels come after the script's. */
+        for (uint32_t i = 0; i < over->nlabels && dst->nlabels < 64; i++)
+            memcpy(dst->labels[dst->nlabels++], over->labels[i], sizeof dst->labels[0]);
+    }
     for (size_t t = 0; t < sizeof text_opts / sizeof text_opts[0]; t++)
         if (s & text_opts[t].bit)
             memcpy((char *)dst + text_opts[t].off, (const char *)over + text_opts[t].off,

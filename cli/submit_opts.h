@@ -15,7 +15,7 @@ enum submit_opt_bit {
     SO_PRIORITY = 1u << 11, SO_SIGNAL = 1u << 12, SO_CKPT = 1u << 13, SO_LAUNCHER = 1u << 14,
     SO_PARSABLE = 1u << 15, SO_SLURM_ENV = 1u << 16, SO_CHDIR = 1u << 17,
     SO_SCHEDULER = 1u << 18, SO_GPUS_TOTAL = 1u << 19, SO_PARTITION = 1u << 20,
-    SO_DEPENDENCY = 1u << 21, SO_ARRAY = 1u << 22,
+    SO_DEPENDENCY = 1u << 21, SO_ARRAY = 1u << 22, SO_LABELS = 1u << 23,
 };
 
 typedef struct submit_opts {
@@ -31,6 +31,8 @@ typedef struct submit_opts {
     char output[4096], error[4096], checkpoint_dir[4096], chdir[4096];
     char launcher[16];
     char partition[128], dependency[1024], array[1024];
+    char labels[64][513];          /* --label KEY=VALUE, in order */
+    uint32_t nlabels;
     char scheduler[512];
 } submit_opts;
 

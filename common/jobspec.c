@@ -1,5 +1,7 @@
 #include "common/jobspec.h"
 
+#include <ctype.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -97,6 +99,23 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         strcmp(spec->launcher, "mpi") != 0) {
         snprintf(err, errlen, "--launcher %.32s: expected direct or mpi", spec->launcher);
         return -1;
+    }
+    if (spec->n_labels > JOBSPEC_MAX_LABELS) {
+        snprintf(err, errlen, "--label: more than %u labels", JOBSPEC_MAX_LABELS);
+        return -1;
+    }
+    for (size_t i = 0; i < spec->n_labels; i++) {
+        const char *l = spec->labels[i], *eq = l ? strchr(l, '=') : NULL;
+        bool ok = eq && eq > l && strlen(l) <= 512;
+        for (const char *p = l; ok && p < eq; p++)
+            ok = isalnum((unsigned char)*p) || strchr("_.-/", *p);
+        for (const char *p = eq; ok && *p; p++)
+            ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+        if (!ok) {
+            snprintf(err, errlen, "--label '%.64s': expected KEY=VALUE (KEY of letters, digits, "
+                     "_ . - /; at most 512 characters, no control characters)", l ? l : "");
+            return -1;
+        }
     }
     if (jobspec_mpi(spec) && spec->batch) {
         snprintf(err, errlen, "--launcher mpi runs a command, not a batch script (use mpirun "

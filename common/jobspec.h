@@ -17,6 +17,7 @@
 #define JOBSPEC_MAX_STRING 65536u
 #define JOBSPEC_MAX_SCRIPT (4u << 20)
 #define JOBSPEC_MAX_NAME 256u
+#define JOBSPEC_MAX_LABELS 64u
 /* The whole specification as sent: half a message, so that a launch (the
  * spec and the job's node list) always fits one. */
 #define JOBSPEC_MAX_PACKED (4u << 20)

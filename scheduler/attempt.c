@@ -454,6 +454,10 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
     j->rank_exited[rank] = 1;
     j->ranks_left--;
     j->ranks_ok += code == 0;
+    /* A rank that saved and asked to be requeued: the attempt's status in
+     * its record (the job's own is reset when it runs again). */
+    if (code == TERN_EXIT_REQUEUE && j->exit_code == 0)
+        j->exit_code = code;
     log_debug("job=%llu attempt=%u rank=%u node=%s exit=%d", (unsigned long long)j->id,
               j->attempt, rank, node, code);
     if (code == TERN_EXIT_REQUEUE && !j->ending && requeue_asked(s, j, rank, node))

@@ -8,6 +8,7 @@
 #include "common/log.h"
 
 #include <stdio.h>
+#include <xxhash.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,19 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
     }
     /* 'tern show' of one job lists its attempts and what they cost. */
     void *held = NULL;
-    if (full && n == 1)
+    char hash[24] = "";
+    if (full && n == 1) {
         held = attempts_info(s, jobs[0], &infos[0].attempts, &infos[0].n_attempts);
+        /* The audit's fingerprint of the job as submitted. */
+        size_t len = tern__job_spec__get_packed_size(jobs[0]->spec);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (buf) {
+            tern__job_spec__pack(jobs[0]->spec, buf);
+            snprintf(hash, sizeof hash, "%016llx", (unsigned long long)XXH3_64bits(buf, len));
+            free(buf);
+        }
+        infos[0].spec_hash = hash;
+    }
     Tern__Envelope env;
     Tern__JobsReply r = TERN__JOBS_REPLY__INIT;
     wire_init(&env, seq);

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ typedef struct held {
     Tern__Placement *placement;    /* the names point into it */
     char **names;
     char *reason;
+    char **gpus;                   /* per node: "0,1" */
+    int64_t *ckpts;
 } held;
 
 typedef struct walk {
@@ -39,11 +42,13 @@ static int add(void *arg, const store_attempt *a)
     h->placement = tern__placement__unpack(NULL, a->placement_len, a->placement);
     size_t nn = h->placement ? h->placement->n_nodes : 0;
     h->names = calloc(nn ? nn : 1, sizeof *h->names);
+    h->gpus = calloc(nn ? nn : 1, sizeof *h->gpus);
     h->reason = strdup(a->reason ? a->reason : "");
-    if (!h->names || !h->reason) {
+    if (!h->names || !h->reason || !h->gpus) {
         if (h->placement)
             tern__placement__free_unpacked(h->placement, NULL);
         free(h->names);
+        free(h->gpus);
         free(h->reason);
         return -1;
     }
@@ -55,6 +60,11 @@ static int add(void *arg, const store_attempt *a)
     for (size_t i = 0; i < nn; i++) {
         const Tern__PlacedNode *pn = h->placement->nodes[i];
         h->names[i] = pn->name;
+        h->gpus[i] = calloc(pn->n_gpus * 4 + 1, 1);
+        for (size_t g = 0, o = 0; h->gpus[i] && g < pn->n_gpus; g++)
+            o += (size_t)sprintf(h->gpus[i] + o, "%s%u", g ? "," : "", pn->gpus[g] % 1000);
+        if (!h->gpus[i])
+            h->gpus[i] = strdup("");
         h->info.node_hours += hours;
         h->info.cost += hours * pn->price;
     }
@@ -62,10 +72,39 @@ static int add(void *arg, const store_attempt *a)
     h->info.state = (char *)job_state_code(current ? w->job->state : (enum job_state)a->state);
     h->info.n_nodes = nn;
     h->info.nodes = h->names;
+    h->info.n_gpus = nn;
+    h->info.gpus = h->gpus;
     h->info.start_ms = a->start_ms;
     h->info.end_ms = a->end_ms;
     h->info.exit_code = a->exit_code;
     h->info.reason = h->reason;
+    return 0;
+}
+
+/* A "checkpoint" event: the step goes to its attempt, once. */
+static int add_ckpt(void *arg, int64_t time_ms, const char *detail)
+{
+    walk *w = arg;
+    unsigned attempt;
+    long long step;
+    (void)time_ms;
+    if (sscanf(detail, "attempt=%u step=%lld", &attempt, &step) != 2)
+        return 0;
+    for (size_t i = 0; i < w->n; i++) {
+        held *h = &w->h[i];
+        if (h->info.attempt != attempt)
+            continue;
+        for (size_t k = 0; k < h->info.n_checkpoints; k++)
+            if (h->ckpts[k] == step)
+                return 0;
+        int64_t *c = realloc(h->ckpts, (h->info.n_checkpoints + 1) * sizeof *c);
+        if (!c)
+            return -1;
+        h->ckpts = c;
+        c[h->info.n_checkpoints++] = step;
+        h->info.checkpoints = c;
+        return 0;
+    }
     return 0;
 }
 
@@ -78,6 +117,7 @@ void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n)
         attempts_info_free(w.h, w.n);
         return NULL;
     }
+    store_events_of(s->db, j->id, "checkpoint", add_ckpt, &w);
     Tern__AttemptInfo **ptrs = calloc(w.n, sizeof *ptrs);
     if (!ptrs) {
         attempts_info_free(w.h, w.n);
@@ -96,6 +136,10 @@ void attempts_info_free(void *handle, size_t n)
     for (size_t i = 0; h && i < n; i++) {
         if (h[i].placement)
             tern__placement__free_unpacked(h[i].placement, NULL);
+        for (size_t k = 0; h[i].gpus && k < h[i].info.n_nodes; k++)
+            free(h[i].gpus[k]);
+        free(h[i].gpus);
+        free(h[i].ckpts);
         free(h[i].names);
         free(h[i].reason);
     }

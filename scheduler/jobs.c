@@ -36,6 +36,7 @@ job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec)
     j->spec = spec;
     j->failed_rank = -1;
     j->progress = -1;
+    j->ckpt_step = -1;
     s->jobs[id - 1] = j;
     if (id > s->njobs)
         s->njobs = id;

@@ -90,6 +90,7 @@ typedef struct job {
     uint64_t billing;              /* units charged per second while running */
     int64_t est_start_ms;          /* the reservation of the top waiting job; 0: none */
     int64_t progress;              /* the last step it reported (tern top); -1: none */
+    int64_t ckpt_step;             /* the last committed step recorded (audit); -1: none */
 
     /* Steps of the current attempt of a batch job (srun), in memory only. */
     struct step *steps;

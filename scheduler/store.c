@@ -16,7 +16,7 @@ enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_JOB_INSERT, Q_JOB_UPDATE, Q_JOB_TOKEN, Q_JOBS_ALL,
     Q_ATTEMPT_PUT, Q_ATTEMPT_GET, Q_ATTEMPTS_OF,
-    Q_NODE_PUT, Q_NODES_ALL, Q_ACCOUNT_PUT, Q_ACCOUNTS_ALL,
+    Q_NODE_PUT, Q_NODES_ALL, Q_ACCOUNT_PUT, Q_ACCOUNTS_ALL, Q_EVENTS_OF,
     Q_EVENT, Q_EVENT_COUNT_JOB, Q_EVENT_COUNT,
     Q_COUNT
 };
@@ -46,6 +46,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_ACCOUNT_PUT] = "INSERT OR REPLACE INTO accounts(user, usage, at_ms) VALUES(?1, ?2, ?3)",
     [Q_ACCOUNTS_ALL] = "SELECT user, usage, at_ms FROM accounts ORDER BY user",
     [Q_EVENT] = "INSERT INTO events(time_ms, job_id, node, kind, detail) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [Q_EVENTS_OF] = "SELECT time_ms, detail FROM events WHERE job_id = ?1 AND kind = ?2"
+                    " ORDER BY id",
     [Q_EVENT_COUNT_JOB] = "SELECT count(*) FROM events WHERE job_id = ?1",
     [Q_EVENT_COUNT] = "SELECT count(*) FROM events",
 };
@@ -500,6 +502,24 @@ int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void 
     }
     if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
         res = fail(st, "load nodes");
+    sqlite3_reset(s);
+    return res;
+}
+
+int store_events_of(store *st, uint64_t job_id, const char *kind,
+                    int (*fn)(void *arg, int64_t time_ms, const char *detail), void *arg)
+{
+    sqlite3_stmt *s = st->q[Q_EVENTS_OF];
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)job_id);
+    bind_text(s, 2, kind);
+    int rc, res = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 1);
+        if ((res = fn(arg, sqlite3_column_int64(s, 0), d ? d : "")) != 0)
+            break;
+    }
+    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        res = fail(st, "load events");
     sqlite3_reset(s);
     return res;
 }

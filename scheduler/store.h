@@ -87,6 +87,10 @@ int store_attempts_of(store *st, uint64_t job_id, int (*fn)(void *arg, const sto
 int store_node_put(store *st, const store_node *n);
 int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void *arg);
 
+/* Calls fn for each event of 'kind' about job_id, oldest first. */
+int store_events_of(store *st, uint64_t job_id, const char *kind,
+                    int (*fn)(void *arg, int64_t time_ms, const char *detail), void *arg);
+
 /* A user's decayed past usage (fair-share), as of at_ms. */
 int store_account_put(store *st, const char *user, double usage, int64_t at_ms);
 int store_accounts_load(store *st,

@@ -72,6 +72,18 @@ static void rank_exit(sched *s, job *j, const node *n, uint32_t rank, int32_t co
         attempt_rank_exit(s, j, rank, code, n->name, msg);
 }
 
+/* A step the job's checkpoint directory names now: recorded once, with the
+ * attempt that committed it, for the audit (tern history). */
+static void ckpt_seen(sched *s, job *j, const node *n, int64_t step)
+{
+    if (step < 0 || step == j->ckpt_step)
+        return;
+    j->ckpt_step = step;
+    char detail[64];
+    snprintf(detail, sizeof detail, "attempt=%u step=%lld", j->attempt, (long long)step);
+    sched_db(s, store_event(s->db, j->id, n->name, "checkpoint", detail));
+}
+
 /* Applies one attempt's report. Returns true when the worker may forget it. */
 static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
 {
@@ -96,6 +108,7 @@ static bool apply_status(sched *s, node *n, const Tern__AttemptStatus *a)
     }
     if (a->progress >= 0)
         j->progress = a->progress;
+    ckpt_seen(s, j, n, a->ckpt_step);
     for (size_t i = 0; i < a->n_ranks && j->rank_exited; i++) {
         const Tern__RankStatus *r = a->ranks[i];
         if (!r->running && rank_on_node(j, n, r->rank))
@@ -317,6 +330,8 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
         step_task_exit(s, j, n, re->step, re->rank, re->exit_code, re->message);
         return;
     }
+    if (j)
+        ckpt_seen(s, j, n, re->ckpt_step);
     if (!j || !rank_on_node(j, n, re->rank)) {
         log_debug("node=%s job=%llu attempt=%u rank=%u: exit of a fenced attempt ignored",
                   n->name, (unsigned long long)re->job_id, re->attempt, re->rank);

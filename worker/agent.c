@@ -142,6 +142,7 @@ void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
     re.node = w->opt.name;
     re.message = (char *)r->message;
     re.fenced = r->fenced;
+    re.ckpt_step = worker_ckpt_step(a);
     env.body_case = TERN__ENVELOPE__BODY_RANK_EXIT;
     env.rank_exit = &re;
     send_env(w, &env);

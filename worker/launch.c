@@ -366,6 +366,11 @@ void worker_launch(worker *w, const Tern__Launch *l)
         snprintf(ckpt, sizeof ckpt, "%s", spec->checkpoint_dir);
     else
         snprintf(ckpt, sizeof ckpt, "%s/checkpoints", l->job_dir);
+    if (l->step == 0 && l->node_rank == 0) {
+        size_t plen = strlen(ckpt) + 8;
+        if ((a->latest = malloc(plen)))
+            snprintf(a->latest, plen, "%s/LATEST", ckpt);
+    }
     uint32_t phys[64];
     for (size_t i = 0; i < l->n_gpus && i < 64; i++)
         phys[i] = topo_gpu_at(w->topo, l->gpus[i])->index;

@@ -121,6 +121,7 @@ static void attempt_free(wattempt *a)
     if (a->progress)
         unlink(a->progress);
     free(a->progress);
+    free(a->latest);
     free(a);
 }
 
@@ -164,6 +165,20 @@ size_t worker_running_ranks(const worker *w)
     return n;
 }
 
+int64_t worker_ckpt_step(const wattempt *a)
+{
+    if (!a->latest)
+        return -1;
+    FILE *f = fopen(a->latest, "r");
+    long long v = -1;
+    if (f) {
+        if (fscanf(f, "step-%lld", &v) != 1 || v < 0)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
 /* The step rank 0 last reported, or -1. */
 static int64_t read_progress(const char *path)
 {
@@ -205,6 +220,7 @@ int worker_status(worker *w, Tern__AttemptStatus ***out)
         s->attempt = a->attempt;
         s->step = a->step;
         s->progress = read_progress(a->progress);
+        s->ckpt_step = worker_ckpt_step(a);
         s->n_ranks = a->nranks;
         s->ranks = rp;
         for (uint32_t i = 0; i < a->nranks; i++) {

@@ -29,6 +29,7 @@ typedef struct wattempt {
     uint32_t step;                 /* 0: the attempt's own ranks; k: srun step k-1 */
     char *progress;                /* TERN_PROGRESS_FILE of rank 0 when it runs here; or NULL */
     bool one_process;              /* a batch script or mpirun: warnings go to its steps */
+    char *latest;                  /* node rank 0: the job's checkpoint LATEST file; or NULL */
     uint32_t nranks;
     rank_proc *ranks;
     int preempt_signal;            /* the job's TERN_PREEMPT_SIGNAL */
@@ -110,6 +111,9 @@ void worker_forget(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step);
 int worker_status(worker *w, Tern__AttemptStatus ***out);
 void worker_status_free(Tern__AttemptStatus **st, int n);
 size_t worker_running_ranks(const worker *w);
+/* The step the job's checkpoint directory's LATEST names (node rank 0),
+ * or -1. */
+int64_t worker_ckpt_step(const wattempt *a);
 /* Whether any rank of 'a' is still running. */
 bool worker_attempt_running(const wattempt *a);
 void worker_attempts_free(worker *w);
