@@ -76,9 +76,14 @@ static double decayed(const account *a, int64_t now_ms, double halflife_s)
     return a->usage * exp2(-age / halflife_s);
 }
 
+/* What a job that starts is charged at once, per unit: without it a job
+ * just started costs its user nothing yet, and a pass filling several
+ * slots would give them all to the same user. */
+#define COMMIT_S 60.0
+
 double account_usage(const account *a, int64_t now_ms, double halflife_s)
 {
-    return decayed(a, now_ms, halflife_s) + (double)a->running * ((double)now_ms / 1e3) -
+    return decayed(a, now_ms, halflife_s) + (double)a->running * ((double)now_ms / 1e3 + COMMIT_S) -
            a->running_since;
 }
 
