@@ -8,7 +8,7 @@ BIN     ?= bin
 LIB     ?= lib
 SAN     ?=
 CUDA_HOME ?= /usr/local/cuda
-PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson libxxhash
+PKGS    := libzmq libprotobuf-c hwloc sqlite3 jansson libxxhash libsodium
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -g -O2 -fPIC \
                -I. -I$(BUILD)/gen -Iinclude
@@ -56,7 +56,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 HTTP_OBJ   := $(call obj,common/promhttp.c)
 # libtern: collectives, checkpoints, and the few common pieces they use.
 LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
-                 common/strmap.c common/parse.c common/fsutil.c)
+                 common/strmap.c common/parse.c common/fsutil.c common/curve.c common/zap.c)
 LIBTERN    := $(LIB)/libtern.so
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,$(abspath $(LIB))
 TERNLIB    := -L$(LIB) -ltern $(RPATH)

@@ -97,12 +97,13 @@ int main(void)
     snprintf(cmd, sizeof cmd,
              "kill -9 $(cat %s/ternd.pid); sleep 0.3; "
              "%s/ternd --state %s/state.db --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 "
+             "--key %s/keys/server.key --authorized-keys %s/keys/authorized_keys "
              "--endpoints-file %s/ep2 --log-level warn >>%s/ternd.log 2>&1 & "
              "echo $! > %s/ternd.pid; "
              "for i in $(seq 1500); do [ -s %s/ep2 ] && break; sleep 0.02; done; "
              "%s/tern show --scheduler $(sed -n 's/^client=//p' %s/ep2) %llu >/dev/null",
-             bc.dir, bc.bindir, bc.dir, bc.dir, bc.dir, bc.dir, bc.dir, bc.bindir, bc.dir,
-             (unsigned long long)max_id);
+             bc.dir, bc.bindir, bc.dir, bc.dir, bc.dir, bc.dir, bc.dir, bc.dir, bc.dir,
+             bc.bindir, bc.dir, (unsigned long long)max_id);
     double restart = bench_shell(cmd);
     bool durable = restart >= 0;
 

@@ -21,6 +21,7 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 /* srun and scontrol inside a batch script (argv[0] srun / scontrol). */
 int cmd_srun(int argc, char **argv);
 int cmd_scontrol(int argc, char **argv);

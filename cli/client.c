@@ -1,9 +1,11 @@
 #include "cli/client.h"
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
 #include "common/proc.h"
+#include "common/zmonitor.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +19,9 @@
 struct client {
     void *ctx, *sock, *mon;
     char endpoint[512];
+    char server_key[CURVE_Z85];    /* "": the scheduler does not authenticate */
+    char key_from[4200];           /* where this client's key came from, for errors */
+    char cluster_dir[4096];        /* the local cluster it was found through; "": none */
     uint64_t seq;
     bool connected;
 };
@@ -61,6 +66,8 @@ int cluster_read(const char *dir, cluster_info *ci)
             parse_i32(v, 0, 256, &ci->spot_workers);
         else if (strcmp(k, "notice_url") == 0)
             snprintf(ci->notice_url, sizeof ci->notice_url, "%s", v);
+        else if (strcmp(k, "server_key") == 0 && curve_z85_valid(v))
+            snprintf(ci->server_key, sizeof ci->server_key, "%s", v);
         else if (strcmp(k, "worker") == 0 && ci->nworkers < 256) {
             /* worker=NAME PID */
             char name[65];
@@ -84,9 +91,10 @@ int cluster_write(const cluster_info *ci)
     char buf[65536], path[4200];
     int n = snprintf(buf, sizeof buf,
                      "scheduler=%s\nworker_endpoint=%s\nternd_pid=%d\n"
-                     "cpus_per_worker=%u\ngpus_per_worker=%d\nspot_workers=%d\nnotice_url=%s\n",
+                     "cpus_per_worker=%u\ngpus_per_worker=%d\nspot_workers=%d\nnotice_url=%s\n"
+                     "server_key=%s\n",
                      ci->scheduler, ci->worker_endpoint, (int)ci->ternd_pid, ci->cpus_per_worker,
-                     ci->gpus_per_worker, ci->spot_workers, ci->notice_url);
+                     ci->gpus_per_worker, ci->spot_workers, ci->notice_url, ci->server_key);
     for (int i = 0; i < ci->nworkers && n < (int)sizeof buf; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, "worker=%s %d\n", ci->worker_names[i],
                       (int)ci->worker_pids[i]);
@@ -119,22 +127,31 @@ int cluster_find(char *dir, size_t len)
     return -1;
 }
 
-/* The endpoint to use, or -1 with the reason. */
-static int resolve(const char *scheduler, char *out, size_t len, char *err, size_t errlen)
+/* The endpoint to use (and the local cluster's dir and server key when it
+ * came from one), or -1 with the reason. */
+static int resolve(client *c, const char *scheduler, char *err, size_t errlen)
 {
+    char *out = c->endpoint;
+    size_t len = sizeof c->endpoint;
     if (!scheduler)
         scheduler = getenv("TERN_SCHEDULER");
+    char dir[4096];
+    cluster_info ci;
     if (scheduler && *scheduler) {
         snprintf(out, len, "%s", scheduler);
+        /* The local cluster's own endpoint, named: its keys still serve. */
+        if (cluster_find(dir, sizeof dir) == 0 && cluster_read(dir, &ci) == 0 &&
+            strcmp(ci.scheduler, out) == 0) {
+            snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", dir);
+            snprintf(c->server_key, sizeof c->server_key, "%s", ci.server_key);
+        }
         return 0;
     }
-    char dir[4096];
     if (cluster_find(dir, sizeof dir) < 0) {
         snprintf(err, errlen, "no scheduler: give --scheduler tcp://HOST:PORT, set "
                               "TERN_SCHEDULER, or start a local cluster with 'tern up'");
         return -1;
     }
-    cluster_info ci;
     if (cluster_read(dir, &ci) < 0) {
         snprintf(err, errlen, "local cluster %s: cannot read %s: %s", dir, CLUSTER_FILE,
                  strerror(errno));
@@ -146,18 +163,83 @@ static int resolve(const char *scheduler, char *out, size_t len, char *err, size
         return -1;
     }
     snprintf(out, len, "%s", ci.scheduler);
+    snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", dir);
+    snprintf(c->server_key, sizeof c->server_key, "%s", ci.server_key);
     return 0;
 }
 
-client *client_open(const char *scheduler, char *err, size_t errlen)
+/* The key this client proves itself with: $TERN_KEY (a key file), else
+ * $TERN_JOB_KEY (inside a job: its attempt's key), else the local cluster's
+ * admin key when the scheduler was found through it and the file is ours
+ * to read, else ~/.config/tern/key. Returns 0, or -1 with the reason. */
+static int client_key(client *c, curve_key *k, char *err, size_t errlen)
+{
+    const char *path = getenv("TERN_KEY"), *job = getenv("TERN_JOB_KEY");
+    char buf[4200];
+    if (!(path && *path) && job && *job) {
+        snprintf(c->key_from, sizeof c->key_from, "this job's key (TERN_JOB_KEY)");
+        if (curve_key_from_secret(job, k) == 0)
+            return 0;
+        snprintf(err, errlen, "TERN_JOB_KEY is not a Z85 secret key");
+        return -1;
+    }
+    if (!(path && *path) && c->cluster_dir[0]) {
+        snprintf(buf, sizeof buf, "%s/%s", c->cluster_dir, CLUSTER_ADMIN_KEY);
+        if (access(buf, R_OK) == 0)
+            path = buf;
+    }
+    if (!(path && *path)) {
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(buf, sizeof buf, "%s/tern/key", xdg);
+        else
+            snprintf(buf, sizeof buf, "%s/.config/tern/key", home ? home : "");
+        if (access(buf, F_OK) < 0) {
+            snprintf(err, errlen, "the scheduler at %s requires a key and this user has none: "
+                     "run 'tern keygen' and have an admin add the printed key to the "
+                     "scheduler's authorized keys (or set TERN_KEY=FILE)", c->endpoint);
+            return -1;
+        }
+        path = buf;
+    }
+    snprintf(c->key_from, sizeof c->key_from, "%s", path);
+    return curve_key_load(path, k, err, errlen);
+}
+
+/* Sets up CURVE when the scheduler authenticates (a server key is known:
+ * $TERN_SERVER_KEY, a key or a file, or the local cluster's). */
+static int client_curve(client *c, char *err, size_t errlen)
+{
+    const char *sk = getenv("TERN_SERVER_KEY");
+    if (sk && *sk && curve_public_read(sk, c->server_key, err, errlen) < 0)
+        return -1;
+    if (!c->server_key[0])
+        return 0;
+    curve_key k;
+    if (client_key(c, &k, err, errlen) < 0)
+        return -1;
+    if (curve_client(c->sock, &k, c->server_key) < 0) {
+        snprintf(err, errlen, "cannot set up CURVE: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static client *open_client(const char *scheduler, const cluster_info *local, char *err,
+                           size_t errlen)
 {
     client *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (resolve(scheduler, c->endpoint, sizeof c->endpoint, err, errlen) < 0)
+    if (local) {
+        snprintf(c->endpoint, sizeof c->endpoint, "%s", local->scheduler);
+        snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", local->dir);
+        snprintf(c->server_key, sizeof c->server_key, "%s", local->server_key);
+    } else if (resolve(c, scheduler, err, errlen) < 0) {
         goto error;
+    }
     c->ctx = zmq_ctx_new();
     c->sock = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
     if (!c->sock) {
@@ -165,16 +247,13 @@ client *client_open(const char *scheduler, char *err, size_t errlen)
         goto error;
     }
     wire_socket_defaults(c->sock);
-    char monep[64];
-    snprintf(monep, sizeof monep, "inproc://tern-client-monitor-%p", (void *)c);
-    if (zmq_socket_monitor(c->sock, monep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
-                                               ZMQ_EVENT_DISCONNECTED) == 0) {
-        c->mon = zmq_socket(c->ctx, ZMQ_PAIR);
-        if (c->mon && zmq_connect(c->mon, monep) < 0) {
-            zmq_close(c->mon);
-            c->mon = NULL;
-        }
-    }
+    if (client_curve(c, err, errlen) < 0)
+        goto error;
+    c->mon = zmonitor_open(c->ctx, c->sock,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (zmq_connect(c->sock, c->endpoint) < 0) {
         snprintf(err, errlen, "bad scheduler address '%s': %s", c->endpoint,
                  zmq_strerror(errno));
@@ -184,6 +263,16 @@ client *client_open(const char *scheduler, char *err, size_t errlen)
 error:
     client_close(&c);
     return NULL;
+}
+
+client *client_open(const char *scheduler, char *err, size_t errlen)
+{
+    return open_client(scheduler, NULL, err, errlen);
+}
+
+client *client_open_local(const cluster_info *ci, char *err, size_t errlen)
+{
+    return open_client(NULL, ci, err, errlen);
 }
 
 void client_close(client **cp)
@@ -204,27 +293,6 @@ void client_close(client **cp)
 const char *client_endpoint(const client *c)
 {
     return c->endpoint;
-}
-
-/* Reads one monitor event; returns its id, or 0. */
-static int monitor_event(client *c)
-{
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int id = 0;
-    if (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 2) {
-        uint16_t ev;
-        memcpy(&ev, zmq_msg_data(&m), sizeof ev);
-        id = ev;
-    }
-    int more = zmq_msg_more(&m);
-    zmq_msg_close(&m);
-    if (more) {   /* the endpoint frame */
-        zmq_msg_init(&m);
-        zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT);
-        zmq_msg_close(&m);
-    }
-    return id;
 }
 
 Tern__Envelope *client_call(client *c, Tern__Envelope *req, int timeout_ms, char *err,
@@ -255,7 +323,19 @@ Tern__Envelope *client_call(client *c, Tern__Envelope *req, int timeout_ms, char
             return NULL;
         }
         if (c->mon && (items[1].revents & ZMQ_POLLIN)) {
-            int ev = monitor_event(c);
+            uint32_t value = 0;
+            int ev = zmonitor_event(c->mon, &value);
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+                char what[700];
+                snprintf(what, sizeof what, "the scheduler at %s", c->endpoint);
+                zmonitor_handshake_error(ev, value, what, c->server_key[0], err, errlen);
+                if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && c->key_from[0]) {
+                    size_t l = strlen(err);
+                    snprintf(err + l, errlen - l, " (key from %s)", c->key_from);
+                }
+                return NULL;
+            }
             if (ev == ZMQ_EVENT_CONNECTED) {
                 c->connected = true;
             } else if (ev == ZMQ_EVENT_CONNECT_RETRIED && !c->connected) {

@@ -11,6 +11,12 @@
 
 #define CLUSTER_DIR ".tern"
 #define CLUSTER_FILE "cluster"
+/* The local cluster's keys, in its directory (tern up makes them). */
+#define CLUSTER_KEYS_DIR "keys"
+#define CLUSTER_ADMIN_KEY "keys/admin.key"
+#define CLUSTER_SERVER_KEY "keys/server.key"
+#define CLUSTER_WORKER_KEY "keys/worker.key"
+#define CLUSTER_AUTHORIZED_KEYS "keys/authorized_keys"
 
 typedef struct client client;
 
@@ -27,6 +33,7 @@ typedef struct cluster_info {
     int gpus_per_worker;           /* -1: what NVML finds */
     int spot_workers;              /* the last this many workers are spot nodes */
     char notice_url[512];          /* the spot workers' metadata endpoint ("": none) */
+    char server_key[41];           /* ternd's public key ("": authentication off) */
 } cluster_info;
 
 /* Reads DIR/cluster. Returns 0, or -1 with errno (ENOENT: no cluster). */
@@ -37,9 +44,13 @@ int cluster_write(const cluster_info *ci);
  * Returns 0, or -1 when there is none. */
 int cluster_find(char *dir, size_t len);
 
-/* Connects to the scheduler chosen as above ('scheduler' may be NULL).
+/* Connects to the scheduler chosen as above ('scheduler' may be NULL),
+ * with CURVE when the scheduler's public key is known ($TERN_SERVER_KEY or
+ * the local cluster's), proving who we are with the key client.c picks.
  * Returns NULL with a one-line reason in 'err'. */
 client *client_open(const char *scheduler, char *err, size_t errlen);
+/* Connects to the local cluster 'ci' describes, with its keys. */
+client *client_open_local(const cluster_info *ci, char *err, size_t errlen);
 void client_close(client **cp);
 const char *client_endpoint(const client *c);
 

@@ -6,12 +6,15 @@
  * (metrics=URL) and in what 'tern up' prints. */
 #include "cli/cli.h"
 
+#include "common/curve.h"
+
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/parse.h"
 #include "common/proc.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
@@ -25,17 +28,20 @@
 
 static const char up_usage[] =
     "usage: tern up [--dir DIR] [--workers N] [--cpus-per-worker C] [--gpus-per-worker G]\n"
-    "               [--spot-workers S] [--notice-url URL]\n"
+    "               [--spot-workers S] [--notice-url URL] [--rate-limit N]\n"
     "  starts ternd and N workers on this machine (default: ./.tern, 2 workers,\n"
     "  the machine's CPUs each, no GPUs); on an existing cluster, restarts the\n"
     "  daemons that are not running. The last S workers are spot nodes (price 1.00\n"
-    "  an hour, on-demand ones 3.00) polling URL for spot notices.\n";
+    "  an hour, on-demand ones 3.00) polling URL for spot notices. ternd and the\n"
+    "  workers authenticate with keys made in DIR/keys (see tern keygen); N is\n"
+    "  ternd's --rate-limit (client requests a second per user; 0: none).\n";
 
 typedef struct up_opts {
     const char *dir;
     uint32_t workers, cpus, spot;
     int gpus;                      /* -1: discover */
     const char *notice_url;
+    const char *rate_limit;        /* ternd's --rate-limit; NULL: its default */
 } up_opts;
 
 static int set_up(int c, const char *arg, void *ctx)
@@ -72,6 +78,15 @@ static int set_up(int c, const char *arg, void *ctx)
         }
         cli_error("up", "--notice-url '%s': expected http://HOST:PORT/PATH", arg);
         return -1;
+    case 'r': {
+        uint32_t v;
+        if (parse_u32(arg, 0, 100000000, &v) == 0) {
+            o->rate_limit = arg;
+            return 0;
+        }
+        cli_error("up", "--rate-limit '%s': expected requests a second (0: no limit)", arg);
+        return -1;
+    }
     }
     return -1;
 }
@@ -142,8 +157,53 @@ static void metrics_addr_of(const char *url, char *out, size_t len)
         snprintf(out, len, "%s:%u", host, port);
 }
 
-static int start_ternd(cluster_info *ci, const char *bin, bool fresh, char *metrics,
-                       size_t mlen)
+/* The cluster's keys, made once (DIR/keys, mode 0700): ternd's, one the
+ * workers share, and an admin key for whoever ran 'tern up', listed in
+ * DIR/keys/authorized_keys (which an admin may extend: it is never
+ * rewritten). Sets ci->server_key. Returns 0, or -1 after saying why. */
+static int cluster_keys(cluster_info *ci)
+{
+    static const char *const files[] = { CLUSTER_SERVER_KEY, CLUSTER_WORKER_KEY,
+                                         CLUSTER_ADMIN_KEY };
+    curve_key k[3];
+    char path[4200], err[4400];
+    snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_KEYS_DIR);
+    if (fs_mkdir_p(path, 0700) < 0) {
+        cli_error("up", "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", ci->dir, files[i]);
+        if (access(path, F_OK) == 0 ? curve_key_load(path, &k[i], err, sizeof err) < 0
+                                    : curve_keygen(&k[i]) < 0 ||
+                                          curve_key_save(path, &k[i], false, err, sizeof err) < 0) {
+            cli_error("up", "%s", err);
+            return -1;
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_AUTHORIZED_KEYS);
+    if (access(path, F_OK) < 0) {
+        char uname[64], text[512];
+        struct passwd *pw = getpwuid(getuid());
+        if (pw)
+            snprintf(uname, sizeof uname, "%s", pw->pw_name);
+        else
+            snprintf(uname, sizeof uname, "uid%u", (unsigned)getuid());
+        int n = snprintf(text, sizeof text,
+                         "# Who may connect to this cluster's ternd: ROLE NAME PUBLICKEY\n"
+                         "# (ROLE user, admin or worker; add users' 'tern keygen' keys here)\n"
+                         "admin %s %s\nworker * %s\n", uname, k[2].pub, k[1].pub);
+        if (fs_write_atomic(path, text, (size_t)n, 0600) < 0) {
+            cli_error("up", "cannot write %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    snprintf(ci->server_key, sizeof ci->server_key, "%s", k[0].pub);
+    return 0;
+}
+
+static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char *rate_limit,
+                       char *metrics, size_t mlen)
 {
     char exe[4200], state[4200], logs[4200], epfile[4200], logfile[4200], maddr[96] = "";
     snprintf(exe, sizeof exe, "%s/ternd", bin);
@@ -159,11 +219,16 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, char *metr
         metrics_addr_of(url, maddr, sizeof maddr);
         free(old);
     }
+    char key[4200], authorized[4200];
+    snprintf(key, sizeof key, "%s/%s", ci->dir, CLUSTER_SERVER_KEY);
+    snprintf(authorized, sizeof authorized, "%s/%s", ci->dir, CLUSTER_AUTHORIZED_KEYS);
     char *argv[] = {
         exe, "--state", state, "--log-dir", logs, "--endpoints-file", epfile,
         "--client", fresh ? "tcp://127.0.0.1:0" : ci->scheduler,
         "--worker", fresh ? "tcp://127.0.0.1:0" : ci->worker_endpoint,
-        "--metrics", maddr[0] ? maddr : "127.0.0.1:0", NULL,
+        "--metrics", maddr[0] ? maddr : "127.0.0.1:0",
+        "--key", key, "--authorized-keys", authorized,
+        rate_limit ? "--rate-limit" : NULL, (char *)rate_limit, NULL,
     };
     unlink(epfile);
     pid_t pid = proc_spawn_daemon(argv, logfile);
@@ -196,9 +261,11 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
     snprintf(logfile, sizeof logfile, "%s/worker-%s.log", ci->dir, ci->worker_names[i]);
     snprintf(cpus, sizeof cpus, "%u", ci->cpus_per_worker);
     snprintf(gpus, sizeof gpus, "%d", ci->gpus_per_worker);
+    char key[4200];
+    snprintf(key, sizeof key, "%s/%s", ci->dir, CLUSTER_WORKER_KEY);
     char *argv[24] = { exe, "--scheduler", ci->worker_endpoint, "--name", ci->worker_names[i],
-                       "--addr", "127.0.0.1" };
-    int n = 7;
+                       "--addr", "127.0.0.1", "--key", key, "--server-key", ci->server_key };
+    int n = 11;
     bool spot = i >= ci->nworkers - ci->spot_workers;
     argv[n++] = "--price";
     argv[n++] = spot ? "1.00" : "3.00";
@@ -234,7 +301,7 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
 static int wait_registered(const cluster_info *ci)
 {
     char err[1024];
-    client *c = client_open(ci->scheduler, err, sizeof err);
+    client *c = client_open_local(ci, err, sizeof err);
     if (!c) {
         cli_error("up", "%s", err);
         return -1;
@@ -286,6 +353,7 @@ int cmd_up(int argc, char **argv)
         { "gpus-per-worker", required_argument, 0, 'g' },
         { "spot-workers", required_argument, 0, 's' },
         { "notice-url", required_argument, 0, 'u' },
+        { "rate-limit", required_argument, 0, 'r' },
         { 0, 0, 0, 0 },
     };
     up_opts o = { .workers = 2, .gpus = -1 };
@@ -324,10 +392,12 @@ int cmd_up(int argc, char **argv)
         for (int i = 0; i < ci.nworkers; i++)
             snprintf(ci.worker_names[i], sizeof ci.worker_names[i], "node%d", i + 1);
     }
+    if (cluster_keys(&ci) < 0)
+        return 1;
     int started = 0;
     char metrics[512] = "", epfile[4200];
     if (fresh || !proc_is(ci.ternd_pid, "ternd")) {
-        if (start_ternd(&ci, bin, fresh, metrics, sizeof metrics) < 0)
+        if (start_ternd(&ci, bin, fresh, o.rate_limit, metrics, sizeof metrics) < 0)
             return 1;
         started++;
     } else {

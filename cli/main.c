@@ -20,8 +20,12 @@ static const char usage[] =
     "  preempt  a spot notice for a node: its jobs checkpoint and move\n"
     "  top      a live view of nodes and running jobs\n"
     "  history  the audit record of jobs: who, what, where, attempts, checkpoints\n"
+    "  keygen   a key pair to authenticate to the scheduler with\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
-    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above.\n";
+    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above. A\n"
+    "scheduler that authenticates needs a key: $TERN_KEY, else the local cluster's\n"
+    "admin key, else ~/.config/tern/key; its public key is $TERN_SERVER_KEY or the\n"
+    "local cluster's.\n";
 
 int main(int argc, char **argv)
 {
@@ -41,7 +45,7 @@ int main(int argc, char **argv)
         { "queue", cmd_queue }, { "show", cmd_show }, { "cancel", cmd_cancel },
         { "wait", cmd_wait }, { "logs", cmd_logs }, { "nodes", cmd_nodes },
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
-        { "preempt", cmd_node_command }, { "top", cmd_top }, { "history", cmd_history },
+        { "preempt", cmd_node_command }, { "top", cmd_top }, { "history", cmd_history }, { "keygen", cmd_keygen },
     };
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

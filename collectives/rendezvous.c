@@ -7,11 +7,17 @@
  * a stale process of an earlier attempt that reaches a reused port can
  * neither overwrite nor end this run's store.
  *
+ * With TERN_JOB_KEY (the attempt's CURVE key, from ternd) the store speaks
+ * CURVE with it and rank 0's ZAP handler lets in that key alone: a process
+ * outside the job cannot read or write the store.
+ *
  * Requests (DEALER -> ROUTER, multipart): SET key value | GATHER prefix n
  * deadline_ms | BYE run. Replies: OK [values...] | ERR message. */
 #include "collectives/coll.h"
 
+#include "common/curve.h"
 #include "common/strmap.h"
+#include "common/zap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +43,8 @@ typedef struct pending {
 
 typedef struct server {
     void *ctx, *sock;
+    void *zap;                     /* the ZAP handler with a job key; NULL: none */
+    curve_key key;
     int size;
     char run[96];
     double deadline;               /* stop serving then, whatever happens */
@@ -254,6 +262,20 @@ done:
         zmq_msg_close(&f[i]);
 }
 
+/* Only the attempt's own key gets in. */
+static bool same_job(void *arg, const char *domain, const char *key, char *user, size_t ulen,
+                     char *why, size_t wlen)
+{
+    const server *s = arg;
+    (void)domain;
+    if (strcmp(key, s->key.pub) == 0) {
+        snprintf(user, ulen, "rank");
+        return true;
+    }
+    snprintf(why, wlen, "not this job's key");
+    return false;
+}
+
 static void *serve(void *arg)
 {
     server *s = arg;
@@ -261,9 +283,13 @@ static void *serve(void *arg)
         double now = coll_now();
         if (now > s->deadline)
             break;
-        zmq_pollitem_t it = { s->sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, 50) > 0)
-            serve_one(s, now);
+        zmq_pollitem_t it[2] = { { s->sock, 0, ZMQ_POLLIN, 0 }, { s->zap, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll(it, s->zap ? 2 : 1, 50) > 0) {
+            if (s->zap && (it[1].revents & ZMQ_POLLIN))
+                zap_serve(s->zap, same_job, s);
+            if (it[0].revents & ZMQ_POLLIN)
+                serve_one(s, now);
+        }
         now = coll_now();
         for (size_t i = 0; i < s->npend;) {   /* answers only at their deadline */
             if (now >= s->pend[i].deadline && try_answer(s, &s->pend[i], now))
@@ -281,6 +307,8 @@ static void server_free(server *s)
         return;
     if (s->sock)
         zmq_close(s->sock);
+    if (s->zap)
+        zmq_close(s->zap);
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     for (size_t i = 0; i < s->nkv; i++) {
@@ -308,6 +336,14 @@ rdv *rdv_open(int rank, int size, const char *run, const char *addr, int port,
     snprintf(r->run, sizeof r->run, "%s", run);
     r->timeout_s = timeout_s;
     int linger = 1000;
+    const char *jk = getenv("TERN_JOB_KEY");
+    curve_key key;
+    bool curve = jk && *jk;
+    if (curve && curve_key_from_secret(jk, &key) < 0) {
+        snprintf(err, errlen, "TERN_JOB_KEY is not a Z85 secret key");
+        rdv_close(&r);
+        return NULL;
+    }
     if (rank == 0) {
         server *s = calloc(1, sizeof *s);
         if (!s)
@@ -329,6 +365,15 @@ rdv *rdv_open(int rank, int size, const char *run, const char *addr, int port,
         s->sock = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
         char ep[64];
         snprintf(ep, sizeof ep, "tcp://*:%d", port);
+        if (curve) {
+            s->key = key;
+            if (!s->sock || !(s->zap = zap_open(s->ctx)) ||
+                curve_server(s->sock, &key, "rendezvous") < 0) {
+                snprintf(err, errlen, "rank 0 cannot set up CURVE for the rendezvous: %s",
+                         zmq_strerror(errno));
+                goto error;
+            }
+        }
         if (!s->sock || zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
             zmq_bind(s->sock, ep) < 0) {
             snprintf(err, errlen, "rank 0 cannot serve the rendezvous on port %d: %s", port,
@@ -346,7 +391,8 @@ rdv *rdv_open(int rank, int size, const char *run, const char *addr, int port,
     int ivl = 50, sndtimeo = (int)(timeout_s * 1000);
     char ep[200];
     snprintf(ep, sizeof ep, "tcp://%s:%d", addr, port);
-    if (!r->sock || zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+    if (!r->sock || (curve && curve_client(r->sock, &key, key.pub) < 0) ||
+        zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_setsockopt(r->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) < 0 ||
         zmq_setsockopt(r->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) < 0 ||
         zmq_connect(r->sock, ep) < 0) {

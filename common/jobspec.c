@@ -1,5 +1,7 @@
 #include "common/jobspec.h"
 
+#include "common/parse.h"
+
 #include <ctype.h>
 
 #include <stdio.h>
@@ -70,7 +72,7 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "job or user name longer than %u bytes", JOBSPEC_MAX_NAME);
         return -1;
     }
-    if (spec->name && strpbrk(spec->name, "\n\r\t/")) {
+    if (spec->name && (strchr(spec->name, '/') || !text_printable(spec->name))) {
         snprintf(err, errlen, "-J: job name may not contain '/' or control characters");
         return -1;
     }
@@ -91,6 +93,21 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "script larger than %u bytes", JOBSPEC_MAX_SCRIPT);
         return -1;
     }
+    if (!text_printable(spec->user) || !text_printable(spec->partition) ||
+        !text_printable(spec->dependency) || !text_printable(spec->array)) {
+        snprintf(err, errlen, "user, partition, dependency and array may not hold control "
+                 "characters");
+        return -1;
+    }
+    if (spec->time_limit_s > JOBSPEC_MAX_TIME_LIMIT) {
+        snprintf(err, errlen, "-t: at most 100 years");
+        return -1;
+    }
+    if (spec->priority < -JOBSPEC_MAX_PRIORITY || spec->priority > JOBSPEC_MAX_PRIORITY) {
+        snprintf(err, errlen, "--priority %d: expected -%d to %d", spec->priority,
+                 JOBSPEC_MAX_PRIORITY, JOBSPEC_MAX_PRIORITY);
+        return -1;
+    }
     if (spec->preempt_signal < 0 || spec->preempt_signal > 64) {
         snprintf(err, errlen, "--signal: no signal %d", spec->preempt_signal);
         return -1;
@@ -109,9 +126,7 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         bool ok = eq && eq > l && strlen(l) <= 512;
         for (const char *p = l; ok && p < eq; p++)
             ok = isalnum((unsigned char)*p) || strchr("_.-/", *p);
-        for (const char *p = eq; ok && *p; p++)
-            ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
-        if (!ok) {
+        if (!ok || !text_printable(eq)) {
             snprintf(err, errlen, "--label '%.64s': expected KEY=VALUE (KEY of letters, digits, "
                      "_ . - /; at most 512 characters, no control characters)", l ? l : "");
             return -1;

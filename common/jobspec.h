@@ -18,6 +18,8 @@
 #define JOBSPEC_MAX_SCRIPT (4u << 20)
 #define JOBSPEC_MAX_NAME 256u
 #define JOBSPEC_MAX_LABELS 64u
+#define JOBSPEC_MAX_TIME_LIMIT (100ull * 365 * 86400)
+#define JOBSPEC_MAX_PRIORITY 1000000
 /* The whole specification as sent: half a message, so that a launch (the
  * spec and the job's node list) always fits one. */
 #define JOBSPEC_MAX_PACKED (4u << 20)

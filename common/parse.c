@@ -162,3 +162,11 @@ void format_duration(uint64_t secs, char *buf, unsigned len)
     else
         snprintf(buf, len, "%llu:%02llu", (unsigned long long)m, (unsigned long long)s);
 }
+
+bool text_printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}

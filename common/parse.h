@@ -21,6 +21,11 @@ int parse_signal(const char *s, int *out);
 /* "SIGUSR1" for SIGUSR1; a static "SIG<n>" for unnamed numbers. */
 const char *signal_name(int signo);
 
+/* True when 's' (NULL counts as "") has no control character (below 0x20,
+ * or 0x7f): names that end up in logs, tables and files. */
+#include <stdbool.h>
+bool text_printable(const char *s);
+
 /* Writes "1-02:03:04", "2:03:04" or "3:04" into buf (squeue TIME). */
 void format_duration(uint64_t secs, char *buf, unsigned len);
 

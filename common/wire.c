@@ -84,6 +84,7 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
     if (peer) {
         peer->id_len = 0;
         peer->delim = false;
+        peer->user[0] = '\0';
     }
     zmq_msg_init(&msg);
     if (zmq_msg_recv(&msg, sock, flags) < 0) {
@@ -128,6 +129,10 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
         snprintf(err, errlen, "unexpected extra frames");
         return -2;
     }
+    /* Who the ZAP handler said the sender is (CURVE sockets only). */
+    const char *user = peer ? zmq_msg_gets(&msg, "User-Id") : NULL;
+    if (user)
+        snprintf(peer->user, sizeof peer->user, "%s", user);
 
     Tern__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, errlen);
     zmq_msg_close(&msg);
@@ -172,9 +177,43 @@ static bool has_field_zero(const ProtobufCMessage *m)
     return false;
 }
 
+/* What one message may take once decoded: an 8 MiB message of empty
+ * repeated entries unpacks into some 50 times its size. */
+#define WIRE_MAX_DECODED (64u << 20)
+
+typedef struct decode_budget {
+    size_t used;
+    bool over;
+} decode_budget;
+
+static void *budget_alloc(void *data, size_t size)
+{
+    decode_budget *b = data;
+    if (size > WIRE_MAX_DECODED - b->used) {
+        b->over = true;
+        return NULL;
+    }
+    b->used += size;
+    return malloc(size);
+}
+
+/* Plain free: what is unpacked here is freed with the default allocator. */
+static void budget_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
 Tern__Envelope *wire_decode(const void *buf, size_t len, char *err, size_t errlen)
 {
-    Tern__Envelope *env = tern__envelope__unpack(NULL, len, buf);
+    decode_budget budget = { 0, false };
+    ProtobufCAllocator alloc = { budget_alloc, budget_free, &budget };
+    Tern__Envelope *env = tern__envelope__unpack(&alloc, len, buf);
+    if (!env && budget.over) {
+        snprintf(err, errlen, "message of %zu bytes expands past %u MiB when decoded", len,
+                 WIRE_MAX_DECODED >> 20);
+        return NULL;
+    }
     if (!env || has_field_zero(&env->base)) {
         snprintf(err, errlen, "malformed message (%zu bytes): not a tern envelope", len);
         if (env)

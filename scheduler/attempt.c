@@ -65,6 +65,7 @@ int attempt_bind(sched *s, job *j)
         take(j->nodes[i], p->nodes[i], +1);
     j->ranks_left = world;
     j->ranks_ok = 0;
+    auth_attempt_bound(s, j);
     return 0;
 error:
     free(j->nodes);
@@ -77,6 +78,7 @@ error:
 static void attempt_release(sched *s, job *j)
 {
     account_run(s, j, -1);
+    auth_attempt_released(s, j);
     steps_free(j);
     if (j->nodes)
         for (size_t i = 0; i < j->placement->n_nodes; i++)
@@ -131,14 +133,23 @@ uint32_t attempt_pick_port(sched *s, const char *addr)
     return s->opt.port_lo;
 }
 
+void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_key *key)
+{
+    l->job_id = j->id;
+    l->attempt = j->attempt;
+    l->kill_wait_ms = s->opt.kill_wait_ms;
+    if (auth_job_key(s, j, key))
+        l->job_key = key->sec;
+}
+
 static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, char **names)
 {
     const Tern__PlacedNode *pn = j->placement->nodes[k];
     Tern__Envelope env;
     Tern__Launch l = TERN__LAUNCH__INIT;
+    curve_key key;
     wire_init(&env, 0);
-    l.job_id = j->id;
-    l.attempt = j->attempt;
+    attempt_launch_init(s, j, &l, &key);
     l.spec = j->spec;
     l.node_rank = (uint32_t)k;
     l.nnodes = (uint32_t)j->placement->n_nodes;
@@ -149,7 +160,6 @@ static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, c
     l.job_dir = (char *)job_dir;
     l.n_node_names = j->placement->n_nodes;
     l.node_names = names;
-    l.kill_wait_ms = s->opt.kill_wait_ms;
     l.client_port = jobspec_one_process(j->spec) ? s->client_port : 0;
     env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
     env.launch = &l;

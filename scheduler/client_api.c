@@ -169,10 +169,16 @@ static int submit_check(sched *s, const Tern__JobSpec *spec, char *err, size_t e
 /* What one array submission may hold in all (each task keeps its spec). */
 #define MAX_ARRAY_BYTES (256u << 20)
 
-static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__SubmitRequest *rq)
+static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                          Tern__SubmitRequest *rq)
 {
     char err[512];
     Tern__JobSpec *spec = rq->spec;
+    if (c->role == CALLER_USER && strcmp(c->name, "root") == 0) {
+        outbox_error(s, peer, seq, "ternd: a user key named 'root' cannot submit: jobs run as "
+                                   "root only when an admin key submits them");
+        return;
+    }
     if (jobspec_validate(spec, err, sizeof err) < 0) {
         outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
@@ -200,6 +206,10 @@ static void handle_submit(sched *s, const wire_peer *peer, uint64_t seq, Tern__S
     uint64_t id = s->njobs + 1;
     /* Defaults filled in a shallow copy: the request's strings are its own. */
     Tern__JobSpec filled = *spec;
+    filled.admin = c->role == CALLER_TRUSTED || c->role == CALLER_ADMIN;
+    /* With authentication the key says who submits, whatever the spec says. */
+    if (c->role != CALLER_TRUSTED)
+        filled.user = (char *)c->name;
     char outpat[4200];
     if (!filled.stdout_pattern || !filled.stdout_pattern[0]) {
         snprintf(outpat, sizeof outpat, "%s/%%j/rank-%%t.out", s->opt.log_dir);
@@ -272,6 +282,7 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
             outbox_error(s, peer, seq, "ternd: out of memory");
             return;
         }
+        size_t bytes = 0;
         for (size_t i = 0; i < n; i++) {
             list[i] = sched_job(s, rq->job_ids[i]);
             if (!list[i]) {
@@ -279,6 +290,13 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
                 free(list);
                 return;
             }
+            bytes += listed_size(list[i]);
+        }
+        if (n > 1 && bytes > JOBS_PAGE_BYTES) {
+            outbox_error(s, peer, seq, "%zu jobs take about %zu MiB listed: ask for fewer at once",
+                         n, bytes >> 20);
+            free(list);
+            return;
         }
         client_reply_jobs(s, peer, seq, list, n, n == 1 && !rq->brief, 0);
         free(list);
@@ -310,7 +328,14 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
     free(list);
 }
 
-static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__CancelRequest *rq)
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void handle_cancel(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                          Tern__CancelRequest *rq)
 {
     if (rq->n_job_ids == 0 || rq->n_job_ids > 10000) {
         outbox_error(s, peer, seq, "cancel needs 1 to 10000 job ids");
@@ -325,8 +350,37 @@ static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__C
         return;
     }
     size_t nerr = 0;
+    /* An id named twice (an array's, say) would be walked twice. */
+    uint64_t *sorted = malloc(rq->n_job_ids * sizeof *sorted);
+    if (!sorted) {
+        free(errors);
+        free(buf);
+        outbox_error(s, peer, seq, "ternd: out of memory");
+        return;
+    }
+    memcpy(sorted, rq->job_ids, rq->n_job_ids * sizeof *sorted);
+    qsort(sorted, rq->n_job_ids, sizeof *sorted, cmp_u64);
+    for (size_t i = 1; i < rq->n_job_ids; i++) {
+        if (sorted[i] == sorted[i - 1]) {
+            outbox_error(s, peer, seq, "cancel: job %llu named twice",
+                         (unsigned long long)sorted[i]);
+            free(sorted);
+            free(errors);
+            free(buf);
+            return;
+        }
+    }
+    free(sorted);
     for (size_t i = 0; i < rq->n_job_ids; i++) {
         job *j = sched_job(s, rq->job_ids[i]);
+        if (j && !auth_may_manage(c, j)) {
+            char who[96];
+            snprintf(buf[nerr], sizeof buf[nerr], "job %llu belongs to %s: %s may not cancel it",
+                     (unsigned long long)j->id, j->spec->user, auth_caller_name(c, who, sizeof who));
+            errors[nerr] = buf[nerr];
+            nerr++;
+            continue;
+        }
         if (j && j->spec->array_job_id == j->id) {
             /* An array's id, as with scancel: every task not yet ended. */
             for (uint32_t k = 1; k < j->spec->array_task_count; k++) {
@@ -360,20 +414,28 @@ static void handle_cancel(sched *s, const wire_peer *peer, uint64_t seq, Tern__C
 }
 
 /* srun: start a step, or say how one is. */
-static void handle_step(sched *s, const wire_peer *peer, const Tern__Envelope *in)
+static void handle_step(sched *s, const wire_peer *peer, const caller *c,
+                        const Tern__Envelope *in)
 {
     char err[512] = "";
-    uint64_t job_id;
+    uint64_t job_id = in->body_case == TERN__ENVELOPE__BODY_STEP ? in->step->job_id
+                                                                  : in->step_query->job_id;
     uint32_t attempt, id;
+    const job *owner = sched_job(s, job_id);
+    if (owner && c->job_id != job_id && !auth_may_manage(c, owner)) {
+        char who[96];
+        outbox_error(s, peer, in->seq, "srun: job %llu belongs to %s: %s may not start steps in "
+                     "it", (unsigned long long)job_id, owner->spec->user,
+                     auth_caller_name(c, who, sizeof who));
+        return;
+    }
     if (in->body_case == TERN__ENVELOPE__BODY_STEP) {
-        job_id = in->step->job_id;
         attempt = in->step->attempt;
         if (!(id = step_start(s, in->step, err, sizeof err))) {
             outbox_error(s, peer, in->seq, "%s", err);
             return;
         }
     } else {
-        job_id = in->step_query->job_id;
         attempt = in->step_query->attempt;
         id = in->step_query->step;
     }
@@ -550,28 +612,40 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
 
 void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
 {
+    caller c;
+    auth_caller(s, peer, &c);
+    if (c.role == CALLER_WORKER) {
+        outbox_error(s, peer, env->seq, "ternd: a worker key may only speak the worker protocol "
+                                        "(it cannot submit, query or manage jobs)");
+        return;
+    }
+    char who[96];
     switch (env->body_case) {
     case TERN__ENVELOPE__BODY_SUBMIT:
-        handle_submit(s, peer, env->seq, env->submit);
+        handle_submit(s, peer, &c, env->seq, env->submit);
         break;
     case TERN__ENVELOPE__BODY_JOBS_QUERY:
         handle_jobs(s, peer, env->seq, env->jobs_query);
         break;
     case TERN__ENVELOPE__BODY_CANCEL:
-        handle_cancel(s, peer, env->seq, env->cancel);
+        handle_cancel(s, peer, &c, env->seq, env->cancel);
         break;
     case TERN__ENVELOPE__BODY_WAIT:
         handle_wait(s, peer, env->seq, env->wait);
         break;
     case TERN__ENVELOPE__BODY_STEP:
     case TERN__ENVELOPE__BODY_STEP_QUERY:
-        handle_step(s, peer, env);
+        handle_step(s, peer, &c, env);
         break;
     case TERN__ENVELOPE__BODY_NODES_QUERY:
         handle_nodes(s, peer, env->seq);
         break;
     case TERN__ENVELOPE__BODY_NODE_COMMAND:
-        handle_node_command(s, peer, env->seq, env->node_command);
+        if (c.role != CALLER_TRUSTED && c.role != CALLER_ADMIN)
+            outbox_error(s, peer, env->seq, "ternd: drain, resume and preempt need an admin key "
+                         "(this is %s)", auth_caller_name(&c, who, sizeof who));
+        else
+            handle_node_command(s, peer, env->seq, env->node_command);
         break;
     default:
         outbox_error(s, peer, env->seq, "message type %d is not a client request",

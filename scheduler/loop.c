@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -113,6 +114,7 @@ static int job_cb(void *arg, const store_job *row)
 int sched_reload(sched *s)
 {
     sched_jobs_clear(s);
+    auth_forget_jobs(s);
     /* Every worker registers again, in full: what it told ternd in a turn
      * that was rolled back is forgotten with the turn. */
     for (size_t i = 0; i < s->nnodes; i++) {
@@ -164,14 +166,28 @@ static void *router(sched *s, bool workers)
     int backlog = 4096;
     wire_socket_defaults(sock);
     zmq_setsockopt(sock, ZMQ_BACKLOG, &backlog, sizeof backlog);
+    if (auth_socket(s, sock, workers) < 0) {
+        zmq_close(sock);
+        return NULL;
+    }
     if (workers) {
         /* Reach workers by node name, and let a restarted worker take its
          * name over from its dead predecessor's connection. A turn may place
          * thousands of jobs on one node: queue their launches, never drop. */
         int hwm = 1000000;
         zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        if (!s->auth) {
+            zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+        } else {
+            /* With keys, a connection must not take a node's name (and its
+             * launches) from the one holding it: a dead predecessor's
+             * connection is dropped by ZeroMQ's heartbeats instead, and the
+             * restarted worker's reconnects get in then. */
+            int ivl = 1000, timeout = (int)s->opt.node_timeout_ms;
+            zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+            zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+        }
     }
     return sock;
 }
@@ -204,6 +220,11 @@ int sched_start(sched *s)
     s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
     s->zctx = zmq_ctx_new();
+    if (!s->zctx || auth_start(s) < 0)
+        return -1;
+    if (s->opt.rate_limit &&
+        !(s->limits = ratelimit_new(s->opt.rate_limit, 2.0 * s->opt.rate_limit)))
+        return -1;
     s->clients = router(s, false);
     s->workers = router(s, true);
     char cep[512], wep[512];
@@ -224,22 +245,51 @@ int sched_start(sched *s)
         return -1;
     metrics_tick(s, clock_mono_ms());   /* the first snapshot, before anyone is told */
     if (s->opt.endpoints_file) {
-        char buf[1600];
+        char buf[1700];
         const char *murl = metrics_url(s);
-        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%spid=%d\n", cep, wep,
-                         murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
-                         (int)getpid());
+        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%sserver_key=%s\npid=%d\n",
+                         cep, wep, murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
+                         auth_public(s), (int)getpid());
         if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0644) < 0) {
             log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
             return -1;
         }
     }
     log_info("serving clients on %s, workers on %s, state %s", cep, wep, s->opt.state_path);
+    if (!s->auth)
+        log_warn("authentication is off (no --key): every client is trusted as what it says, "
+                 "and as an admin");
     return 0;
+}
+
+/* Whether a client request may go on: each sender (its key's user; with
+ * authentication off, its connection) gets opt.rate_limit a second. */
+static bool within_limit(sched *s, const wire_peer *peer, int64_t now)
+{
+    if (!s->limits)
+        return true;
+    char who[2 * sizeof peer->id + 8];
+    if (peer->user[0]) {
+        snprintf(who, sizeof who, "%s", peer->user);
+    } else {
+        size_t n = 0;
+        for (size_t i = 0; i < peer->id_len; i++)
+            n += (size_t)snprintf(who + n, sizeof who - n, "%02x", peer->id[i]);
+        who[n] = '\0';
+    }
+    if (ratelimit_take(s->limits, who, now))
+        return true;
+    if (now - s->limit_logged >= 10000) {
+        log_warn("client %s: over --rate-limit %u requests/s; refusing the excess", who,
+                 s->opt.rate_limit);
+        s->limit_logged = now;
+    }
+    return false;
 }
 
 static void drain(sched *s, void *sock, bool clients)
 {
+    int64_t now = clock_mono_ms();
     /* After a failed write the turn is doomed: leave the rest for the next. */
     for (int i = 0; i < MAX_PER_TURN && !s->tx_failed; i++) {
         wire_peer peer;
@@ -258,7 +308,11 @@ static void drain(sched *s, void *sock, bool clients)
                 wire_send_error(sock, &peer, 0, "ternd: %s", err);
             continue;
         }
-        if (clients)
+        if (clients && !within_limit(s, &peer, now))
+            outbox_error(s, &peer, env->seq, "ternd: rate limit: more than %u requests a second "
+                         "from %s; slow down", s->opt.rate_limit,
+                         peer.user[0] ? peer.user : "this connection");
+        else if (clients)
             client_handle(s, &peer, env);
         else
             worker_handle(s, &peer, env);
@@ -290,12 +344,13 @@ int sched_run(sched *s)
 {
     int64_t last_begin_err = 0;
     while (!s->stop) {
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[4] = {
             { s->clients, 0, ZMQ_POLLIN, 0 },
             { s->workers, 0, ZMQ_POLLIN, 0 },
             { NULL, s->sigfd, ZMQ_POLLIN, 0 },
+            { auth_zap(s), 0, ZMQ_POLLIN, 0 },
         };
-        if (zmq_poll(items, 3, POLL_MS) < 0 && errno != EINTR) {
+        if (zmq_poll(items, auth_zap(s) ? 4 : 3, POLL_MS) < 0 && errno != EINTR) {
             log_err("poll: %s", zmq_strerror(errno));
             return -1;
         }
@@ -308,6 +363,8 @@ int sched_run(sched *s)
                 break;
             }
         }
+        /* Handshakes wait for these answers: before the turn's work. */
+        auth_serve(s);
         int64_t now = clock_mono_ms();
         if (store_begin(s->db) < 0) {
             if (now - last_begin_err > 1000) {
@@ -356,6 +413,8 @@ void sched_finish(sched *s)
         zmq_close(s->clients);
     if (s->workers)
         zmq_close(s->workers);
+    auth_stop(s);
+    ratelimit_destroy(&s->limits);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     sched_jobs_clear(s);

@@ -35,6 +35,12 @@ static const char usage[] =
     "  --backfill-depth N    jobs tried behind the top waiting job per pass (default 200)\n"
     "  --metrics HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics (port\n"
     "                        0: any; the endpoints file names it; default: off)\n"
+    "  --key FILE            ternd's CURVE key (tern keygen): clients and workers must\n"
+    "                        authenticate; without it every client is trusted\n"
+    "  --authorized-keys FILE  who may connect: 'ROLE NAME PUBLICKEY' lines, ROLE user,\n"
+    "                        admin or worker (re-read when it changes)\n"
+    "  --rate-limit N        client requests a second per user (bursts of 2N; default\n"
+    "                        1000; 0: no limit)\n"
     "  --config FILE         read 'option = value' lines (same names as above)\n"
     "  --log-level LEVEL     error, warn, info (default) or debug\n";
 
@@ -52,6 +58,17 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         return options_str(&so->endpoints_file, v);
     if (strcmp(key, "log-dir") == 0)
         return options_str(&so->log_dir, v);
+    if (strcmp(key, "key") == 0)
+        return options_str(&so->key_path, v);
+    if (strcmp(key, "authorized-keys") == 0)
+        return options_str(&so->authorized_keys, v);
+    if (strcmp(key, "rate-limit") == 0) {
+        if (parse_u32(v, 0, 100000000, &so->rate_limit) == 0)
+            return 0;
+        snprintf(err, errlen, "rate-limit '%s': expected requests per second, 0 to 100000000 "
+                 "(0: no limit)", v);
+        return -1;
+    }
     if (strcmp(key, "metrics") == 0) {
         char host[256];
         uint16_t port;
@@ -127,7 +144,8 @@ int main(int argc, char **argv)
     static const char *const names[] = {
         "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
         "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin",
-        "preempt-grace", "fairshare-halflife", "backfill-depth", "metrics", NULL,
+        "preempt-grace", "fairshare-halflife", "backfill-depth", "metrics", "key",
+        "authorized-keys", "rate-limit", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -141,6 +159,7 @@ int main(int argc, char **argv)
     so->preempt_grace_ms = 60000;
     so->fairshare_halflife_s = 7 * 86400;
     so->backfill_depth = 200;
+    so->rate_limit = 1000;
     so->port_lo = 29500;
     so->port_hi = 29999;
     enum log_level level = LOG_INFO;
@@ -185,5 +204,7 @@ out:
     free(so->endpoints_file);
     free(so->log_dir);
     free(so->metrics_addr);
+    free(so->key_path);
+    free(so->authorized_keys);
     return rc;
 }

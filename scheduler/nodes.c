@@ -162,7 +162,9 @@ uint32_t sched_partition_bit(sched *s, const char *name)
     return v ? 1u << ((uint32_t)(uintptr_t)v - 1) : UINT32_MAX;
 }
 
-/* Reads partition=a,b (the node's partitions) and switch= or rack= (the
+#define MAX_NODE_PARTITIONS 8
+
+/* Reads partition=a,b (the node's partitions, the first 8) and switch= or rack= (the
  * group a multi-node gang should stay in). */
 static void node_labels_apply(sched *s, node *n, const char *l, char *group, size_t glen)
 {
@@ -171,8 +173,11 @@ static void node_labels_apply(sched *s, node *n, const char *l, char *group, siz
         snprintf(group, glen, "%s", l);
     } else if (strncmp(l, "partition=", 10) == 0) {
         char list[128], *save = NULL;
+        int taken = 0;
         snprintf(list, sizeof list, "%s", l + 10);
-        for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        /* A node names a few: the 32 numbers are the whole cluster's. */
+        for (char *p = strtok_r(list, ",", &save); p && taken < MAX_NODE_PARTITIONS;
+             p = strtok_r(NULL, ",", &save), taken++) {
             snprintf(key, sizeof key, "part=%s", p);
             uint32_t bit = label_id(s, key, &s->nparts, 0, 32);
             if (bit < 32)
@@ -233,6 +238,8 @@ void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why)
     n->notice_deadline = deadline;
     /* The ranks must have saved and gone a margin before the machine does. */
     int64_t grace = deadline - (int64_t)s->opt.notice_margin_ms - now;
+    if (grace > (int64_t)UINT32_MAX)   /* a deadline weeks away: as long as we can say */
+        grace = UINT32_MAX;
     char msg[128];
     snprintf(msg, sizeof msg, "spot notice on %s", n->name);
     for (job *j = s->active.head, *next; j; j = next) {

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/authkeys.h"
+#include "common/curve.h"
 #include "common/jobstate.h"
 #include "common/strmap.h"
 #include "common/wire.h"
@@ -156,6 +158,9 @@ typedef struct sched_opts {
     double fairshare_halflife_s;   /* past usage counts half after this long */
     uint32_t backfill_depth;       /* jobs tried behind the top waiting job per pass */
     char *metrics_addr;            /* HOST:PORT of the /metrics endpoint; NULL: off */
+    char *key_path;                /* ternd's CURVE key; NULL: authentication off */
+    char *authorized_keys;         /* who may connect (authkeys.h) */
+    uint32_t rate_limit;           /* client requests/s per caller; 0: no limit */
 } sched_opts;
 
 typedef struct sched {
@@ -190,6 +195,9 @@ typedef struct sched {
     uint32_t ngroups, nparts;
 
     struct metrics *metrics;       /* metrics.c: the /metrics endpoint; NULL: off */
+    struct auth *auth;             /* auth.c: keys and who may connect; NULL: off */
+    struct ratelimit *limits;      /* client requests per caller; NULL: no limit */
+    int64_t limit_logged;          /* the last "over the limit" log line */
 
     bool dirty;                    /* something may let a pending job start */
     bool tx_failed;                /* a write of this turn failed: roll back */
@@ -218,6 +226,43 @@ static inline int sched_db(sched *s, int rc)
     }
     return rc;
 }
+
+/* ---- auth.c: who may connect, and what a caller may do ---- */
+/* What a request's sender is. With authentication off every client is
+ * TRUSTED: taken for the user it says it is, and allowed what an admin is. */
+enum caller_role { CALLER_TRUSTED, CALLER_USER, CALLER_ADMIN, CALLER_WORKER };
+typedef struct caller {
+    enum caller_role role;
+    char name[AUTHKEY_NAME_MAX + 1]; /* the key's user (a job key: the job's user) */
+    uint64_t job_id;               /* an attempt's key: the job (it acts as the job's user) */
+} caller;
+
+/* Reads ternd's key and the authorized keys and starts the ZAP handler;
+ * nothing when no key is configured. Returns 0, or -1 (logged). */
+int auth_start(sched *s);
+void auth_stop(sched *s);
+/* Makes a ROUTER socket a CURVE server (when on). Returns 0, or -1. */
+int auth_socket(sched *s, void *sock, bool workers);
+/* ZAP's socket to poll with the others; NULL when off. */
+void *auth_zap(const sched *s);
+/* Answers waiting ZAP requests. */
+void auth_serve(sched *s);
+/* The server's public key ("" when off), for the endpoints file. */
+const char *auth_public(const sched *s);
+/* The CURVE key of j's current attempt (derived from ternd's key, so it
+ * survives a restart): its ranks' rendezvous and its srun calls. Returns
+ * false when authentication is off. */
+bool auth_job_key(const sched *s, const job *j, curve_key *k);
+/* j's attempt starts or ends: its key may connect, or not any more. */
+void auth_attempt_bound(sched *s, const job *j);
+void auth_attempt_released(sched *s, const job *j);
+void auth_forget_jobs(sched *s);
+/* Who sent a request that arrived from 'peer' on the client socket. */
+void auth_caller(const sched *s, const wire_peer *peer, caller *c);
+/* Whether 'c' may cancel or signal 'j' (its user, an admin). */
+bool auth_may_manage(const caller *c, const job *j);
+/* A "user NAME" or "admin NAME" for messages. */
+const char *auth_caller_name(const caller *c, char *buf, size_t len);
 
 /* ---- outbox.c: messages sent after the commit ---- */
 void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env, bool client);
@@ -368,6 +413,10 @@ void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t a
 uint32_t attempt_world(const Tern__JobSpec *sp);
 /* A fresh MASTER_PORT on 'addr' for a job or a step. */
 uint32_t attempt_pick_port(sched *s, const char *addr);
+
+/* Fills what every Launch of j's attempt carries (ids, kill wait, the
+ * attempt's key, kept in 'key'). */
+void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_key *key);
 
 /* ---- steps.c: srun inside a batch job ---- */
 /* Starts a step of a running batch job (StepRequest). Returns the step

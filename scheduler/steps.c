@@ -85,9 +85,9 @@ static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec
         const Tern__PlacedNode *pn = j->placement->nodes[st->node_idx[k]];
         Tern__Envelope env;
         Tern__Launch l = TERN__LAUNCH__INIT;
+        curve_key key;
         wire_init(&env, 0);
-        l.job_id = j->id;
-        l.attempt = j->attempt;
+        attempt_launch_init(s, j, &l, &key);
         l.step = id;
         l.spec = (Tern__JobSpec *)spec;
         l.node_rank = k;
@@ -99,7 +99,6 @@ static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec
         l.job_dir = job_dir;
         l.n_node_names = st->nnodes;
         l.node_names = names;
-        l.kill_wait_ms = s->opt.kill_wait_ms;
         l.client_port = s->client_port;
         env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
         env.launch = &l;
@@ -124,6 +123,15 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
     const Tern__JobSpec *sp = rq->spec;
     if (!sp || jobspec_validate(sp, err, errlen) < 0)
         return 0;
+    uint64_t want = (uint64_t)sp->tasks_per_node * (sp->cpus_per_task ? sp->cpus_per_task : 1);
+    uint64_t have = (uint64_t)j->spec->tasks_per_node *
+                    (j->spec->cpus_per_task ? j->spec->cpus_per_task : 1);
+    if (want > have) {
+        snprintf(err, errlen, "srun: %u tasks x %u CPUs per node exceed the job's %u x %u",
+                 sp->tasks_per_node, sp->cpus_per_task ? sp->cpus_per_task : 1,
+                 j->spec->tasks_per_node, j->spec->cpus_per_task ? j->spec->cpus_per_task : 1);
+        return 0;
+    }
     if (sp->gpus_per_node > j->spec->gpus_per_node) {
         snprintf(err, errlen, "srun: %u GPUs per node, the job has %u", sp->gpus_per_node,
                  j->spec->gpus_per_node);
@@ -163,6 +171,7 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
     run.user = js->user;
     run.uid = js->uid;
     run.gid = js->gid;
+    run.admin = js->admin;
     run.checkpoint_dir = js->checkpoint_dir;
     run.preempt_signal = js->preempt_signal;
     run.signal_secs = js->signal_secs;

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "common/parse.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -19,6 +20,8 @@
 
 #define MAX_LABELS 64
 #define MAX_LABEL_LEN 256
+#define MAX_NICS 64
+#define MAX_INFO_BYTES (64u << 10)
 #define MAX_ATTEMPTS_REPORTED 100000
 
 static bool valid_name(const char *s)
@@ -132,7 +135,8 @@ static void apply_notice(sched *s, node *n, const Tern__Notice *nt)
     if (nt->deadline_ms == n->withdrawn)
         return;
     char why[128];
-    snprintf(why, sizeof why, "%.127s", nt->source && nt->source[0] ? nt->source : "spot notice");
+    snprintf(why, sizeof why, "%.127s",
+             nt->source && nt->source[0] && text_printable(nt->source) ? nt->source : "spot notice");
     sched_node_preempt(s, n, nt->deadline_ms, why);
 }
 
@@ -165,8 +169,14 @@ static const char *check_info(const wire_peer *peer, const Tern__NodeInfo *in)
     if (in->n_labels > MAX_LABELS)
         return "more than 64 labels";
     for (size_t i = 0; i < in->n_labels; i++)
-        if (strlen(in->labels[i]) > MAX_LABEL_LEN || !strchr(in->labels[i], '='))
-            return "labels must be key=value, at most 256 bytes";
+        if (strlen(in->labels[i]) > MAX_LABEL_LEN || !strchr(in->labels[i], '=') ||
+            !text_printable(in->labels[i]))
+            return "labels must be key=value, at most 256 bytes, no control characters";
+    if (in->n_nics > MAX_NICS)
+        return "more than 64 network interfaces";
+    /* Kept in the database and sent in every node listing. */
+    if (tern__node_info__get_packed_size(in) > MAX_INFO_BYTES)
+        return "node description over 64 KiB";
     return NULL;
 }
 
@@ -195,6 +205,7 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
     const char *bad = check_info(peer, r->node);
     if (!bad && r->n_attempts > MAX_ATTEMPTS_REPORTED)
         bad = "too many attempts reported";
+
     if (bad) {
         log_warn("registration refused: %s", bad);
         wire_send_error(s->workers, peer, seq, "registration refused: %s", bad);
@@ -342,6 +353,16 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
 
 void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
 {
+    /* A worker key named for one node speaks for that node alone (its
+     * routing id is the node's name). */
+    const char *keyed = strncmp(peer->user, "worker:", 7) == 0 ? peer->user + 7 : "*";
+    if (strcmp(keyed, "*") != 0 &&
+        (peer->id_len != strlen(keyed) || memcmp(peer->id, keyed, peer->id_len) != 0)) {
+        log_warn("worker endpoint: the key of node %s speaks as node %.*s: refused", keyed,
+                 (int)(peer->id_len < 64 ? peer->id_len : 64), (const char *)peer->id);
+        wire_send_error(s->workers, peer, env->seq, "this worker key belongs to node %s", keyed);
+        return;
+    }
     switch (env->body_case) {
     case TERN__ENVELOPE__BODY_REG:
         handle_register(s, peer, env->seq, env->reg);

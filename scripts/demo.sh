@@ -6,7 +6,8 @@
 # node; in mid-training the endpoint announces that node3 will be taken
 # away: the job saves the step it is at, moves to the on-demand nodes and
 # resumes there, and ends with the same weights, bit for bit, as a run that
-# was never stopped. Then the cluster stops.
+# was never stopped. Last, the cluster's authentication (on by default):
+# a key it does not know is refused. Then the cluster stops.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$here/bin:$PATH"
@@ -71,4 +72,7 @@ whole=$(tern logs "$id" --rank 0 | sed -n 's/^weights //p')
 echo "weights after the spot notice and the move: $moved"
 echo "weights of the run never stopped:           $whole"
 [ -n "$whole" ] && [ "$moved" = "$whole" ] && echo "identical: the preemption cost no step and changed no bit"
+say "tern keygen -o stranger.key; TERN_KEY=stranger.key tern submit -- true    # keys tern up did not make"
+tern keygen -o stranger.key
+TERN_KEY=stranger.key tern submit -- true || echo "(refused, as it should be: .tern/keys/authorized_keys lists who may connect)"
 run tern down --dir "$dir/.tern"

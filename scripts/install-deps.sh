@@ -11,7 +11,7 @@ pkgs="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compil
       libhwloc-dev hwloc libcunit1-dev libsqlite3-dev sqlite3 libjansson-dev libxxhash-dev
       libcurl4-openssl-dev openmpi-bin libopenmpi-dev clang libclang-rt-14-dev procps iproute2
       python3 python3-pip python3-venv slurm-wlm munge libmicrohttpd-dev prometheus
-      python3-torch"
+      python3-torch libsodium-dev"
 
 missing=""
 for p in $pkgs; do

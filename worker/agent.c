@@ -4,6 +4,8 @@
 #include "worker/metrics.h"
 
 #include "common/clock.h"
+#include "common/curve.h"
+#include "common/zmonitor.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/wire.h"
@@ -148,6 +150,47 @@ void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
     send_env(w, &env);
 }
 
+/* The socket to ternd (and its monitor). */
+static int scheduler_connect(worker *w)
+{
+    w->sock = zmq_socket(w->zctx, ZMQ_DEALER);
+    if (!w->sock) {
+        log_err("cannot create socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int one = 1, ivl = 100, ivl_max = 2000;
+    wire_socket_defaults(w->sock);
+    zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, w->opt.name, strlen(w->opt.name));
+    /* Queue nothing for a scheduler that is away: heartbeats carry the whole
+     * state, so stale ones are worth nothing when it returns. */
+    zmq_setsockopt(w->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    if (w->server_pub[0] && curve_client(w->sock, &w->key, w->server_pub) < 0) {
+        log_err("cannot set up CURVE: %s", zmq_strerror(errno));
+        return -1;
+    }
+    w->mon = zmonitor_open(w->zctx, w->sock, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    if (zmq_connect(w->sock, w->opt.scheduler) < 0) {
+        log_err("cannot connect to %s: %s", w->opt.scheduler, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void scheduler_disconnect(worker *w, int linger)
+{
+    if (w->mon)
+        zmq_close(w->mon);
+    if (w->sock) {
+        zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(w->sock);
+    }
+    w->mon = w->sock = NULL;
+}
+
 int worker_start(worker *w)
 {
     char err[512];
@@ -184,23 +227,16 @@ int worker_start(worker *w)
     w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
     w->zctx = zmq_ctx_new();
-    w->sock = zmq_socket(w->zctx, ZMQ_DEALER);
-    if (!w->sock) {
-        log_err("cannot create socket: %s", zmq_strerror(errno));
-        return -1;
+    if (w->opt.key_path) {
+        char err[512];
+        if (curve_key_load(w->opt.key_path, &w->key, err, sizeof err) < 0 ||
+            curve_public_read(w->opt.server_key, w->server_pub, err, sizeof err) < 0) {
+            log_err("%s", err);
+            return -1;
+        }
     }
-    int one = 1, ivl = 100, ivl_max = 2000;
-    wire_socket_defaults(w->sock);
-    zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, w->opt.name, strlen(w->opt.name));
-    /* Queue nothing for a scheduler that is away: heartbeats carry the whole
-     * state, so stale ones are worth nothing when it returns. */
-    zmq_setsockopt(w->sock, ZMQ_IMMEDIATE, &one, sizeof one);
-    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt(w->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    if (zmq_connect(w->sock, w->opt.scheduler) < 0) {
-        log_err("cannot connect to %s: %s", w->opt.scheduler, zmq_strerror(errno));
+    if (scheduler_connect(w) < 0)
         return -1;
-    }
     if (w->opt.notice_url) {
         if (worker_watch_notices(w) < 0)
             return -1;
@@ -227,7 +263,7 @@ static int handle(worker *w, Tern__Envelope *env)
             log_info("registered with scheduler");
         w->registered = true;
         w->sched_incarnation = env->registered->scheduler_incarnation;
-        if (env->registered->heartbeat_ms >= 10)
+        if (env->registered->heartbeat_ms >= 10 && env->registered->heartbeat_ms <= 600000)
             w->heartbeat_ms = env->registered->heartbeat_ms;
         w->next_heartbeat = now + w->heartbeat_ms;
         break;
@@ -342,6 +378,28 @@ static void shutdown_ranks(worker *w)
         worker_heartbeat(w);
 }
 
+#define HANDSHAKE_RETRY_MS 5000
+
+/* ternd refused the handshake: said once a minute (libzmq keeps retrying,
+ * and an admin may add the key meanwhile). */
+static void handshake_event(worker *w)
+{
+    uint32_t value = 0;
+    int ev = zmonitor_event(w->mon, &value);
+    int64_t now = clock_mono_ms();
+    if (!ev)
+        return;
+    /* ZeroMQ does not try a refused handshake again: a new socket will,
+     * in case the key has been authorized meanwhile. */
+    w->reconnect_at = now + HANDSHAKE_RETRY_MS;
+    if (w->refused_logged && now - w->refused_logged < 60000)
+        return;
+    char what[600], line[1024];
+    snprintf(what, sizeof what, "node=%s: the scheduler at %s", w->opt.name, w->opt.scheduler);
+    log_err("%s", zmonitor_handshake_error(ev, value, what, w->server_pub[0], line, sizeof line));
+    w->refused_logged = now;
+}
+
 int worker_run(worker *w)
 {
     int rc = 0;
@@ -360,12 +418,13 @@ int worker_run(worker *w)
             timeout = mt;
         if (timeout < 0)
             timeout = 0;
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[4] = {
             { w->sock, 0, ZMQ_POLLIN, 0 },
             { NULL, w->sigfd, ZMQ_POLLIN, 0 },
+            { w->mon, 0, w->mon ? ZMQ_POLLIN : 0, 0 },
             { NULL, w->watch ? notice_watch_fd(w->watch) : -1, ZMQ_POLLIN, 0 },
         };
-        if (zmq_poll(items, w->watch ? 3 : 2, (long)timeout) < 0 && errno != EINTR) {
+        if (zmq_poll(items, w->watch ? 4 : 3, (long)timeout) < 0 && errno != EINTR) {
             log_err("poll: %s", zmq_strerror(errno));
             rc = -1;
             break;
@@ -373,7 +432,9 @@ int worker_run(worker *w)
         if (items[1].revents & ZMQ_POLLIN)
             read_signals(w);
         notice nt;
-        if (w->watch && (items[2].revents & ZMQ_POLLIN) && notice_watch_take(w->watch, &nt))
+        if (items[2].revents & ZMQ_POLLIN)
+            handshake_event(w);
+        if (w->watch && (items[3].revents & ZMQ_POLLIN) && notice_watch_take(w->watch, &nt))
             worker_notice(w, nt.deadline_ms, nt.source);
         if (w->leaving && worker_running_ranks(w) == 0) {
             log_info("spot node leaving: no rank left");
@@ -387,6 +448,14 @@ int worker_run(worker *w)
             }
         }
         now = clock_mono_ms();
+        if (w->reconnect_at && now >= w->reconnect_at) {
+            w->reconnect_at = 0;
+            scheduler_disconnect(w, 0);
+            if (scheduler_connect(w) < 0) {
+                rc = -1;
+                break;
+            }
+        }
         if (!w->registered && now >= w->next_register) {
             send_register(w);
             w->next_register = now + REGISTER_RETRY_MS;
@@ -401,11 +470,7 @@ int worker_run(worker *w)
 
 void worker_finish(worker *w)
 {
-    if (w->sock) {
-        int linger = 500;
-        zmq_setsockopt(w->sock, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_close(w->sock);
-    }
+    scheduler_disconnect(w, 500);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
     notice_watch_stop(&w->watch);

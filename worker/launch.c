@@ -4,7 +4,12 @@
  *
  * Everything the child needs is prepared before vfork: the worker has ZeroMQ
  * threads, and the child shares its memory, so between vfork and exec the
- * child only makes system calls. */
+ * child only makes system calls.
+ *
+ * A root worker runs a job's ranks as the job's user (worker/runas.h): what
+ * it creates for the job (the job directory's contents, output files and
+ * their directories) it creates as that user, and the child becomes the
+ * user before it changes to the job's directory and execs. */
 #include "worker/worker.h"
 
 #include "common/fsutil.h"
@@ -12,6 +17,7 @@
 #include "common/log.h"
 #include "common/pattern.h"
 #include "worker/rankenv.h"
+#include "worker/runas.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,15 +36,17 @@
 #define EXIT_CANNOT_RUN 126
 #define EXIT_NOT_FOUND 127
 
-/* Finds 'cmd' as execvp would, with the job's PATH and working directory.
- * Returns 0 with the path in 'out', or -1 with errno. */
+/* Finds 'cmd' as execvp would, with the job's PATH and working directory,
+ * checking execute permission as the thread's filesystem identity (the
+ * job's user, under runas_fs_enter). Returns 0 with the path in 'out', or
+ * -1 with errno. */
 static int resolve_command(const char *cmd, const char *path, const char *cwd, char *out,
                            size_t len)
 {
     if (strchr(cmd, '/')) {
         if (fs_absolute(cwd, cmd, out, len) < 0)
             return -1;
-        return access(out, X_OK);
+        return faccessat(AT_FDCWD, out, X_OK, AT_EACCESS);
     }
     if (!path)
         path = "/usr/local/bin:/usr/bin:/bin";
@@ -50,7 +58,7 @@ static int resolve_command(const char *cmd, const char *path, const char *cwd, c
                    : snprintf(out, len, "%s/%s", cwd, cmd);
         struct stat st;
         if (n > 0 && (size_t)n < len && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (access(out, X_OK) == 0)
+            if (faccessat(AT_FDCWD, out, X_OK, AT_EACCESS) == 0)
                 return 0;
             first_err = errno;
         }
@@ -82,6 +90,26 @@ static void rank_failed(rank_proc *r, int code, const char *fmt, ...)
     r->exit_code = code;
 }
 
+/* Gives the job's directory (just created, or as an earlier launch left
+ * it) to its user. Returns 0, or -1 with errno. */
+static int give_dir(const runas *ra, const char *dir)
+{
+    if (!ra->change)
+        return 0;
+    /* Not through a link: the directory is the job's own, under ternd's. */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = runas_give(ra, fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Opens (creates, with its directories) the output file of 'pattern', as
+ * the thread's filesystem identity: a new file and directory belong to the
+ * job's user. */
 static int open_output(const char *pattern, const pattern_vars *vars,
                        const pattern_array *array, char *path, size_t len)
 {
@@ -95,6 +123,7 @@ static int open_output(const char *pattern, const pattern_vars *vars,
 }
 
 typedef struct spawn {
+    const runas *ra;
     const char *exe;
     char **argv;
     char **env;
@@ -104,14 +133,20 @@ typedef struct spawn {
     cpu_set_t cpus;
 } spawn;
 
-/* The child: system calls only, then exec. Reports a failure as errno
- * through 'errfd' (close-on-exec: EOF means exec succeeded). */
+/* What the child could not do, through its error pipe. */
+typedef struct child_error {
+    int step;                      /* enum runas_step; RUNAS_OK: chdir, binding or exec */
+    int err;                       /* errno; 0 for a failed identity check */
+} child_error;
+
+/* The child: system calls only, then exec. It starts with the launching
+ * thread's filesystem identity (the user's, under runas_fs_enter) and
+ * becomes the user for good, alone: the worker's threads keep theirs.
+ * Reports a failure through 'errfd' (close-on-exec: EOF means exec
+ * succeeded). */
 static _Noreturn void child(const spawn *sp, pid_t parent, int errfd)
 {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(EXIT_CANNOT_RUN);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -123,18 +158,27 @@ static _Noreturn void child(const spawn *sp, pid_t parent, int errfd)
     dup2(sp->err_fd, 2);
     /* Nothing but 0, 1 and 2 reaches the rank, whatever the worker inherited. */
     close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
-    int err = 0;
-    if (chdir(sp->cwd) < 0)
-        err = errno;
-    else if (sp->bind && sched_setaffinity(0, sizeof sp->cpus, &sp->cpus) < 0)
-        err = errno;
-    if (!err) {
-        execve(sp->exe, sp->argv, sp->env);
-        err = errno;
-    }
-    if (write(errfd, &err, sizeof err) < 0)
+    child_error ce = { RUNAS_OK, 0 };
+    ce.step = (int)runas_become(sp->ra, &ce.err);
+    if (ce.step != RUNAS_OK)
+        goto fail;
+    /* After the identity: changing it clears the parent-death signal. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
         _exit(EXIT_CANNOT_RUN);
-    _exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
+    /* The job's directory with the user's permissions, then the command. */
+    if (chdir(sp->cwd) < 0)
+        ce.err = errno;
+    else if (sp->bind && sched_setaffinity(0, sizeof sp->cpus, &sp->cpus) < 0)
+        ce.err = errno;
+    if (!ce.err) {
+        execve(sp->exe, sp->argv, sp->env);
+        ce.err = errno;
+    }
+fail:
+    if (write(errfd, &ce, sizeof ce) < 0)
+        _exit(EXIT_CANNOT_RUN);
+    _exit(ce.step == RUNAS_OK && ce.err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN);
 }
 
 static void spawn_rank(worker *w, rank_proc *r, spawn *sp)
@@ -163,14 +207,20 @@ static void spawn_rank(worker *w, rank_proc *r, spawn *sp)
     setpgid(pid, pid);   /* also here, so a kill right away finds the group */
     r->pid = pid;
     r->running = true;
-    int err = 0;
+    child_error ce;
     ssize_t n;
-    while ((n = read(pfd[0], &err, sizeof err)) < 0 && errno == EINTR)
+    while ((n = read(pfd[0], &ce, sizeof ce)) < 0 && errno == EINTR)
         ;
     close(pfd[0]);
-    if (n == sizeof err)   /* the child exits; the reaper reports it */
+    /* The child exits; the reaper reports it. */
+    if (n == sizeof ce && ce.step != RUNAS_OK)
+        snprintf(r->message, sizeof r->message, "cannot run as user '%s' (uid %u, gid %u): %s%s%s",
+                 sp->ra->name, (unsigned)sp->ra->uid, (unsigned)sp->ra->gid,
+                 runas_step_name((enum runas_step)ce.step), ce.err ? ": " : "",
+                 ce.err ? strerror(ce.err) : "");
+    else if (n == sizeof ce)
         snprintf(r->message, sizeof r->message, "cannot run %s in %s: %s", sp->exe, sp->cwd,
-                 strerror(err));
+                 strerror(ce.err));
     (void)w;
 }
 
@@ -345,6 +395,14 @@ void worker_launch(worker *w, const Tern__Launch *l)
         ranks[i].rank = l->node_rank * tpn + i;
         ranks[i].cpus = hwloc_bitmap_alloc();
     }
+    /* Who the ranks run as: refused here, the launch fails on every node. */
+    runas ra = { 0 };
+    char who[512];
+    if (!bad && runas_resolve(&ra, spec, l->job_id, w->opt.name, who, sizeof who) < 0) {
+        bad = who;
+        log_warn("job=%llu attempt=%u node=%s: launch refused: %s", (unsigned long long)l->job_id,
+                 l->attempt, w->opt.name, bad);
+    }
     if (bad) {
         for (uint32_t i = 0; i < nranks; i++) {
             rank_failed(&ranks[i], EXIT_CANNOT_RUN, "launch refused: %s", bad);
@@ -353,11 +411,19 @@ void worker_launch(worker *w, const Tern__Launch *l)
         return;
     }
 
-    /* The job's directory, and the script as submitted. */
+    char client[600] = "", shims[4200] = "";
+    if (batch || l->step)
+        batch_paths(w, l->client_port, client, sizeof client, shims, sizeof shims);
+    /* The job's directory is the user's (its ranks write their progress,
+     * checkpoints and srun's step output there); from here on the worker
+     * creates and opens files as the user, so a path the user controls
+     * cannot make it write where the user may not. */
     char exe[4096], script[4200], ckpt[4200], gpus[512];
     const char *setup_err = NULL;
-    if (fs_mkdir_p(l->job_dir, 0755) < 0)
+    if (fs_mkdir_p(l->job_dir, 0755) < 0 || give_dir(&ra, l->job_dir) < 0)
         setup_err = "cannot create the job directory";
+    else if (runas_fs_enter(&ra) < 0)
+        setup_err = "cannot take the job's user's file identity";
     snprintf(script, sizeof script, "%s/script", l->job_dir);
     if (!setup_err && spec->script.len &&
         fs_write_atomic(script, spec->script.data, spec->script.len, 0755) < 0)
@@ -387,9 +453,6 @@ void worker_launch(worker *w, const Tern__Launch *l)
         o += (size_t)snprintf(nodelist + o, listlen - o, "%s%s", i ? "," : "",
                               l->node_names[i]);
 
-    char client[600] = "", shims[4200] = "";
-    if (batch || l->step)
-        batch_paths(w, l->client_port, client, sizeof client, shims, sizeof shims);
     char **argv = NULL;
     char *mpi_words = NULL;
     if (batch && jobspec_mpi(spec) && !setup_err)
@@ -427,7 +490,8 @@ void worker_launch(worker *w, const Tern__Launch *l)
             .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
             .checkpoint_dir = ckpt, .worker_id = w->opt.id, .hints = w->rank_hints,
             .step = l->step, .scheduler = client, .slurm_shims = shims, .job_dir = l->job_dir,
-            .progress = r->rank == 0 ? a->progress : NULL,
+            .progress = r->rank == 0 ? a->progress : NULL, .user = ra.name,
+            .job_key = l->job_key, .server_key = w->server_pub,
         };
         char **env = rankenv_build(&ein);
         pattern_vars vars = { l->job_id, r->rank, l->node_rank, w->opt.name, spec->name };
@@ -453,7 +517,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
                         "cannot run '%s': %s", argv[0],
                         e == ENOENT ? "command not found" : strerror(e));
         } else {
-            spawn sp = { .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
+            spawn sp = { .ra = &ra, .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
                          .out_fd = out_fd, .err_fd = err_fd >= 0 ? err_fd : out_fd,
                          .bind = topo_is_this_system(w->topo) && !unbound };
             CPU_ZERO(&sp.cpus);
@@ -481,6 +545,8 @@ void worker_launch(worker *w, const Tern__Launch *l)
             worker_report_exit(w, a, r);
         rankenv_free(env);
     }
+    runas_fs_leave(&ra);
+    runas_clear(&ra);
     hwloc_bitmap_free(busy);
     free(argv);
     free(mpi_words);

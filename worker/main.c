@@ -42,6 +42,8 @@ static const char usage[] =
     "                        (at most ternd's --node-timeout: then no two attempts of a\n"
     "                        job ever run at once; 0, the default: never, so a\n"
     "                        scheduler outage disturbs no job)\n"
+    "  --key FILE            this worker's CURVE key (tern keygen); with --server-key\n"
+    "  --server-key KEY      ternd's public key (or a file with it): authenticate\n"
     "  --nccl-ifname IFS     ranks get NCCL_SOCKET_IFNAME=IFS and GLOO_SOCKET_IFNAME=IFS\n"
     "                        unless their job sets them (IFS as NCCL reads it: eth0,ib0\n"
     "                        or ^docker,lo); auto: this node's interfaces but lo and\n"
@@ -136,6 +138,10 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
         }
         return options_str(&wo->notice_url, v);
     }
+    if (strcmp(key, "key") == 0)
+        return options_str(&wo->key_path, v);
+    if (strcmp(key, "server-key") == 0)
+        return options_str(&wo->server_key, v);
     if (strcmp(key, "nccl-ifname") == 0) {
         bool ok = v[0] && strlen(v) <= 1024;
         for (const char *c = v; ok && *c; c++)
@@ -212,7 +218,7 @@ int main(int argc, char **argv)
     static const char *const names[] = {
         "scheduler", "name", "addr", "cpus", "gpus", "topology", "label", "spot?", "price",
         "notice-url", "notice-poll-ms", "notice-margin", "sigterm-notice", "fence-after",
-        "nccl-ifname", "metrics", NULL,
+        "nccl-ifname", "metrics", "key", "server-key", NULL,
     };
     worker w;
     memset(&w, 0, sizeof w);
@@ -232,6 +238,10 @@ int main(int argc, char **argv)
         options_str(&w.opt.scheduler, getenv("TERN_WORKER_ENDPOINT"));
     if (!w.opt.scheduler) {
         fprintf(stderr, "tern-worker: --scheduler tcp://HOST:PORT is required\n");
+        goto out;
+    }
+    if (!w.opt.key_path != !w.opt.server_key) {
+        fprintf(stderr, "tern-worker: --key and --server-key go together\n");
         goto out;
     }
     if (!w.opt.name) {
@@ -254,6 +264,8 @@ out:
     free(w.opt.notice_url);
     free(w.opt.nccl_ifname);
     free(w.opt.metrics_addr);
+    free(w.opt.key_path);
+    free(w.opt.server_key);
     rankenv_free(w.rank_hints);
     for (size_t i = 0; i < w.opt.nlabels; i++)
         free(w.opt.labels[i]);

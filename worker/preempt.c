@@ -46,7 +46,7 @@ void worker_notice(worker *w, int64_t deadline_ms, const char *source)
     w->notice.deadline_ms = deadline_ms;
     snprintf(w->notice.source, sizeof w->notice.source, "%s", source);
     int64_t left = deadline_ms - (int64_t)w->opt.notice_margin_ms - clock_wall_ms();
-    uint32_t grace = left > 0 ? (uint32_t)left : 0;
+    uint32_t grace = left <= 0 ? 0 : left > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)left;
     log_warn("spot notice: %s; ranks have %.1f s to checkpoint and exit", source,
              (double)grace / 1e3);
     for (wattempt *a = w->attempts; a; a = a->next)

@@ -86,6 +86,16 @@ static void inherit(envb *b, const char *kv)
 
 /* An array task's ids: SLURM sets them for every array task, --slurm-env
  * or not; scripts written for sbatch --array read them to pick their share. */
+/* With authentication: the attempt's key (its rendezvous, its srun calls)
+ * and ternd's public key. */
+static void keys_env(envb *b, const rankenv_in *in)
+{
+    if (in->job_key && in->job_key[0])
+        set(b, "TERN_JOB_KEY", "%s", in->job_key);
+    if (in->server_key && in->server_key[0])
+        set(b, "TERN_SERVER_KEY", "%s", in->server_key);
+}
+
 static void array_env(envb *b, const Tern__JobSpec *sp)
 {
     if (!sp->array_job_id)
@@ -150,6 +160,7 @@ tern:
         set(b, "TERN_WORKER_ID", "%s", in->worker_id);
     if (in->scheduler && in->scheduler[0])
         set(b, "TERN_SCHEDULER", "%s", in->scheduler);
+    keys_env(b, in);
     if (jobspec_mpi(sp)) {
         /* mpirun, started by a worker that may run as root: Open MPI asks
          * to be told that this is meant. */
@@ -190,6 +201,12 @@ char **rankenv_build(const rankenv_in *in)
         key[kl] = '\0';
         if (!strmap_get(b.index, key))
             set(&b, key, "%s", *h + kl + 1);
+    }
+    /* The user the rank runs as, whoever submitted (an admin may). HOME
+     * stays as submitted: ranks do not depend on the user having one. */
+    if (in->user) {
+        set(&b, "USER", "%s", in->user);
+        set(&b, "LOGNAME", "%s", in->user);
     }
 
     uint32_t tpn = sp->tasks_per_node, world = sp->nodes * tpn;
@@ -247,6 +264,7 @@ tern:
         set(&b, "TERN_WORKER_ID", "%s", in->worker_id);
     if (in->progress)
         set(&b, "TERN_PROGRESS_FILE", "%s", in->progress);
+    keys_env(&b, in);
     array_env(&b, sp);
     if (sp->slurm_env && !daemon) {
         set(&b, "SLURM_JOB_ID", "%llu", (unsigned long long)in->job_id);

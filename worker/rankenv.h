@@ -33,6 +33,10 @@ typedef struct rankenv_in {
     const char *slurm_shims;       /* batch script: tern's srun and scontrol, first on PATH */
     const char *job_dir;           /* batch script: TERN_JOB_DIR, the job's log directory */
     const char *progress;          /* rank 0: TERN_PROGRESS_FILE (tern_report_step); or NULL */
+    const char *user;              /* the user the rank runs as, when the worker changes to
+                                    * it: USER and LOGNAME; NULL: as submitted */
+    const char *job_key;           /* TERN_JOB_KEY: the attempt's CURVE secret; NULL/"": none */
+    const char *server_key;        /* TERN_SERVER_KEY: ternd's public key; NULL/"": none */
 } rankenv_in;
 
 /* Returns a NULL-terminated "KEY=VALUE" array: the submitting environment

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/curve.h"
 #include "proto/tern.pb-c.h"
 #include "worker/notice.h"
 #include "worker/topology.h"
@@ -56,6 +57,8 @@ typedef struct worker_opts {
     uint32_t fence_after_ms;       /* stop the ranks after this long without ternd; 0: never */
     char *nccl_ifname;             /* NULL, interface names for NCCL/Gloo, or "auto" */
     char *metrics_addr;            /* HOST:PORT of the worker's /metrics endpoint; NULL: off */
+    char *key_path;                /* this worker's CURVE key; NULL: no authentication */
+    char *server_key;              /* ternd's public key, or a file holding it */
 } worker_opts;
 
 typedef struct worker {
@@ -63,6 +66,11 @@ typedef struct worker {
     topology *topo;
     char **rank_hints;             /* --nccl-ifname resolved at start (rankenv_nic_hints) */
     void *zctx, *sock;
+    void *mon;                     /* the socket's handshake events (a refused key) */
+    char server_pub[41];           /* ternd's public key; "": no authentication */
+    curve_key key;                 /* this worker's, with server_pub */
+    int64_t refused_logged;
+    int64_t reconnect_at;          /* a new socket then (a refused handshake); 0: none */
     int sigfd;
     bool stop;
     uint64_t incarnation;

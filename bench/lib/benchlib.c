@@ -1,5 +1,6 @@
 #include "bench/lib/benchlib.h"
 
+#include "common/curve.h"
 #include "common/fsutil.h"
 #include "common/proc.h"
 
@@ -104,15 +105,22 @@ void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *ex
     char cmd[65536], cpuopt[64] = "";
     if (cpus)
         snprintf(cpuopt, sizeof cpuopt, "--cpus-per-worker %u", cpus);
+    /* Authentication on, as a user gets it; no rate limit: the benchmarks
+     * are one user as fast as it can go. */
     if (workers > 0)
-        snprintf(cmd, sizeof cmd, "%s/tern up --dir %s --workers %d %s %s >/dev/null",
-                 bc->bindir, bc->dir, workers, cpuopt, extra);
+        snprintf(cmd, sizeof cmd, "%s/tern up --dir %s --workers %d %s --rate-limit 0 %s "
+                 ">/dev/null", bc->bindir, bc->dir, workers, cpuopt, extra);
     else   /* ternd alone: jobs stay pending, submission is all that is measured */
-        snprintf(cmd, sizeof cmd, "mkdir -p %s; %s/ternd --state %s/state.db --client "
+        snprintf(cmd, sizeof cmd, "mkdir -p %s/keys && (cd %s/keys && "
+                 "echo \"admin bench $(%s/tern keygen -o admin.key 2>/dev/null)\" "
+                 ">authorized_keys && %s/tern keygen -o server.key >/dev/null 2>&1) || exit 1; "
+                 "%s/ternd --state %s/state.db --client "
                  "tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 --endpoints-file %s/ep "
-                 "--log-level warn >%s/ternd.log 2>&1 & echo $! > %s/ternd.pid; "
+                 "--key %s/keys/server.key --authorized-keys %s/keys/authorized_keys "
+                 "--rate-limit 0 --log-level warn >%s/ternd.log 2>&1 & echo $! > %s/ternd.pid; "
                  "for i in $(seq 200); do [ -s %s/ep ] && break; sleep 0.02; done; [ -s %s/ep ]",
-                 bc->dir, bc->bindir, bc->dir, bc->dir, bc->dir, bc->dir, bc->dir, bc->dir);
+                 bc->dir, bc->dir, bc->bindir, bc->bindir, bc->bindir, bc->dir, bc->dir,
+                 bc->dir, bc->dir, bc->dir, bc->dir, bc->dir, bc->dir);
     if (system(cmd) != 0)
         die("cannot start the cluster: %s", cmd);
     char path[4200], *text;
@@ -124,6 +132,16 @@ void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *ex
         die("no scheduler endpoint in %s", path);
     sscanf(strchr(s, '=') + 1, "%511[^\n]", bc->scheduler);
     free(text);
+    /* The bench's clients and the tern CLI it runs find the keys here. */
+    char key[4200];
+    curve_key server;
+    snprintf(key, sizeof key, "%s/keys/admin.key", bc->dir);
+    setenv("TERN_KEY", key, 1);
+    snprintf(key, sizeof key, "%s/keys/server.key", bc->dir);
+    char err[4400];
+    if (curve_key_load(key, &server, err, sizeof err) < 0)
+        die("%s", err);
+    setenv("TERN_SERVER_KEY", server.pub, 1);
 }
 
 void bench_down(bench_cluster *bc)
@@ -146,6 +164,16 @@ void bench_connect(bench_client *c, const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     wire_socket_defaults(c->sock);
+    /* A cluster of bench_up's: CURVE with its admin key. */
+    const char *server = getenv("TERN_SERVER_KEY"), *keyfile = getenv("TERN_KEY");
+    if (server && keyfile) {
+        curve_key k;
+        char err[4400] = "";
+        if (curve_key_load(keyfile, &k, err, sizeof err) < 0)
+            die("%s", err);
+        if (curve_client(c->sock, &k, server) < 0)
+            die("cannot set up CURVE: %s", zmq_strerror(errno));
+    }
     if (zmq_connect(c->sock, endpoint) < 0)
         die("connect %s", endpoint);
 }

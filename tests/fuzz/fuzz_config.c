@@ -25,7 +25,8 @@ static const char *const names[] = {
     "kill-wait", "fail-kill-ms", "master-ports", "notice-margin", "preempt-grace",
     "fairshare-halflife", "backfill-depth", "metrics", "scheduler", "name", "addr", "cpus",
     "gpus", "topology", "label", "spot?", "price", "notice-url", "notice-poll-ms",
-    "sigterm-notice", "fence-after", "nccl-ifname", NULL,
+    "sigterm-notice", "fence-after", "nccl-ifname", "key", "authorized-keys", "rate-limit",
+    "server-key", NULL,
 };
 
 typedef struct settings {

@@ -11,6 +11,7 @@ TESTS=$(cd "$(dirname "$0")/.." && pwd)     # the tests/ directory
 T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
 PIDS=""
 MOUNTS=""
+TEST_USERS=""
 cd "$T" || exit 1
 
 # PIDs of the local cluster in $T/.tern, from its cluster file.
@@ -37,6 +38,11 @@ cleanup() {
     # Ranks die with their worker (PR_SET_PDEATHSIG); give them a moment.
     sleep 0.1
     for p in $MOUNTS; do umount "$p"; done
+    # Users made for the scenario, and their groups if userdel left them.
+    for p in $TEST_USERS; do
+        PATH="$PATH:/usr/sbin:/sbin" userdel "$p" || PATH="$PATH:/usr/sbin:/sbin" userdel -f "$p"
+        getent group "$p" >/dev/null && PATH="$PATH:/usr/sbin:/sbin" groupdel "$p"
+    done
     if ls "$T"/sanitizer.* >/dev/null 2>&1; then
         echo "FAIL: sanitizer reports:"
         cat "$T"/sanitizer.*
@@ -97,6 +103,44 @@ pids_gone() {
     done
     return 0
 }
+
+# can_make_users: true when make_user can work here; else false with the
+# reason (for a "skip - ..." line) in MAKE_USER_SKIP.
+can_make_users() {
+    MAKE_USER_SKIP=""
+    if [ "$(id -u)" -ne 0 ]; then
+        MAKE_USER_SKIP="creating users needs root"
+    elif ! command -v useradd >/dev/null && [ ! -x /usr/sbin/useradd ]; then
+        MAKE_USER_SKIP="no useradd (passwd)"
+    elif ! command -v setpriv >/dev/null; then
+        MAKE_USER_SKIP="no setpriv (util-linux)"
+    fi
+    [ -z "$MAKE_USER_SKIP" ]
+}
+
+# make_user NAME [USERADD-OPTION...]: creates the system user NAME (and its
+# group NAME), with no home and no login shell, removed again at exit;
+# MADE_UID and MADE_GID are its ids. NAME should be unique to the run
+# (scenarios run at once).
+make_user() {
+    local i name=$1
+    shift
+    # useradd waits for no one: another scenario's lock on /etc/passwd
+    # makes it fail at once, so try again a little later.
+    for i in $(seq 20); do
+        PATH="$PATH:/usr/sbin:/sbin" useradd -r -M -U -d /nonexistent -s /usr/sbin/nologin "$@" \
+            "$name" 2>"$T/.useradd.err" && break
+        getent passwd "$name" >/dev/null && fail "make_user $name: the user exists already"
+        sleep 0.2
+    done
+    getent passwd "$name" >/dev/null || fail "make_user $name: $(cat "$T/.useradd.err")"
+    TEST_USERS="$TEST_USERS $name"
+    MADE_UID=$(getent passwd "$name" | cut -d: -f3)
+    MADE_GID=$(getent passwd "$name" | cut -d: -f4)
+}
+
+# The public key of the local cluster's ternd (its workers' --server-key).
+server_key() { sed -n 's/^server_key=//p' "$T/.tern/cluster"; }
 
 up() {
     tern up --dir "$T/.tern" "$@" >/dev/null || fail "tern up $*"

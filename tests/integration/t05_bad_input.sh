@@ -54,18 +54,28 @@ client_ep=$(sed -n 's/^scheduler=//p' "$T/.tern/cluster")
 worker_ep=$(sed -n 's/^worker_endpoint=//p' "$T/.tern/cluster")
 ternd_pid=$(sed -n 's/^ternd_pid=//p' "$T/.tern/cluster")
 before=$(tern queue --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
+export TERN_SERVER_KEY=$(sed -n 's/^server_key=//p' "$T/.tern/cluster")
 for ep in "$client_ep" "$worker_ep"; do
-    "$TERN_TESTBIN/zpoke" "$ep" random 300 || fail "zpoke random $ep"
-    "$TERN_TESTBIN/zpoke" "$ep" big || fail "zpoke big $ep"
-    msg=$("$TERN_TESTBIN/zpoke" "$ep" version) || fail "no answer to a wrong version on $ep"
+    # Authenticated but hostile: the admin's key on the client endpoint, the
+    # workers' on the worker endpoint.
+    key=$T/.tern/keys/admin.key
+    [ "$ep" = "$worker_ep" ] && key=$T/.tern/keys/worker.key
+    TERN_KEY=$key "$TERN_TESTBIN/zpoke" "$ep" random 300 || fail "zpoke random $ep"
+    TERN_KEY=$key "$TERN_TESTBIN/zpoke" "$ep" big || fail "zpoke big $ep"
+    msg=$(TERN_KEY=$key "$TERN_TESTBIN/zpoke" "$ep" version) || fail "no answer to a wrong version on $ep"
     echo "$msg" | grep -q "protocol version 99, this program speaks 1" || fail "version answer: $msg"
-    msg=$("$TERN_TESTBIN/zpoke" "$ep" empty) || fail "no answer to an empty envelope on $ep"
+    msg=$(TERN_KEY=$key "$TERN_TESTBIN/zpoke" "$ep" empty) || fail "no answer to an empty envelope on $ep"
     echo "$msg" | grep -q "no body" || fail "empty envelope answer: $msg"
+    # A stranger without keys: refused at the handshake (its sends time out
+    # once ZeroMQ gives up on the connection), never answered.
+    TERN_KEY= "$TERN_TESTBIN/zpoke" "$ep" random 50 2>/dev/null
+    TERN_KEY= "$TERN_TESTBIN/zpoke" "$ep" version >/dev/null 2>&1 && fail "a stranger got an answer on $ep"
     port=${ep##*:}
     # Not even ZeroMQ: raw bytes straight at the TCP port.
     (exec 3<>"/dev/tcp/127.0.0.1/$port" && head -c 65536 /dev/urandom >&3) 2>/dev/null
 done
-ok "random bytes, a 16-MiB message, a wrong version and raw TCP garbage sent to both endpoints"
+unset TERN_SERVER_KEY
+ok "random bytes, a 16-MiB message, a wrong version (with keys), the same without keys (no answer) and raw TCP garbage sent to both endpoints"
 kill -0 "$ternd_pid" || fail "ternd died"
 after=$(tern queue --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
 [ "$before" = "$after" ] || fail "job count changed from $before to $after"

@@ -2,8 +2,10 @@
 # to the worker), and listings longer than one reply come in pages.
 . "$(dirname "$0")/lib.sh"
 
-up --workers 2 --cpus-per-worker 16
+up --workers 2 --cpus-per-worker 16 --rate-limit 0
 client_ep=$(sed -n 's/^scheduler=//p' "$T/.tern/cluster")
+# zpoke submits as the cluster's admin.
+export TERN_SERVER_KEY=$(sed -n 's/^server_key=//p' "$T/.tern/cluster") TERN_KEY=$T/.tern/keys/admin.key
 tern drain node1 && tern drain node2 || fail "drain"
 last=$("$TERN_TESTBIN/zpoke" "$client_ep" submit 12000) || fail "submitting 12000 jobs"
 [ "$last" -eq 12000 ] || fail "last job id $last"

@@ -99,7 +99,7 @@ ok "ternd killed in mid-training and restarted: job $id completed once, in attem
 #    workers without it keep theirs through a scheduler outage.
 wep=$(sed -n 's/^worker_endpoint=//p' "$T/.tern/cluster")
 tern-worker --scheduler "$wep" --name fenced --addr 127.0.0.1 --cpus 2 --fence-after 2 \
-    2>"$T/worker-fenced.log" &
+    --key "$T/.tern/keys/worker.key" --server-key "$(server_key)" 2>"$T/worker-fenced.log" &
 PIDS="$PIDS $!"
 wait_for 10 sh -c "tern nodes | grep -qE '^fenced +UP'" || fail "worker 'fenced' did not register"
 mkdir -p "$T/fpids"

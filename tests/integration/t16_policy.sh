@@ -74,30 +74,36 @@ echo "$log" | grep -q "^resumed from step" || fail "P did not resume: $log"
 tern cancel "$n" && tern wait "$n" --timeout 30 >/dev/null 2>&1
 ok "H preempted P (signal, saved, requeued, resumed, no restart counted); N untouched"
 
-# 3. Fair share. While a job holds the whole cluster, two users (uids with
-# no passwd entry) submit 16 one-CPU jobs each, one after the other; once
-# it ends their jobs share the four slots: until the first user is done,
-# each has had half of the CPU-seconds, within 10 % (FIFO would give the
-# first user all of them).
-if [ "$(id -u)" -ne 0 ]; then
-    echo "skip - fair share: submitting as two other uids needs root (setpriv)"
+# 3. Fair share. While a job holds the whole cluster, two users (made for
+# the test: a root worker runs their jobs as them) submit 16 one-CPU jobs
+# each, one after the other; once it ends their jobs share the four slots:
+# until the first user is done, each has had half of the CPU-seconds,
+# within 10 % (FIFO would give the first user all of them).
+if ! can_make_users; then
+    echo "skip - fair share: submitting as two other users: $MAKE_USER_SKIP"
 else
+    fs1=tern$$f1 fs2=tern$$f2
+    make_user "$fs1"
+    make_user "$fs2"
+    chmod 1777 "$T"    # their jobs run in it (the submit directory); sanitizer reports
     mkdir -p "$T/fs"
     hold=$(tern submit --parsable -N 2 --ntasks-per-node 2 -- sh -c \
         "while [ ! -e $T/fs/go ]; do sleep 0.1; done") || fail "submit the holder"
     wait_for 10 state_is "$hold" R || fail "the holder did not start"
-    for u in 60001 60002; do
-        setpriv --reuid=$u --regid=$u --clear-groups -- "$TERN_BIN/tern" submit --array 1-16 \
-            --scheduler "$TERN_SCHEDULER" --parsable -- sleep 1 >"$T/fs/$u" || fail "submit as $u"
+    for u in "$fs1" "$fs2"; do
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$TERN_BIN/tern" submit \
+            --array 1-16 --scheduler "$TERN_SCHEDULER" --parsable -- sleep 1 >"$T/fs/$u" \
+            || fail "submit as $u"
     done
     touch "$T/fs/go"   # both users' jobs are queued: let them run
-    for u in 60001 60002; do
+    for u in "$fs1" "$fs2"; do
         first=$(cat "$T/fs/$u")
         tern wait $((first + 15)) --timeout 120 >/dev/null || fail "user $u's jobs: $(tern queue)"
     done
     tern queue --all --json | python3 -c '
 import json, sys
-jobs = [j for j in json.load(sys.stdin)["jobs"] if j["user"] in ("uid60001", "uid60002")]
+u1, u2 = sys.argv[1], sys.argv[2]
+jobs = [j for j in json.load(sys.stdin)["jobs"] if j["user"] in (u1, u2)]
 assert len(jobs) == 32 and all(j["state"] == "CD" for j in jobs), [(j["id"], j["state"]) for j in jobs]
 # The window: from the first start to the end of the user done first,
 # over the jobs after the first round (one per slot: when the holder ends,
@@ -105,14 +111,14 @@ assert len(jobs) == 32 and all(j["state"] == "CD" for j in jobs), [(j["id"], j["
 # user before the usage of the other counts).
 jobs.sort(key=lambda j: (j["start_ms"], j["id"]))
 start = jobs[0]["start_ms"]
-end = min(max(j["end_ms"] for j in jobs if j["user"] == u) for u in ("uid60001", "uid60002"))
+end = min(max(j["end_ms"] for j in jobs if j["user"] == u) for u in (u1, u2))
 used = {u: sum(max(0, min(j["end_ms"], end) - max(j["start_ms"], start))
-               for j in jobs[4:] if j["user"] == u) for u in ("uid60001", "uid60002")}
-a = used["uid60001"] / (used["uid60001"] + used["uid60002"])
+               for j in jobs[4:] if j["user"] == u) for u in (u1, u2)}
+a = used[u1] / (used[u1] + used[u2])
 first8 = [(j["user"][-1], j["start_ms"] - start) for j in jobs[:10]]
-assert abs(a - 0.5) <= 0.05, "uid60001 had %.3f of the time: %s %s" % (a, used, first8)
-print("%.1f %%" % (100 * a))' >"$T/fs/share" || fail "fair share: $(cat "$T/fs/share")"
-    ok "fair share: uid60001 had $(cat "$T/fs/share") of the CPU-seconds until the first user was done"
+assert abs(a - 0.5) <= 0.05, "%s had %.3f of the time: %s %s" % (u1, a, used, first8)
+print("%.1f %%" % (100 * a))' "$fs1" "$fs2" >"$T/fs/share" || fail "fair share: $(cat "$T/fs/share")"
+    ok "fair share: $fs1 had $(cat "$T/fs/share") of the CPU-seconds until the first user was done"
 fi
 
 # 4. Arrays: 6 tasks, at most 2 at once, SLURM's variables, %A_%a output.

@@ -4,9 +4,13 @@
  *   zpoke ENDPOINT version    an envelope of protocol version 99; prints the reply
  *   zpoke ENDPOINT empty      an envelope with no body; prints the reply
  *   zpoke ENDPOINT submit N   N 'true' jobs, 256 in flight; prints the last id
+ * With TERN_SERVER_KEY and TERN_KEY (a key file) set it speaks CURVE, as an
+ * authenticated but hostile peer; without, as a stranger.
  * Exits 0 when everything was sent (and, for version/empty, a reply came). */
+#include "common/curve.h"
 #include "common/wire.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +91,20 @@ int main(int argc, char **argv)
         return 2;
     }
     void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 2000;
+    int linger = 2000, sndtimeo = 3000;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    /* A stranger's connection is dropped at the handshake and not tried
+     * again: its sends would wait forever. */
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    const char *server = getenv("TERN_SERVER_KEY"), *keyfile = getenv("TERN_KEY");
+    if (server && *server && keyfile && *keyfile) {
+        curve_key k;
+        char err[4400];
+        if (curve_key_load(keyfile, &k, err, sizeof err) < 0 || curve_client(sock, &k, server) < 0) {
+            fprintf(stderr, "zpoke: %s\n", err);
+            return 2;
+        }
+    }
     if (zmq_connect(sock, argv[1]) < 0) {
         fprintf(stderr, "zpoke: connect %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
         return 2;
@@ -97,14 +113,19 @@ int main(int argc, char **argv)
     if (strcmp(argv[2], "random") == 0) {
         int n = argc > 3 ? atoi(argv[3]) : 100;
         static unsigned char buf[65536];
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && rc == 0; i++) {
             unsigned short len, frames;
             if (getrandom(&len, sizeof len, 0) < 0 || getrandom(&frames, sizeof frames, 0) < 0 ||
                 getrandom(buf, sizeof buf, 0) < 0)
                 return 2;
             frames = frames % 3 + 1;
             for (int f = 0; f < frames; f++)
-                zmq_send(sock, buf, len % sizeof buf, f + 1 < frames ? ZMQ_SNDMORE : 0);
+                if (zmq_send(sock, buf, len % sizeof buf, f + 1 < frames ? ZMQ_SNDMORE : 0) < 0 &&
+                    zmq_errno() == EAGAIN) {
+                    fprintf(stderr, "zpoke: the peer takes nothing (refused at the handshake?)\n");
+                    rc = 3;
+                    break;
+                }
         }
     } else if (strcmp(argv[2], "big") == 0) {
         size_t len = (size_t)WIRE_MAX_MSG * 2;

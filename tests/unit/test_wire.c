@@ -519,6 +519,43 @@ static void test_size_limit(void)
     pair_close(&p);
 }
 
+/* Empty repeated entries: a few MiB on the wire, far more once decoded. */
+static void test_decode_budget(void)
+{
+    size_t n = 2000000;
+    Tern__AttemptStatus one = TERN__ATTEMPT_STATUS__INIT;
+    Tern__AttemptStatus **all = malloc(n * sizeof *all);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+    for (size_t i = 0; i < n; i++)
+        all[i] = &one;
+    Tern__Heartbeat hb = TERN__HEARTBEAT__INIT;
+    hb.n_attempts = n;
+    hb.attempts = all;
+    Tern__Envelope env;
+    wire_init(&env, 1);
+    env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    size_t len = tern__envelope__get_packed_size(&env);
+    CU_ASSERT(len < WIRE_MAX_MSG);
+    uint8_t *buf = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    tern__envelope__pack(&env, buf);
+    char err[256];
+    CU_ASSERT_PTR_NULL(wire_decode(buf, len, err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "expands past 64 MiB"));
+    /* The same with a thousand entries decodes. */
+    hb.n_attempts = 1000;
+    len = tern__envelope__get_packed_size(&env);
+    tern__envelope__pack(&env, buf);
+    Tern__Envelope *ok = wire_decode(buf, len, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL(ok);
+    if (ok)
+        CU_ASSERT_EQUAL(ok->heartbeat->n_attempts, 1000);
+    wire_free(ok);
+    free(buf);
+    free(all);
+}
+
 static void test_unreachable(void)
 {
     pair p;
@@ -565,7 +602,8 @@ static void good_spec(Tern__JobSpec *s)
 enum mutation {
     M_NODES0, M_TASKS0, M_CPUS0, M_GPUS65, M_NOARGV, M_EMPTY_ARGV0, M_ENV_NOEQ, M_ENV_NOKEY,
     M_CWD_REL, M_CWD_NULL, M_STDOUT_REL, M_STDERR_REL, M_CKPT_REL, M_LAUNCHER_MPI, M_LAUNCHER_BOGUS, M_NAME_SLASH,
-    M_SIGNAL, M_TOO_MANY_RANKS, M_NODES_MAX, M_LONG_TOKEN,
+    M_SIGNAL, M_TOO_MANY_RANKS, M_NODES_MAX, M_LONG_TOKEN, M_TIME_HUGE, M_PRIORITY_HUGE,
+    M_NAME_ESC, M_USER_CTRL,
 };
 
 static void test_jobspec(void)
@@ -622,6 +660,10 @@ static void test_jobspec(void)
         { M_TOO_MANY_RANKS, "1000000 ranks" },
         { M_NODES_MAX, "-N 100001" },
         { M_LONG_TOKEN, "token" },
+        { M_TIME_HUGE, "-t: at most 100 years" },
+        { M_PRIORITY_HUGE, "--priority 2000000" },
+        { M_NAME_ESC, "-J" },
+        { M_USER_CTRL, "control characters" },
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         good_spec(&s);
@@ -646,6 +688,10 @@ static void test_jobspec(void)
         case M_TOO_MANY_RANKS: s.nodes = 100000; s.tasks_per_node = 11; break;
         case M_NODES_MAX: s.nodes = JOBSPEC_MAX_NODES + 1; break;
         case M_LONG_TOKEN: s.token = token; break;
+        case M_TIME_HUGE: s.time_limit_s = UINT64_MAX / 1000; break;
+        case M_PRIORITY_HUGE: s.priority = 2000000; break;
+        case M_NAME_ESC: s.name = "a\033[2Jb"; break;
+        case M_USER_CTRL: s.user = "bob\bx"; break;
         }
         err[0] = '\0';
         int rc = jobspec_validate(&s, err, sizeof err);
@@ -665,6 +711,7 @@ static void test_jobspec(void)
 int suite_wire(void)
 {
     static const unit_test tests[] = {
+        { "decode budget", test_decode_budget },
         { "round trip", test_round_trip },
         { "req peer", test_req_peer },
         { "version mismatch", test_version_mismatch },

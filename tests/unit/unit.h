@@ -17,6 +17,7 @@ int suite_reduce(void);
 int suite_ckpt(void);
 int suite_notice(void);
 int suite_metrics(void);
+int suite_auth(void);
 
 typedef struct unit_test {
     const char *name;
