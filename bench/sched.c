@@ -20,6 +20,7 @@
  * on a cluster whose workers started at different times. */
 #include "bench/lib/benchlib.h"
 
+#include "common/curve.h"
 #include "common/fsutil.h"
 #include "common/proc.h"
 #include "scheduler/placement.h"
@@ -53,6 +54,11 @@
 #define RTT_BUCKETS 10000          /* 0.1 ms each; the last: 1 s or more */
 
 /* What part 2 started, for cleanup on every way out of the parent. */
+/* Authentication on, as in every real cluster: the simulated nodes share a
+ * worker key (set before the simulators fork). */
+static curve_key g_worker_key;
+static char g_server_pub[CURVE_Z85];
+
 static pid_t g_parent, g_ternd, g_sims[NSIMS];
 static char g_dir[256];
 
@@ -530,6 +536,8 @@ static void sim_main(const char *endpoint, uint32_t first, uint32_t count, sim_s
         zmq_setsockopt(n->sock, ZMQ_IMMEDIATE, &one, sizeof one);
         zmq_setsockopt(n->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
         zmq_setsockopt(n->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+        if (g_server_pub[0] && curve_client(n->sock, &g_worker_key, g_server_pub) < 0)
+            die("simulator: CURVE: %s", zmq_strerror(errno));
         if (zmq_connect(n->sock, endpoint) < 0)
             die("simulator: connect %s: %s", endpoint, zmq_strerror(errno));
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
@@ -571,7 +579,7 @@ typedef struct ternd_proc {
     pid_t pid;
 } ternd_proc;
 
-static void ternd_start(ternd_proc *t, const char *bindir)
+static void ternd_start(ternd_proc *t, const char *bindir, bool curve)
 {
     snprintf(t->dir, sizeof t->dir, "/tmp/tern-bench-sched.XXXXXX");
     if (!mkdtemp(t->dir))
@@ -581,9 +589,31 @@ static void ternd_start(ternd_proc *t, const char *bindir)
     snprintf(state, sizeof state, "%s/ternd.db", t->dir);
     snprintf(epf, sizeof epf, "%s/ep", t->dir);
     snprintf(log, sizeof log, "%s/ternd.log", t->dir);
+    char key[300], admin[300], authorized[300], err[600] = "", text_keys[256];
+    curve_key server, adm;
+    snprintf(key, sizeof key, "%s/server.key", t->dir);
+    snprintf(admin, sizeof admin, "%s/admin.key", t->dir);
+    snprintf(authorized, sizeof authorized, "%s/authorized_keys", t->dir);
+    if (curve_keygen(&server) < 0 || curve_keygen(&adm) < 0 || curve_keygen(&g_worker_key) < 0 ||
+        curve_key_save(key, &server, true, err, sizeof err) < 0 ||
+        curve_key_save(admin, &adm, true, err, sizeof err) < 0)
+        die("keys: %s", err);
+    int n = snprintf(text_keys, sizeof text_keys, "admin bench %s\nworker * %s\n", adm.pub,
+                     g_worker_key.pub);
+    if (fs_write_atomic(authorized, text_keys, (size_t)n, 0600) < 0)
+        die("cannot write %s", authorized);
+    g_server_pub[0] = '\0';
+    unsetenv("TERN_KEY");
+    unsetenv("TERN_SERVER_KEY");
+    if (curve) {
+        snprintf(g_server_pub, sizeof g_server_pub, "%s", server.pub);
+        setenv("TERN_KEY", admin, 1);          /* for 'tern nodes' */
+        setenv("TERN_SERVER_KEY", server.pub, 1);
+    }
     char *argv[] = { exe, "--state", state, "--client", "tcp://127.0.0.1:0", "--worker",
                      "tcp://127.0.0.1:0", "--endpoints-file", epf, "--heartbeat-ms", "1000",
-                     "--node-timeout", "30", NULL };
+                     "--node-timeout", "30", curve ? "--key" : NULL, key, "--authorized-keys",
+                     authorized, NULL };
     snprintf(g_dir, sizeof g_dir, "%s", t->dir);
     t->pid = g_ternd = proc_spawn_daemon(argv, log);
     if (t->pid < 0)
@@ -781,7 +811,8 @@ static pid_t sim_spawn(const char *endpoint, uint32_t first, uint32_t count, sim
     return pid;
 }
 
-static void heartbeats(const char *bindir, hb_row rows[2], uint64_t *info_bytes, double *rss0)
+static void heartbeats(const char *bindir, bool curve, hb_row rows[2], uint64_t *info_bytes,
+                       double *rss0)
 {
     raise_nofile();
     sim_stats *st = mmap(NULL, NSIMS * sizeof *st, PROT_READ | PROT_WRITE,
@@ -790,7 +821,7 @@ static void heartbeats(const char *bindir, hb_row rows[2], uint64_t *info_bytes,
         die("mmap: %s", strerror(errno));
     memset(st, 0, NSIMS * sizeof *st);
     ternd_proc t;
-    ternd_start(&t, bindir);
+    ternd_start(&t, bindir, curve);
     usleep(200000);
     *rss0 = rss_mib(t.pid);
     pid_t pids[NSIMS] = { 0 };
@@ -824,7 +855,9 @@ static void heartbeats(const char *bindir, hb_row rows[2], uint64_t *info_bytes,
         g_sims[i] = 0;
     }
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "grep -c -i -E 'warn|error' %s/ternd.log", t.dir);
+    /* (the run without keys is warned that authentication is off: expected) */
+    snprintf(cmd, sizeof cmd, "grep -i -E 'warn|error' %s/ternd.log | "
+             "grep -c -v 'authentication is off'", t.dir);
     FILE *f = popen(cmd, "r");
     int bad = 0;
     if (f) {
@@ -835,7 +868,8 @@ static void heartbeats(const char *bindir, hb_row rows[2], uint64_t *info_bytes,
     if (bad) {
         printf("ternd logged %d warnings or errors, the first:\n", bad);
         fflush(stdout);
-        snprintf(cmd, sizeof cmd, "grep -i -E 'warn|error' %s/ternd.log | head -n 3", t.dir);
+        snprintf(cmd, sizeof cmd, "grep -i -E 'warn|error' %s/ternd.log | "
+                 "grep -v 'authentication is off' | head -n 3", t.dir);
         if (system(cmd) != 0)
             printf("(cannot show them)\n");
     }
@@ -887,31 +921,39 @@ int main(void)
            "switch;\n peers' figures are their published ones, not measured here: YuniKorn 833 pods/s at 5,000 nodes, Fluxion 745 jobs/s "
            "at 1,000 nodes)\n\n");
 
-    hb_row hr[2];
+    /* Without authentication, then with CURVE (what tern up and a keyed
+     * ternd run): the cost of encrypting every heartbeat. */
+    hb_row hr[4];
     memset(hr, 0, sizeof hr);
     uint64_t info_bytes = 0;
-    double rss0 = 0;
-    heartbeats(bindir, hr, &info_bytes, &rss0);
+    double rss0 = 0, rss0_curve = 0;
+    heartbeats(bindir, false, hr, &info_bytes, &rss0);
+    heartbeats(bindir, true, hr + 2, &info_bytes, &rss0_curve);
     printf("heartbeats: a real ternd, simulated 8-GPU nodes over ZeroMQ, one heartbeat a "
            "second each; %d s window\n", WINDOW_S);
-    printf("%-8s %10s %11s %13s %10s %13s %8s %13s %10s\n", "nodes", "registered", "register s",
-           "ternd CPU %", "RSS MiB", "heartbeats/s", "acks/s", "ack rtt p50/p99", "tern nodes");
-    for (int i = 0; i < 2; i++) {
+    printf("%-8s %-6s %10s %11s %13s %10s %13s %8s %13s %10s\n", "nodes", "auth", "registered",
+           "register s", "ternd CPU %", "RSS MiB", "heartbeats/s", "acks/s", "ack rtt p50/p99",
+           "tern nodes");
+    for (int i = 0; i < 4; i++) {
         char rtt[32];
         snprintf(rtt, sizeof rtt, "%.1f/%.1f ms", hr[i].rtt_p50, hr[i].rtt_p99);
-        printf("%-8u %10u %11.2f %13.1f %10.1f %13.0f %8.0f %15s %10zu\n", hr[i].nodes,
-               hr[i].registered, hr[i].register_s, hr[i].cpu_pct, hr[i].rss, hr[i].hb_per_s,
-               hr[i].acks_per_s, rtt, hr[i].tern_nodes_up);
+        printf("%-8u %-6s %10u %11.2f %13.1f %10.1f %13.0f %8.0f %15s %10zu\n", hr[i].nodes,
+               i < 2 ? "none" : "CURVE", hr[i].registered, hr[i].register_s, hr[i].cpu_pct,
+               hr[i].rss, hr[i].hb_per_s, hr[i].acks_per_s, rtt, hr[i].tern_nodes_up);
     }
     printf("(ternd CPU: utime+stime of all its threads over the window, %% of one core; RSS: "
-           "%.1f MiB with no node;\n acks: ternd answers an idle node's heartbeat every 4th time, "
-           "or when it has something to say;\n tern nodes: nodes UP in 'tern nodes --json'; one node's "
-           "NodeInfo packs to %llu bytes)\n", rss0, (unsigned long long)info_bytes);
+           "%.1f MiB with no node (%.1f with CURVE);\n acks: ternd answers an idle node's "
+           "heartbeat every 4th time, or when it has something to say;\n tern nodes: nodes UP "
+           "in 'tern nodes --json'; one node's NodeInfo packs to %llu bytes;\n CURVE: every "
+           "message encrypted, one handshake per node at registration)\n", rss0, rss0_curve,
+           (unsigned long long)info_bytes);
 
     bench_headline("place_rate_10k_nodes", place_rate(&pr[1]), "placements/s", "yunikorn", 833);
     bench_headline("place_p99_10k_nodes", pr[1].p99, "us", NULL, 0);
     bench_headline("place_rate_1k_nodes", place_rate(&pr[0]), "placements/s", "fluxion", 745);
     bench_headline("heartbeat_cpu_10k_nodes", hr[1].cpu_pct, "% of one core", NULL, 0);
     bench_headline("ternd_rss_10k_nodes", hr[1].rss, "MiB", NULL, 0);
+    bench_headline("heartbeat_cpu_10k_nodes_curve", hr[3].cpu_pct, "% of one core", NULL, 0);
+    bench_headline("ternd_rss_10k_nodes_curve", hr[3].rss, "MiB", NULL, 0);
     return 0;
 }

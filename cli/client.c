@@ -22,6 +22,7 @@ struct client {
     char server_key[CURVE_Z85];    /* "": the scheduler does not authenticate */
     char key_from[4200];           /* where this client's key came from, for errors */
     char cluster_dir[4096];        /* the local cluster it was found through; "": none */
+    bool own_cluster;              /* tern up checking its cluster: its admin key, always */
     uint64_t seq;
     bool connected;
 };
@@ -176,6 +177,11 @@ static int client_key(client *c, curve_key *k, char *err, size_t errlen)
 {
     const char *path = getenv("TERN_KEY"), *job = getenv("TERN_JOB_KEY");
     char buf[4200];
+    if (c->own_cluster) {
+        path = buf;
+        job = NULL;
+        snprintf(buf, sizeof buf, "%s/%s", c->cluster_dir, CLUSTER_ADMIN_KEY);
+    }
     if (!(path && *path) && job && *job) {
         snprintf(c->key_from, sizeof c->key_from, "this job's key (TERN_JOB_KEY)");
         if (curve_key_from_secret(job, k) == 0)
@@ -237,6 +243,7 @@ static client *open_client(const char *scheduler, const cluster_info *local, cha
         snprintf(c->endpoint, sizeof c->endpoint, "%s", local->scheduler);
         snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", local->dir);
         snprintf(c->server_key, sizeof c->server_key, "%s", local->server_key);
+        c->own_cluster = true;
     } else if (resolve(c, scheduler, err, errlen) < 0) {
         goto error;
     }

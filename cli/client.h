@@ -49,7 +49,8 @@ int cluster_find(char *dir, size_t len);
  * the local cluster's), proving who we are with the key client.c picks.
  * Returns NULL with a one-line reason in 'err'. */
 client *client_open(const char *scheduler, char *err, size_t errlen);
-/* Connects to the local cluster 'ci' describes, with its keys. */
+/* Connects to the local cluster 'ci' describes, with its keys (its admin
+ * key, whatever $TERN_KEY says: tern up checking its own cluster). */
 client *client_open_local(const cluster_info *ci, char *err, size_t errlen);
 void client_close(client **cp);
 const char *client_endpoint(const client *c);

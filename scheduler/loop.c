@@ -182,11 +182,15 @@ static void *router(sched *s, bool workers)
         } else {
             /* With keys, a connection must not take a node's name (and its
              * launches) from the one holding it: a dead predecessor's
-             * connection is dropped by ZeroMQ's heartbeats instead, and the
-             * restarted worker's reconnects get in then. */
-            int ivl = 1000, timeout = (int)s->opt.node_timeout_ms;
-            zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-            zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+             * connection is dropped by TCP keepalives instead (the kernel's,
+             * no message of ours), and the restarted worker's reconnects
+             * get in then. */
+            int idle = (int)(s->opt.node_timeout_ms / 1000), intvl = 1, cnt = 3;
+            idle = idle < 1 ? 1 : idle;
+            zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE, &one, sizeof one);
+            zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
+            zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof intvl);
+            zmq_setsockopt(sock, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof cnt);
         }
     }
     return sock;

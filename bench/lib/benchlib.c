@@ -121,6 +121,9 @@ void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *ex
                  "for i in $(seq 200); do [ -s %s/ep ] && break; sleep 0.02; done; [ -s %s/ep ]",
                  bc->dir, bc->dir, bc->bindir, bc->bindir, bc->bindir, bc->dir, bc->dir,
                  bc->dir, bc->dir, bc->dir, bc->dir, bc->dir, bc->dir);
+    /* The previous cluster's keys (a bench may start several) are not this one's. */
+    unsetenv("TERN_KEY");
+    unsetenv("TERN_SERVER_KEY");
     if (system(cmd) != 0)
         die("cannot start the cluster: %s", cmd);
     char path[4200], *text;
