@@ -169,10 +169,12 @@ static int resolve(client *c, const char *scheduler, char *err, size_t errlen)
     return 0;
 }
 
-/* The key this client proves itself with: $TERN_KEY (a key file), else
- * $TERN_JOB_KEY (inside a job: its attempt's key), else the local cluster's
- * admin key when the scheduler was found through it and the file is ours
- * to read, else ~/.config/tern/key. Returns 0, or -1 with the reason. */
+/* The key this client proves itself with: inside a job $TERN_JOB_KEY (its
+ * attempt's key, which acts as the job's user: a $TERN_KEY inherited from
+ * the submitting shell may name a file this node does not have), else
+ * $TERN_KEY (a key file), else the local cluster's admin key when the
+ * scheduler was found through it and the file is ours to read, else
+ * ~/.config/tern/key. Returns 0, or -1 with the reason. */
 static int client_key(client *c, curve_key *k, char *err, size_t errlen)
 {
     const char *path = getenv("TERN_KEY"), *job = getenv("TERN_JOB_KEY");
@@ -182,7 +184,7 @@ static int client_key(client *c, curve_key *k, char *err, size_t errlen)
         job = NULL;
         snprintf(buf, sizeof buf, "%s/%s", c->cluster_dir, CLUSTER_ADMIN_KEY);
     }
-    if (!(path && *path) && job && *job) {
+    if (job && *job) {
         snprintf(c->key_from, sizeof c->key_from, "this job's key (TERN_JOB_KEY)");
         if (curve_key_from_secret(job, k) == 0)
             return 0;

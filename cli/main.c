@@ -23,9 +23,9 @@ static const char usage[] =
     "  keygen   a key pair to authenticate to the scheduler with\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
     "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above. A\n"
-    "scheduler that authenticates needs a key: $TERN_KEY, else the local cluster's\n"
-    "admin key, else ~/.config/tern/key; its public key is $TERN_SERVER_KEY or the\n"
-    "local cluster's.\n";
+    "scheduler that authenticates needs a key: inside a job $TERN_JOB_KEY, else\n"
+    "$TERN_KEY, else the local cluster's admin key, else ~/.config/tern/key; its\n"
+    "public key is $TERN_SERVER_KEY or the local cluster's.\n";
 
 int main(int argc, char **argv)
 {
