@@ -197,12 +197,7 @@ static int client_key(client *c, curve_key *k, char *err, size_t errlen)
             path = buf;
     }
     if (!(path && *path)) {
-        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg)
-            snprintf(buf, sizeof buf, "%s/tern/key", xdg);
-        else
-            snprintf(buf, sizeof buf, "%s/.config/tern/key", home ? home : "");
-        if (access(buf, F_OK) < 0) {
+        if (client_default_key(buf, sizeof buf) < 0 || access(buf, F_OK) < 0) {
             snprintf(err, errlen, "the scheduler at %s requires a key and this user has none: "
                      "run 'tern keygen' and have an admin add the printed key to the "
                      "scheduler's authorized keys (or set TERN_KEY=FILE)", c->endpoint);
@@ -212,6 +207,18 @@ static int client_key(client *c, curve_key *k, char *err, size_t errlen)
     }
     snprintf(c->key_from, sizeof c->key_from, "%s", path);
     return curve_key_load(path, k, err, errlen);
+}
+
+int client_default_key(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, len, "%s/tern/key", xdg);
+    else if (home && *home)
+        snprintf(buf, len, "%s/.config/tern/key", home);
+    else
+        return -1;
+    return 0;
 }
 
 /* Sets up CURVE when the scheduler authenticates (a server key is known:

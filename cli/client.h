@@ -44,6 +44,10 @@ int cluster_write(const cluster_info *ci);
  * Returns 0, or -1 when there is none. */
 int cluster_find(char *dir, size_t len);
 
+/* The user's own key file: $XDG_CONFIG_HOME/tern/key, else
+ * ~/.config/tern/key. Returns 0, or -1 when neither variable is set. */
+int client_default_key(char *buf, size_t len);
+
 /* Connects to the scheduler chosen as above ('scheduler' may be NULL),
  * with CURVE when the scheduler's public key is known ($TERN_SERVER_KEY or
  * the local cluster's), proving who we are with the key client.c picks.

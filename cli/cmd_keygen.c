@@ -53,14 +53,9 @@ int cmd_keygen(int argc, char **argv)
         return 2;
     }
     char path[4200], err[4400];
-    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-    if (o.out)
+    if (o.out) {
         snprintf(path, sizeof path, "%s", o.out);
-    else if (xdg && *xdg)
-        snprintf(path, sizeof path, "%s/tern/key", xdg);
-    else if (home && *home)
-        snprintf(path, sizeof path, "%s/.config/tern/key", home);
-    else {
+    } else if (client_default_key(path, sizeof path) < 0) {
         cli_error("keygen", "no HOME to put the key in: give -o FILE");
         return 2;
     }

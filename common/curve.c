@@ -127,6 +127,22 @@ int curve_server(void *sock, const curve_key *k, const char *domain)
     return 0;
 }
 
+int curve_client_from_env(void *sock, char *err, size_t errlen)
+{
+    const char *server = getenv("TERN_SERVER_KEY"), *keyfile = getenv("TERN_KEY");
+    if (!server || !*server || !keyfile || !*keyfile)
+        return 0;
+    curve_key k;
+    if (curve_key_load(keyfile, &k, err, errlen) < 0)
+        return -1;
+    if (curve_client(sock, &k, server) < 0) {
+        snprintf(err, errlen, "cannot set up CURVE (TERN_SERVER_KEY '%.40s'): %s", server,
+                 zmq_strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
 int curve_client(void *sock, const curve_key *k, const char *server_pub)
 {
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_pub, 40) < 0 ||

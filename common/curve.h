@@ -49,4 +49,10 @@ int curve_server(void *sock, const curve_key *k, const char *domain);
  * 'server_pub', with key 'k'. Before connect. Returns 0, or -1 with errno. */
 int curve_client(void *sock, const curve_key *k, const char *server_pub);
 
+/* Makes 'sock' a CURVE client when $TERN_SERVER_KEY (the server's public
+ * key) and $TERN_KEY (a key file) are both set: how the test and benchmark
+ * programs reach a ternd with keys. Before connect. Returns 1 when set up,
+ * 0 when not asked to, -1 with the reason in 'err'. */
+int curve_client_from_env(void *sock, char *err, size_t errlen);
+
 #endif

@@ -141,7 +141,6 @@ static bool decide(void *arg, const char *domain, const char *key, char *user, s
 {
     sched *s = arg;
     struct auth *a = s->auth;
-    reload_keys(a, s->opt.authorized_keys);
     const authkey *k = authkeys_find(a->keys, key);
     bool workers = strcmp(domain, "workers") == 0;
     if (k && workers && k->role != AUTHKEY_WORKER) {

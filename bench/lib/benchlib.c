@@ -168,15 +168,9 @@ void bench_connect(bench_client *c, const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     wire_socket_defaults(c->sock);
     /* A cluster of bench_up's: CURVE with its admin key. */
-    const char *server = getenv("TERN_SERVER_KEY"), *keyfile = getenv("TERN_KEY");
-    if (server && keyfile) {
-        curve_key k;
-        char err[4400] = "";
-        if (curve_key_load(keyfile, &k, err, sizeof err) < 0)
-            die("%s", err);
-        if (curve_client(c->sock, &k, server) < 0)
-            die("cannot set up CURVE: %s", zmq_strerror(errno));
-    }
+    char err[4400];
+    if (curve_client_from_env(c->sock, err, sizeof err) < 0)
+        die("%s", err);
     if (zmq_connect(c->sock, endpoint) < 0)
         die("connect %s", endpoint);
 }

@@ -96,14 +96,10 @@ int main(int argc, char **argv)
     /* A stranger's connection is dropped at the handshake and not tried
      * again: its sends would wait forever. */
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
-    const char *server = getenv("TERN_SERVER_KEY"), *keyfile = getenv("TERN_KEY");
-    if (server && *server && keyfile && *keyfile) {
-        curve_key k;
-        char err[4400];
-        if (curve_key_load(keyfile, &k, err, sizeof err) < 0 || curve_client(sock, &k, server) < 0) {
-            fprintf(stderr, "zpoke: %s\n", err);
-            return 2;
-        }
+    char err[4400];
+    if (curve_client_from_env(sock, err, sizeof err) < 0) {
+        fprintf(stderr, "zpoke: %s\n", err);
+        return 2;
     }
     if (zmq_connect(sock, argv[1]) < 0) {
         fprintf(stderr, "zpoke: connect %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
