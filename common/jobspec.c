@@ -67,6 +67,15 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
             snprintf(err, errlen, "environment entry %zu is not KEY=VALUE (or too long)", i);
             return -1;
         }
+        if (jobspec_env_secret(e)) {
+            snprintf(err, errlen, "the environment holds %.*s, a job's secret key: it is never "
+                     "submitted (tern submit leaves it out)", (int)strcspn(e, "="), e);
+            return -1;
+        }
+    }
+    if (spec->umask & ~(JOBSPEC_UMASK_SENT | 0777u)) {
+        snprintf(err, errlen, "umask %#o is not a file mode mask", spec->umask & ~JOBSPEC_UMASK_SENT);
+        return -1;
     }
     if (long_string(spec->name, JOBSPEC_MAX_NAME) || long_string(spec->user, JOBSPEC_MAX_NAME)) {
         snprintf(err, errlen, "job or user name longer than %u bytes", JOBSPEC_MAX_NAME);
@@ -163,4 +172,21 @@ bool jobspec_mpi(const Tern__JobSpec *spec)
 bool jobspec_one_process(const Tern__JobSpec *spec)
 {
     return spec->batch || jobspec_mpi(spec);
+}
+
+/* What the rank environment carries that must stay on the node. */
+static const char *const secret_env[] = { "TERN_JOB_KEY" };
+
+bool jobspec_env_secret(const char *entry)
+{
+    size_t klen = strcspn(entry, "=");
+    for (size_t i = 0; i < sizeof secret_env / sizeof secret_env[0]; i++)
+        if (strlen(secret_env[i]) == klen && strncmp(entry, secret_env[i], klen) == 0)
+            return true;
+    return false;
+}
+
+unsigned jobspec_umask(const Tern__JobSpec *spec)
+{
+    return spec->umask & JOBSPEC_UMASK_SENT ? spec->umask & 0777u : JOBSPEC_UMASK_DEFAULT;
 }

@@ -24,6 +24,19 @@
  * spec and the job's node list) always fits one. */
 #define JOBSPEC_MAX_PACKED (4u << 20)
 
+/* JobSpec.umask carries this bit when the client sent its umask (0 is a
+ * umask too); without it the worker takes JOBSPEC_UMASK_DEFAULT. */
+#define JOBSPEC_UMASK_SENT 0x10000u
+#define JOBSPEC_UMASK_DEFAULT 077u
+
+/* Whether "KEY=VALUE" (or "KEY") names a secret the rank environment
+ * carries (TERN_JOB_KEY): never sent in a submission nor stored. */
+bool jobspec_env_secret(const char *entry);
+
+/* The umask a job's files are made with: the one its client sent, else
+ * JOBSPEC_UMASK_DEFAULT. */
+unsigned jobspec_umask(const Tern__JobSpec *spec);
+
 /* Checks counts, ranges and string lengths. Returns 0, or -1 with one line
  * in 'err' naming the field, e.g. "-N 0: a job needs at least one node". */
 int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen);
