@@ -605,10 +605,13 @@ static void ternd_start(ternd_proc *t, const char *bindir, bool curve)
     g_server_pub[0] = '\0';
     unsetenv("TERN_KEY");
     unsetenv("TERN_SERVER_KEY");
+    unsetenv("TERN_INSECURE");
     if (curve) {
         snprintf(g_server_pub, sizeof g_server_pub, "%s", server.pub);
         setenv("TERN_KEY", admin, 1);          /* for 'tern nodes' */
         setenv("TERN_SERVER_KEY", server.pub, 1);
+    } else {
+        setenv("TERN_INSECURE", "1", 1);       /* 'tern nodes' to a ternd without keys */
     }
     char *argv[] = { exe, "--state", state, "--client", "tcp://127.0.0.1:0", "--worker",
                      "tcp://127.0.0.1:0", "--endpoints-file", epf, "--heartbeat-ms", "1000",

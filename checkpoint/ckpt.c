@@ -97,7 +97,7 @@ static void clear_leftovers(const char *dir)
 
 static void rank0_prepare(tern_ckpt *ck, rendezvous *rv)
 {
-    if (fs_mkdir_p(ck->dir, 0755) < 0) {
+    if (fs_mkdir_p(ck->dir, CKPT_DIR_MODE) < 0) {
         rv->status = TERN_ESYS;
         snprintf(rv->why, sizeof rv->why, "cannot create %.160s: %s", ck->dir, strerror(errno));
         return;

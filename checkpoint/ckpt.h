@@ -25,6 +25,13 @@
 #define CKPT_REC 512
 /* O_DIRECT wants buffers, offsets and lengths in whole blocks. */
 #define CKPT_ALIGN 4096
+/* The modes of what a checkpoint directory holds, which the process's
+ * umask (the submitting shell's, under tern) restricts further: the job's
+ * user and group read a job's checkpoints, no one else. The lock is the
+ * user's alone: anyone who can open it can flock it and stall every save. */
+#define CKPT_DIR_MODE 0750
+#define CKPT_FILE_MODE 0640
+#define CKPT_LOCK_MODE 0600
 
 /* ---- manifest.c ---- */
 typedef struct ckpt_shard_info {

@@ -98,7 +98,7 @@ static int commit_locked(tern_ckpt *ck, int64_t step, const ckpt_shard_info *sha
         return TERN_ENOMEM;
     }
     ckpt_path(path, sizeof path, "%s/MANIFEST", tmp);
-    int wrc = fs_write_atomic(path, text, len, 0644);
+    int wrc = fs_write_atomic(path, text, len, CKPT_FILE_MODE);
     free(text);
     if (wrc < 0)
         return sys_fail(why, whylen, "writing", path);
@@ -117,7 +117,7 @@ static int commit_locked(tern_ckpt *ck, int64_t step, const ckpt_shard_info *sha
     ckpt_fault("latest");
     ckpt_path(path, sizeof path, "%s/LATEST", ck->dir);
     len = (size_t)snprintf(latest, sizeof latest, "step-%" PRId64 "\n", step);
-    if (fs_write_atomic(path, latest, len, 0644) < 0)
+    if (fs_write_atomic(path, latest, len, CKPT_FILE_MODE) < 0)
         return sys_fail(why, whylen, "writing", path);
     if (fs_fsync_dir(ck->dir) < 0)
         return sys_fail(why, whylen, "fsync of", ck->dir);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ckpt_owner_lock(const tern_ckpt *ck, int *fd, char *why, size_t whylen)
@@ -25,7 +26,11 @@ int ckpt_owner_lock(const tern_ckpt *ck, int *fd, char *why, size_t whylen)
     static bool warned;
     char path[PATH_MAX];
     ckpt_path(path, sizeof path, "%s/.lock", ck->dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, CKPT_LOCK_MODE);
+    /* A lock an earlier tern made 0644: no one else opens it from now on. */
+    struct stat st;
+    if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+        fchmod(*fd, st.st_mode & 0700);
     if (*fd >= 0 && flock(*fd, LOCK_EX) == 0)
         return 0;
     int err = errno;
@@ -108,8 +113,8 @@ int ckpt_owner_claim(const tern_ckpt *ck, char *why, size_t whylen)
         ckpt_path(path, sizeof path, "%s/OWNER", ck->dir);
         int n = snprintf(text, sizeof text, "job %" PRIu64 " attempt %" PRIu32 "\n", ck->job,
                          ck->attempt);
-        if ((fs_write_atomic(path, text, (size_t)n, 0644) < 0 || fs_fsync_dir(ck->dir) < 0) &&
-            !read_only(errno)) {
+        if ((fs_write_atomic(path, text, (size_t)n, CKPT_FILE_MODE) < 0 ||
+             fs_fsync_dir(ck->dir) < 0) && !read_only(errno)) {
             snprintf(why, whylen, "writing %.200s: %s", path, strerror(errno));
             rc = TERN_ESYS;
         }

@@ -6,8 +6,10 @@
 
 #include "common/clock.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define REPORT_EVERY_MS 200
 
@@ -23,9 +25,14 @@ int tern_report_step(int64_t step)
     last_ms = now;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    /* Not readable by others (as the job's checkpoints), less the umask. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
     int ok = fprintf(f, "%lld\n", (long long)step) > 0;
     if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
         return -1;

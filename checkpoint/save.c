@@ -38,7 +38,7 @@ static void write_shard(tern_ckpt *ck, const char *tmp, const void *data, size_t
 {
     char path[PATH_MAX];
     me->size = len;
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(tmp, CKPT_DIR_MODE) < 0 && errno != EEXIST) {
         snprintf(me->why, sizeof me->why, "mkdir %.160s: %s", tmp, strerror(errno));
         me->status = TERN_ESYS;
         return;

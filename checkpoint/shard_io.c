@@ -158,10 +158,10 @@ int ckpt_shard_write(const char *path, const void *data, size_t len, bool padded
 {
     const char *name = base_name(path);
     writer w = { .direct = true };
-    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, CKPT_FILE_MODE);
     if (w.fd < 0 && errno == EINVAL) {
         w.direct = false;
-        w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, CKPT_FILE_MODE);
     }
     if (w.fd < 0) {
         snprintf(why, whylen, "%s: create: %s", name, strerror(errno));

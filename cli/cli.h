@@ -42,7 +42,27 @@ Tern__Envelope *cli_call(client *c, const char *cmd, Tern__Envelope *req,
 /* Parses a job id ("42"), or prints why and returns -1. */
 int cli_job_id(const char *cmd, const char *s, uint64_t *id);
 
-/* Options most commands share: --json, --scheduler, --help, -a. */
+/* 's' (NULL as "") as a terminal may show it: control characters and bytes
+ * that are not UTF-8 written out (common/escape.h). Returns 's' itself when
+ * nothing needs it, else a copy in one of CLI_ESC_SLOTS buffers taken in
+ * turn: valid until that many more calls. For every name, argument, label,
+ * value, reason and message from a job or the scheduler that is printed
+ * for a person (not JSON, not a job's own output). */
+#define CLI_ESC_SLOTS 16
+const char *cli_esc(const char *s);
+
+/* The environment a job or step is sent with: this process's, less the
+ * secrets a job's environment holds (jobspec_env_secret: TERN_JOB_KEY), so
+ * that a nested 'tern submit' never records its job's key. Returns an
+ * array of *n entries (the caller frees the array, not the strings), or
+ * NULL when out of memory. */
+char **cli_env(size_t *n);
+
+/* JobSpec.umask: this process's umask with JOBSPEC_UMASK_SENT. */
+uint32_t cli_umask(void);
+
+/* Options most commands share: --json, --scheduler, --insecure (for every
+ * connection this process opens: client_allow_plaintext), --help, -a. */
 typedef struct cli_common {
     bool json, all, help;
     const char *scheduler;

@@ -8,13 +8,19 @@
 #include "common/zmonitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
+
+/* A cluster file is a few hundred bytes; this bounds what a stray one costs. */
+#define CLUSTER_MAX_FILE (1u << 20)
 
 struct client {
     void *ctx, *sock, *mon;
@@ -27,6 +33,19 @@ struct client {
     bool connected;
 };
 
+static bool plaintext_allowed;
+
+void client_allow_plaintext(void)
+{
+    plaintext_allowed = true;
+}
+
+bool client_plaintext_allowed(void)
+{
+    const char *v = getenv("TERN_INSECURE");
+    return plaintext_allowed || (v && *v && strcmp(v, "0") != 0);
+}
+
 int client_timeout_ms(void)
 {
     uint32_t s;
@@ -36,12 +55,10 @@ int client_timeout_ms(void)
     return 10000;
 }
 
-int cluster_read(const char *dir, cluster_info *ci)
+/* Fills 'ci' from the text of a cluster file of directory 'dir' (the text
+ * is taken apart). Returns 0, or -1 (EINVAL) when it names no scheduler. */
+static int cluster_parse(const char *dir, char *text, cluster_info *ci)
 {
-    char path[4200], *text;
-    snprintf(path, sizeof path, "%s/%s", dir, CLUSTER_FILE);
-    if (fs_read_all(path, 1 << 20, &text, NULL) < 0)
-        return -1;
     memset(ci, 0, sizeof *ci);
     ci->gpus_per_worker = -1;
     snprintf(ci->dir, sizeof ci->dir, "%s", dir);
@@ -79,12 +96,22 @@ int cluster_read(const char *dir, cluster_info *ci)
             }
         }
     }
-    free(text);
     if (!ci->scheduler[0]) {
         errno = EINVAL;
         return -1;
     }
     return 0;
+}
+
+int cluster_read(const char *dir, cluster_info *ci)
+{
+    char path[4200], *text;
+    snprintf(path, sizeof path, "%s/%s", dir, CLUSTER_FILE);
+    if (fs_read_all(path, CLUSTER_MAX_FILE, &text, NULL) < 0)
+        return -1;
+    int rc = cluster_parse(dir, text, ci);
+    free(text);
+    return rc;
 }
 
 int cluster_write(const cluster_info *ci)
@@ -107,24 +134,155 @@ int cluster_write(const cluster_info *ci)
     return fs_write_atomic(path, buf, (size_t)n, 0644);
 }
 
-int cluster_find(char *dir, size_t len)
+/* "bob (uid 1002)", or "uid 1002" for a uid without a name. */
+static void owner_name(uid_t uid, char *buf, size_t len)
 {
+    struct passwd *pw = getpwuid(uid);
+    if (pw)
+        snprintf(buf, len, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+}
+
+/* Whether 'st' is something other users could have written: owned by
+ * someone else than this user and root, or writable by group or others;
+ * 'why' then says so, after 'what' ("" for the file itself). */
+static bool untrusted(const struct stat *st, const char *what, char *why, size_t len)
+{
+    if (st->st_uid != getuid() && st->st_uid != 0) {
+        char who[128];
+        owner_name(st->st_uid, who, sizeof who);
+        snprintf(why, len, "%sowned by %s, not by you or root", what, who);
+        return true;
+    }
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(why, len, "%swritable by %s", what, st->st_mode & S_IWOTH ? "others" : "its group");
+        return true;
+    }
+    return false;
+}
+
+/* The same for the cluster file, which must also be a regular file. */
+static bool file_untrusted(const struct stat *st, char *why, size_t len)
+{
+    if (S_ISLNK(st->st_mode))
+        snprintf(why, len, "a symbolic link");
+    else if (!S_ISREG(st->st_mode))
+        snprintf(why, len, "not a regular file");
+    else
+        return untrusted(st, "", why, len);
+    return true;
+}
+
+/* Reads what is left of 'fd' (at most 'max' bytes) into a NUL-terminated
+ * buffer the caller frees. Returns it, or NULL with errno (EFBIG: larger). */
+static char *read_fd(int fd, size_t max)
+{
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len + 1 >= cap) {
+            char *grown = cap >= max ? NULL : realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                errno = cap >= max ? EFBIG : ENOMEM;
+                return NULL;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            errno = e;
+            return NULL;
+        }
+        if (n == 0) {
+            buf[len] = '\0';
+            return buf;
+        }
+        len += (size_t)n;
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* The cluster file in 'base' (a directory; "" for /): 1 with 'ci' filled
+ * when there is one to trust, 0 when there is none (or none this user may
+ * read), -1 with errno when the trusted one cannot be read. An untrusted
+ * one counts as none, and 'why' says what is wrong with it. */
+static int cluster_at(const char *base, cluster_info *ci, char *why, size_t whylen)
+{
+    char dir[4096], *text;
+    struct stat dst, fst;
+    why[0] = '\0';
+    if (snprintf(dir, sizeof dir, "%s/%s", base, CLUSTER_DIR) >= (int)sizeof dir)
+        return 0;
+    /* O_PATH: a cluster directory of mode 0711 is ours to search, not to
+     * list. A link to it is followed: what is checked is where it leads. */
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return 0;
+    int rc = 0, fd = -1;
+    if (fstatat(dfd, CLUSTER_FILE, &fst, AT_SYMLINK_NOFOLLOW) < 0)
+        goto out;   /* no cluster file: a .tern that is something else */
+    if (file_untrusted(&fst, why, whylen) || fstat(dfd, &dst) < 0 ||
+        untrusted(&dst, "its directory is ", why, whylen))
+        goto out;
+    /* Checked again through the descriptor read from: the name may have
+     * changed hands since. (O_NONBLOCK: a FIFO there must not hang the open.) */
+    fd = openat(dfd, CLUSTER_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            snprintf(why, whylen, "a symbolic link");
+        goto out;
+    }
+    if (fstat(fd, &fst) < 0 || file_untrusted(&fst, why, whylen))
+        goto out;
+    snprintf(ci->dir, sizeof ci->dir, "%s", dir);
+    text = read_fd(fd, CLUSTER_MAX_FILE);
+    rc = -1;
+    if (text) {
+        rc = cluster_parse(dir, text, ci) < 0 ? -1 : 1;
+        free(text);
+    }
+out:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    close(dfd);
+    errno = e;
+    return rc;
+}
+
+int cluster_find(cluster_info *ci)
+{
+    /* Said once a process, however often it looks (tern wait reconnects). */
+    static bool told;
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd))
         return -1;
     for (;;) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s/%s", strcmp(cwd, "/") ? cwd : "", CLUSTER_DIR,
-                 CLUSTER_FILE);
-        if (access(path, R_OK) == 0) {
-            snprintf(dir, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", CLUSTER_DIR);
-            return 0;
+        char why[4400];
+        const char *base = strcmp(cwd, "/") ? cwd : "";
+        int rc = cluster_at(base, ci, why, sizeof why);
+        if (rc != 0) {
+            told = true;
+            return rc < 0 ? -1 : 0;
         }
+        if (why[0] && !told)
+            fprintf(stderr, "tern: ignoring %s/%s/%s: %s\n", base, CLUSTER_DIR, CLUSTER_FILE,
+                    why);
         char *slash = strrchr(cwd, '/');
-        if (!slash || slash == cwd)
+        if (!slash || !slash[1])
             break;
-        *slash = '\0';
+        slash[slash == cwd] = '\0';
     }
+    told = true;
+    errno = ENOENT;
     return -1;
 }
 
@@ -136,35 +294,32 @@ static int resolve(client *c, const char *scheduler, char *err, size_t errlen)
     size_t len = sizeof c->endpoint;
     if (!scheduler)
         scheduler = getenv("TERN_SCHEDULER");
-    char dir[4096];
     cluster_info ci;
     if (scheduler && *scheduler) {
         snprintf(out, len, "%s", scheduler);
         /* The local cluster's own endpoint, named: its keys still serve. */
-        if (cluster_find(dir, sizeof dir) == 0 && cluster_read(dir, &ci) == 0 &&
-            strcmp(ci.scheduler, out) == 0) {
-            snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", dir);
+        if (cluster_find(&ci) == 0 && strcmp(ci.scheduler, out) == 0) {
+            snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", ci.dir);
             snprintf(c->server_key, sizeof c->server_key, "%s", ci.server_key);
         }
         return 0;
     }
-    if (cluster_find(dir, sizeof dir) < 0) {
-        snprintf(err, errlen, "no scheduler: give --scheduler tcp://HOST:PORT, set "
-                              "TERN_SCHEDULER, or start a local cluster with 'tern up'");
-        return -1;
-    }
-    if (cluster_read(dir, &ci) < 0) {
-        snprintf(err, errlen, "local cluster %s: cannot read %s: %s", dir, CLUSTER_FILE,
-                 strerror(errno));
+    if (cluster_find(&ci) < 0) {
+        if (errno == ENOENT)
+            snprintf(err, errlen, "no scheduler: give --scheduler tcp://HOST:PORT, set "
+                                  "TERN_SCHEDULER, or start a local cluster with 'tern up'");
+        else
+            snprintf(err, errlen, "local cluster %s: cannot read %s: %s", ci.dir, CLUSTER_FILE,
+                     strerror(errno));
         return -1;
     }
     if (ci.ternd_pid && !proc_alive(ci.ternd_pid)) {
         snprintf(err, errlen, "the local cluster in %s is not running (ternd pid %d is gone); "
-                              "start it with 'tern up'", dir, (int)ci.ternd_pid);
+                              "start it with 'tern up'", ci.dir, (int)ci.ternd_pid);
         return -1;
     }
     snprintf(out, len, "%s", ci.scheduler);
-    snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", dir);
+    snprintf(c->cluster_dir, sizeof c->cluster_dir, "%s", ci.dir);
     snprintf(c->server_key, sizeof c->server_key, "%s", ci.server_key);
     return 0;
 }
@@ -228,8 +383,14 @@ static int client_curve(client *c, char *err, size_t errlen)
     const char *sk = getenv("TERN_SERVER_KEY");
     if (sk && *sk && curve_public_read(sk, c->server_key, err, errlen) < 0)
         return -1;
-    if (!c->server_key[0])
-        return 0;
+    if (!c->server_key[0]) {
+        if (client_plaintext_allowed())
+            return 0;
+        snprintf(err, errlen, "the scheduler at %s: no server key known, so the connection "
+                 "would not be encrypted or authenticated: set TERN_SERVER_KEY (ternd's public "
+                 "key), or give --insecure for a scheduler that runs without keys", c->endpoint);
+        return -1;
+    }
     curve_key k;
     if (client_key(c, &k, err, errlen) < 0)
         return -1;

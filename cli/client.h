@@ -4,6 +4,7 @@
 #ifndef TERN_CLI_CLIENT_H
 #define TERN_CLI_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -36,22 +37,38 @@ typedef struct cluster_info {
     char server_key[41];           /* ternd's public key ("": authentication off) */
 } cluster_info;
 
-/* Reads DIR/cluster. Returns 0, or -1 with errno (ENOENT: no cluster). */
+/* Reads DIR/cluster of a directory named by the user (tern up/down --dir).
+ * Returns 0, or -1 with errno (ENOENT: no cluster). */
 int cluster_read(const char *dir, cluster_info *ci);
 /* Writes DIR/cluster atomically. Returns 0, or -1 with errno. */
 int cluster_write(const cluster_info *ci);
-/* Finds .tern/cluster in the current directory or a parent; fills 'dir'.
- * Returns 0, or -1 when there is none. */
-int cluster_find(char *dir, size_t len);
+/* Finds .tern/cluster in the current directory or the nearest parent that
+ * has one this user may trust: the file and its directory owned by this
+ * user or root and writable by neither group nor others, the file not a
+ * link (read through the descriptor it was checked by). Anyone could have
+ * planted any other, naming their own listener; each passed over is named
+ * on stderr with the reason, once a process ("tern: ignoring PATH: owned
+ * by bob (uid 1002), not by you or root"). Returns 0 with 'ci' filled, or
+ * -1 with errno: ENOENT when there is none, another when the one found
+ * cannot be read (ci->dir names it). */
+int cluster_find(cluster_info *ci);
 
 /* The user's own key file: $XDG_CONFIG_HOME/tern/key, else
  * ~/.config/tern/key. Returns 0, or -1 when neither variable is set. */
 int client_default_key(char *buf, size_t len);
 
+/* Lets connections without a known server key go in plain text (--insecure;
+ * $TERN_INSECURE set and not "0" means the same): for a ternd that runs
+ * without keys. Without it such a connection is refused before anything
+ * is sent, since nothing would prove who listens. */
+void client_allow_plaintext(void);
+bool client_plaintext_allowed(void);
+
 /* Connects to the scheduler chosen as above ('scheduler' may be NULL),
  * with CURVE when the scheduler's public key is known ($TERN_SERVER_KEY or
- * the local cluster's), proving who we are with the key client.c picks.
- * Returns NULL with a one-line reason in 'err'. */
+ * the local cluster's), proving who we are with the key client.c picks;
+ * in plain text only when allowed (client_allow_plaintext). Returns NULL
+ * with a one-line reason in 'err'. */
 client *client_open(const char *scheduler, char *err, size_t errlen);
 /* Connects to the local cluster 'ci' describes, with its keys (its admin
  * key, whatever $TERN_KEY says: tern up checking its own cluster). */

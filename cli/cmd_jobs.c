@@ -27,7 +27,7 @@ static void nodelist(const Tern__JobInfo *j, char *buf, size_t len)
     size_t o = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < j->n_node_names && o < len; i++)
-        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "", j->node_names[i]);
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? "," : "", cli_esc(j->node_names[i]));
 }
 
 static json_t *job_json(const Tern__JobInfo *j)
@@ -108,11 +108,13 @@ static json_t *job_json(const Tern__JobInfo *j)
             for (size_t k = 0; k < a->n_checkpoints; k++)
                 json_array_append_new(ac, json_integer((json_int_t)a->checkpoints[k]));
             json_array_append_new(atts, json_pack(
-                "{s:I,s:o,s:o,s:o,s:I,s:I,s:i,s:o,s:f,s:f,s:o}", "attempt", (json_int_t)a->attempt,
-                "state", cli_json_str(a->state), "nodes", an, "gpus", ag,
+                "{s:I,s:o,s:o,s:o,s:I,s:I,s:i,s:o,s:f,s:f,s:o,s:o,s:o}", "attempt",
+                (json_int_t)a->attempt, "state", cli_json_str(a->state), "nodes", an, "gpus", ag,
                 "start_ms", (json_int_t)a->start_ms, "end_ms", (json_int_t)a->end_ms,
                 "exit_code", a->exit_code, "reason", cli_json_str(a->reason),
-                "node_hours", a->node_hours, "cost", a->cost, "checkpoints", ac));
+                "node_hours", a->node_hours, "cost", a->cost, "checkpoints", ac,
+                "uid", a->uid >= 0 ? json_integer(a->uid) : json_null(),
+                "gid", a->gid >= 0 ? json_integer(a->gid) : json_null()));
             hours += a->node_hours;
             cost += a->cost;
         }
@@ -204,7 +206,7 @@ int cmd_queue(int argc, char **argv)
             char t[32], where[1024];
             format_duration(run_secs(j), t, sizeof t);
             if (strcmp(j->state, "PD") == 0)
-                snprintf(where, sizeof where, "(%s)", j->reason[0] ? j->reason : "None");
+                snprintf(where, sizeof where, "(%s)", j->reason[0] ? cli_esc(j->reason) : "None");
             else
                 nodelist(j, where, sizeof where);
             char arr[32] = "-";
@@ -212,7 +214,8 @@ int cmd_queue(int argc, char **argv)
                 snprintf(arr, sizeof arr, "%llu_%u", (unsigned long long)j->spec->array_job_id,
                          j->spec->array_task_id);
             printf("%8llu %-10s %-12.12s %-8.8s %2s %10s %5u %s\n", (unsigned long long)j->id,
-                   arr, j->spec->name, j->spec->user, j->state, t, j->spec->nodes, where);
+                   arr, cli_esc(j->spec->name), cli_esc(j->spec->user), cli_esc(j->state), t,
+                   j->spec->nodes, where);
         }
     }
     free(list);
@@ -223,10 +226,44 @@ int cmd_queue(int argc, char **argv)
 }
 
 static const char show_usage[] =
-    "usage: tern show JOB [--json] [--scheduler ENDPOINT]\n"
-    "  everything about one job, as scontrol show job prints it\n";
+    "usage: tern show JOB [--json] [--env] [--scheduler ENDPOINT]\n"
+    "  everything about one job, as scontrol show job prints it; --env: its\n"
+    "  environment too (values only for the job's owner and admins)\n";
 
-static void show_text(const Tern__JobInfo *j)
+/* The job's environment, an entry a line. The scheduler sends the entries
+ * of someone else's job (unless we are an admin) as bare names: those are
+ * shown as the name alone, and why once. */
+static void show_env(const Tern__JobInfo *j)
+{
+    const Tern__JobSpec *s = j->spec;
+    bool hidden = false;
+    printf("   Environment:\n");
+    for (size_t i = 0; i < s->n_env; i++) {
+        printf("     %s\n", cli_esc(s->env[i]));
+        hidden |= !strchr(s->env[i], '=');
+    }
+    if (hidden)
+        printf("   (values hidden: job %llu belongs to %s)\n", (unsigned long long)j->id,
+               cli_esc(s->user));
+}
+
+/* scontrol's layout. Every string in it came from a user or a node, and is
+ * escaped (cli_esc): an argument holding ESC [ 2 J must not clear the screen. */
+/* The uid and gid j's ranks ran as, as its newest started attempt's node
+ * rank 0 resolved them (never what a client claimed); -1 while unknown. */
+static void ran_as(const Tern__JobInfo *j, int64_t *uid, int64_t *gid)
+{
+    *uid = *gid = -1;
+    for (size_t i = j->n_attempts; i-- > 0;) {
+        if (j->attempts[i]->uid >= 0) {
+            *uid = j->attempts[i]->uid;
+            *gid = j->attempts[i]->gid;
+            return;
+        }
+    }
+}
+
+static void show_text(const Tern__JobInfo *j, bool env)
 {
     const Tern__JobSpec *s = j->spec;
     char submit[32], start[32], end[32], run[32], limit[32], nodes[1024];
@@ -239,16 +276,22 @@ static void show_text(const Tern__JobInfo *j)
     else
         snprintf(limit, sizeof limit, "UNLIMITED");
     nodelist(j, nodes, sizeof nodes);
-    printf("JobId=%llu JobName=%s\n", (unsigned long long)j->id, s->name);
-    printf("   UserId=%s(%u) GroupId=%u Priority=%d\n", s->user, s->uid, s->gid, s->priority);
-    printf("   JobState=%s Reason=%s ExitCode=%d Attempt=%u\n", j->state,
-           j->reason[0] ? j->reason : "None", j->exit_code, j->attempt);
+    printf("JobId=%llu JobName=%s\n", (unsigned long long)j->id, cli_esc(s->name));
+    int64_t uid, gid;
+    ran_as(j, &uid, &gid);
+    if (uid >= 0)
+        printf("   UserId=%s(%lld) GroupId=%lld Priority=%d\n", cli_esc(s->user), (long long)uid,
+               (long long)gid, s->priority);
+    else   /* resolved on the node when it runs */
+        printf("   UserId=%s GroupId=- Priority=%d\n", cli_esc(s->user), s->priority);
+    printf("   JobState=%s Reason=%s ExitCode=%d Attempt=%u\n", cli_esc(j->state),
+           j->reason[0] ? cli_esc(j->reason) : "None", j->exit_code, j->attempt);
     printf("   RunTime=%s TimeLimit=%s\n", run, limit);
     if (strcmp(j->state, "PD") == 0 && j->est_start_ms)
         cli_time(j->est_start_ms, start, sizeof start);   /* the reservation, as scontrol */
     printf("   SubmitTime=%s StartTime=%s EndTime=%s\n", submit, start, end);
-    printf("   Partition=%s Dependency=%s", s->partition[0] ? s->partition : "(any)",
-           s->dependency[0] ? s->dependency : "(null)");
+    printf("   Partition=%s Dependency=%s", s->partition[0] ? cli_esc(s->partition) : "(any)",
+           s->dependency[0] ? cli_esc(s->dependency) : "(null)");
     if (s->array_job_id)
         printf(" ArrayJobId=%llu ArrayTaskId=%u ArrayTaskThrottle=%u",
                (unsigned long long)s->array_job_id, s->array_task_id, s->array_limit);
@@ -258,26 +301,27 @@ static void show_text(const Tern__JobInfo *j)
            s->gpus_per_node);
     printf("   NodeList=%s", nodes[0] ? nodes : "(null)");
     if (j->master_port)
-        printf(" Master=%s:%u", j->master_addr, j->master_port);
+        printf(" Master=%s:%u", cli_esc(j->master_addr), j->master_port);
     printf("\n");
     if (j->failed_rank >= 0)
-        printf("   FailedRank=%d FailedNode=%s\n", j->failed_rank, j->failed_node);
+        printf("   FailedRank=%d FailedNode=%s\n", j->failed_rank, cli_esc(j->failed_node));
     printf("   Command=");
     for (size_t i = 0; i < s->n_argv; i++)
-        printf("%s%s", i ? " " : "", s->argv[i]);
-    printf("\n   WorkDir=%s\n", s->cwd);
-    printf("   StdOut=%s\n   StdErr=%s\n", s->stdout_pattern,
-           s->stderr_pattern[0] ? s->stderr_pattern : s->stdout_pattern);
+        printf("%s%s", i ? " " : "", cli_esc(s->argv[i]));
+    printf("\n   WorkDir=%s\n", cli_esc(s->cwd));
+    printf("   StdOut=%s\n   StdErr=%s\n", cli_esc(s->stdout_pattern),
+           cli_esc(s->stderr_pattern[0] ? s->stderr_pattern : s->stdout_pattern));
     printf("   Preemptible=%s MaxRestarts=%u Signal=%s@%u Launcher=%s\n",
            s->preemptible ? "yes" : "no", s->max_restarts,
-           signal_name(s->preempt_signal ? s->preempt_signal : SIGUSR1), s->signal_secs, s->launcher);
+           signal_name(s->preempt_signal ? s->preempt_signal : SIGUSR1), s->signal_secs,
+           cli_esc(s->launcher));
     printf("   Restarts=%u (of MaxRestarts; preemptions with a warning are free)\n", j->restarts);
     if (j->progress >= 0)
         printf("   Progress=step %lld (tern_report_step)\n", (long long)j->progress);
     if (s->n_labels || (j->spec_hash && j->spec_hash[0])) {
-        printf("   SpecHash=%s Labels=", j->spec_hash ? j->spec_hash : "");
+        printf("   SpecHash=%s Labels=", cli_esc(j->spec_hash));
         for (size_t i = 0; i < s->n_labels; i++)
-            printf("%s%s", i ? "," : "", s->labels[i]);
+            printf("%s%s", i ? "," : "", cli_esc(s->labels[i]));
         printf("\n");
     }
     double hours = 0, cost = 0;
@@ -286,25 +330,38 @@ static void show_text(const Tern__JobInfo *j)
         char start[32], nodes[512] = "";
         cli_time(a->start_ms, start, sizeof start);
         for (size_t k = 0, o = 0; k < a->n_nodes && o < sizeof nodes; k++)
-            o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%s%s", k ? "," : "", a->nodes[k]);
+            o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%s%s", k ? "," : "",
+                                  cli_esc(a->nodes[k]));
         char ck[256] = "";
         for (size_t k = 0, o = 0; k < a->n_checkpoints && o < sizeof ck; k++)
             o += (size_t)snprintf(ck + o, sizeof ck - o, "%s%lld", k ? "," : " Checkpoints=",
                                   (long long)a->checkpoints[k]);
         printf("   Attempt=%u State=%s Start=%s Nodes=%s NodeHours=%.4f Cost=%.4f%s%s%s\n",
-               a->attempt, a->state, start, nodes, a->node_hours, a->cost, ck,
-               a->reason[0] ? " Reason=" : "", a->reason);
+               a->attempt, cli_esc(a->state), start, nodes, a->node_hours, a->cost, ck,
+               a->reason[0] ? " Reason=" : "", cli_esc(a->reason));
         hours += a->node_hours;
         cost += a->cost;
     }
     if (j->n_attempts)
         printf("   NodeHours=%.4f Cost=%.4f (all attempts)\n", hours, cost);
+    if (env)
+        show_env(j);
+}
+
+static int env_option(int c, const char *arg, void *ctx)
+{
+    (void)arg;
+    (void)c;
+    *(bool *)ctx = true;
+    return 0;
 }
 
 int cmd_show(int argc, char **argv)
 {
+    static const struct option extra[] = { { "env", no_argument, 0, 'E' }, { 0, 0, 0, 0 } };
+    bool env = false;
     cli_common co;
-    int first = cli_parse("show", argc, argv, &co, NULL, NULL, NULL, NULL);
+    int first = cli_parse("show", argc, argv, &co, NULL, extra, env_option, &env);
     if (first < 0)
         return 2;
     if (co.help) {
@@ -329,7 +386,7 @@ int cmd_show(int argc, char **argv)
     if (co.json) {
         rc = cli_print_json(job_json(rep->jobs->jobs[0]));
     } else {
-        show_text(rep->jobs->jobs[0]);
+        show_text(rep->jobs->jobs[0], env);
     }
     wire_free(rep);
     return rc;
@@ -338,19 +395,13 @@ int cmd_show(int argc, char **argv)
 static const char history_usage[] =
     "usage: tern history [--json] [--env] [--scheduler ENDPOINT] [JOB...]\n"
     "  the audit record of jobs (all when none is named): who submitted what, its spec hash,\n"
-    "  labels, command and environment (names; --env: values too), and every attempt with\n"
-    "  its nodes and GPUs, times, exit status, how it ended and the checkpoint steps committed\n";
-
-static int history_option(int c, const char *arg, void *ctx)
-{
-    (void)arg;
-    (void)c;
-    *(bool *)ctx = true;
-    return 0;
-}
+    "  labels, command and environment (names; --env: values too, for the jobs' owners\n"
+    "  and admins), and every attempt with its nodes and GPUs, times, exit status, how it\n"
+    "  ended and the checkpoint steps committed\n";
 
 /* One job's audit record: what 'tern show --json' gives, with the
- * environment's names (values only with --env) and its preemptions. */
+ * environment's names (values only with --env; null for a value the
+ * scheduler did not send: another user's job) and its preemptions. */
 static json_t *history_json(const Tern__JobInfo *j, bool env_values)
 {
     json_t *o = job_json(j);
@@ -362,7 +413,7 @@ static json_t *history_json(const Tern__JobInfo *j, bool env_values)
         char key[512];
         snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - kv) : (int)strlen(kv), kv);
         if (env_values)
-            json_object_set_new(env, key, cli_json_str(eq ? eq + 1 : ""));
+            json_object_set_new(env, key, eq ? cli_json_str(eq + 1) : json_null());
         else
             json_array_append_new(env, cli_json_str(key));
     }
@@ -371,8 +422,10 @@ static json_t *history_json(const Tern__JobInfo *j, bool env_values)
     for (size_t i = 0; i < j->n_attempts; i++)
         preempted += strcmp(j->attempts[i]->state, "PR") == 0;
     json_object_set_new(o, "preemptions", json_integer(preempted));
-    json_object_set_new(o, "uid", json_integer(j->spec->uid));
-    json_object_set_new(o, "gid", json_integer(j->spec->gid));
+    int64_t uid, gid;
+    ran_as(j, &uid, &gid);
+    json_object_set_new(o, "uid", uid >= 0 ? json_integer(uid) : json_null());
+    json_object_set_new(o, "gid", gid >= 0 ? json_integer(gid) : json_null());
     return o;
 }
 
@@ -381,7 +434,7 @@ int cmd_history(int argc, char **argv)
     static const struct option extra[] = { { "env", no_argument, 0, 'E' }, { 0, 0, 0, 0 } };
     bool env_values = false;
     cli_common co;
-    int first = cli_parse("history", argc, argv, &co, NULL, extra, history_option, &env_values);
+    int first = cli_parse("history", argc, argv, &co, NULL, extra, env_option, &env_values);
     if (first < 0)
         return 2;
     if (co.help) {
@@ -436,7 +489,7 @@ int cmd_history(int argc, char **argv)
         if (arr)
             json_array_append_new(arr, history_json(rep->jobs->jobs[0], env_values));
         else
-            show_text(rep->jobs->jobs[0]);
+            show_text(rep->jobs->jobs[0], env_values);
         wire_free(rep);
     }
     client_close(&c);

@@ -111,13 +111,14 @@ int cmd_nodes(int argc, char **argv)
                                       (unsigned long long)n->jobs[k]);
             for (size_t k = 0, o = 0; k < n->n_labels && o < sizeof extra; k++)
                 o += (size_t)snprintf(extra + o, sizeof extra - o, "%s%s", k ? "," : "",
-                                      n->labels[k]);
+                                      cli_esc(n->labels[k]));
             if (n->reason[0]) {
                 size_t o = strlen(extra);
-                snprintf(extra + o, sizeof extra - o, "%s(%s)", o ? " " : "", n->reason);
+                snprintf(extra + o, sizeof extra - o, "%s(%s)", o ? " " : "", cli_esc(n->reason));
             }
-            printf("%-16s %-10s %9s %9s %8llu %-15s %-12s %s\n", n->name, n->state, cpus, gpus,
-                   (unsigned long long)n->memory_mb, n->addr, jobs, extra);
+            printf("%-16s %-10s %9s %9s %8llu %-15s %-12s %s\n", cli_esc(n->name),
+                   cli_esc(n->state), cpus, gpus, (unsigned long long)n->memory_mb,
+                   cli_esc(n->addr), jobs, extra);
         }
     }
     wire_free(rep);

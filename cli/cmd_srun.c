@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define POLL_MS 100
 
 static const char srun_usage[] =
@@ -162,7 +160,7 @@ static int run_step(const char *cmd, uint64_t job_id, Tern__JobSpec *spec, char 
     }
     if (rep) {
         if (rep->step_info->message[0])
-            fprintf(stderr, "%s: %s\n", cmd, rep->step_info->message);
+            fprintf(stderr, "%s: %s\n", cmd, cli_esc(rep->step_info->message));
         rc = rep->step_info->exit_code < 0 ? 1 : rep->step_info->exit_code & 0xff;
         wire_free(rep);
     }
@@ -182,8 +180,11 @@ static int batch_job(const char *cmd, uint64_t *job_id)
     return 0;
 }
 
-/* A step's fixed parts: the command, this environment and directory. */
-static void step_spec(Tern__JobSpec *spec, char **argv, size_t argc, char *cwd, size_t cwdlen)
+/* A step's fixed parts: the command, this environment (less the job's
+ * key: cli_env), umask and directory. Returns the environment array, which
+ * the caller frees, or NULL after saying it is out of memory. */
+static char **step_spec(const char *cmd, Tern__JobSpec *spec, char **argv, size_t argc,
+                        char *cwd, size_t cwdlen)
 {
     if (!getcwd(cwd, cwdlen))
         snprintf(cwd, cwdlen, "/");
@@ -191,14 +192,14 @@ static void step_spec(Tern__JobSpec *spec, char **argv, size_t argc, char *cwd, 
     spec->name = getenv("TERN_JOB_NAME") ? getenv("TERN_JOB_NAME") : (char *)base;
     spec->argv = argv;
     spec->n_argv = argc;
-    size_t nenv = 0;
-    while (environ[nenv])
-        nenv++;
-    spec->env = environ;
-    spec->n_env = nenv;
+    spec->env = cli_env(&spec->n_env);
+    if (!spec->env)
+        cli_error(cmd, "out of memory");
+    spec->umask = cli_umask();
     spec->cwd = cwd;
     spec->launcher = "direct";
     spec->slurm_env = true;
+    return spec->env;
 }
 
 int cmd_srun(int argc, char **argv)
@@ -228,7 +229,11 @@ int cmd_srun(int argc, char **argv)
     }
     Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
     char cwd[4096], out[4096], errp[4096];
-    step_spec(&spec, argv + first, (size_t)(argc - first), cwd, sizeof cwd);
+    char **env = step_spec("srun", &spec, argv + first, (size_t)(argc - first), cwd, sizeof cwd);
+    if (!env) {
+        hostlist_free(list);
+        return 1;
+    }
     /* The tasks write where srun writes: the batch script's output file;
      * anything else (a terminal, a pipe) becomes a file per task here. */
     if (!fd_path(1, out, sizeof out))
@@ -242,12 +247,12 @@ int cmd_srun(int argc, char **argv)
     spec.gpus_per_node = env_u32("SLURM_GPUS_ON_NODE", 0);
     spec.stdout_pattern = out;
     spec.stderr_pattern = err_apart ? errp : "";
-    if (jobspec_validate(&spec, err, sizeof err) < 0) {
+    int rc = 2;
+    if (jobspec_validate(&spec, err, sizeof err) < 0)
         cli_error("srun", "%s", err);
-        hostlist_free(list);
-        return 2;
-    }
-    int rc = run_step("srun", job_id, &spec, list, nlist);
+    else
+        rc = run_step("srun", job_id, &spec, list, nlist);
+    free(env);
     hostlist_free(list);
     return rc;
 }
@@ -323,7 +328,11 @@ int cmd_rsh(int argc, char **argv)
     char *words[] = { "/bin/sh", "-c", line, NULL };
     Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
     char cwd[4096], out[4200];
-    step_spec(&spec, words, 3, cwd, sizeof cwd);
+    char **env = step_spec("tern-rsh", &spec, words, 3, cwd, sizeof cwd);
+    if (!env) {
+        free(line);
+        return 1;
+    }
     snprintf(out, sizeof out, "%.4000s/mpi-daemon-%%N.out",
              getenv("TERN_JOB_DIR") ? getenv("TERN_JOB_DIR") : cwd);
     spec.nodes = 1;
@@ -335,6 +344,7 @@ int cmd_rsh(int argc, char **argv)
     spec.stderr_pattern = "";
     char *host = argv[first];
     int rc = run_step("tern-rsh", job_id, &spec, &host, 1);
+    free(env);
     free(line);
     return rc;
 }

@@ -18,8 +18,6 @@
 
 #define DEFAULT_MAX_RESTARTS 3
 
-extern char **environ;
-
 static const char usage[] =
     "usage: tern submit [options] [--] COMMAND [ARGS...]\n"
     "       tern submit [options] SCRIPT [ARGS...]   (#TERN / #SBATCH lines give options)\n"
@@ -54,7 +52,11 @@ static const char usage[] =
     "      --launcher direct     how ranks start\n"
     "      --slurm-env           give ranks the SLURM_* variables too\n"
     "      --parsable            print only the job id\n"
-    "      --scheduler ENDPOINT  tcp://HOST:PORT of ternd\n";
+    "      --scheduler ENDPOINT  tcp://HOST:PORT of ternd\n"
+    "      --insecure            talk to a ternd that runs without keys in plain text\n"
+    "                            (also TERN_INSECURE=1); not in #TERN lines\n"
+    "The job gets this environment (less TERN_JOB_KEY, which never leaves a node)\n"
+    "and this umask (for the files and directories made for it).\n";
 
 static void warn_line(const char *msg)
 {
@@ -140,7 +142,7 @@ int cmd_submit(int argc, char **argv)
         cli_error("submit", "no command given (see 'tern submit --help')");
         return 2;
     }
-    char *script = NULL;
+    char *script = NULL, **environment = NULL;
     size_t script_len = 0;
     /* After "--" comes a command, run as every rank, even a script. */
     bool command = first > 0 && strcmp(argv[first - 1], "--") == 0;
@@ -154,6 +156,8 @@ int cmd_submit(int argc, char **argv)
         return 2;
     }
     submit_opts_merge(&opts, &cmdline);
+    if (cmdline.insecure)
+        client_allow_plaintext();
 
     char cwd[4096], workdir[4096], outp[4096], errp[4096], ckpt[4096], script_abs[4096];
     if (!getcwd(cwd, sizeof cwd)) {
@@ -204,11 +208,13 @@ int cmd_submit(int argc, char **argv)
         spec.script.data = (uint8_t *)script;
         spec.script.len = script_len;
     }
-    size_t nenv = 0;
-    while (environ[nenv])
-        nenv++;
-    spec.n_env = nenv;
-    spec.env = environ;
+    environment = cli_env(&spec.n_env);
+    if (!environment) {
+        cli_error("submit", "out of memory");
+        goto out;
+    }
+    spec.env = environment;
+    spec.umask = cli_umask();
     spec.cwd = workdir;
     spec.nodes = nodes;
     spec.tasks_per_node = tpn;
@@ -265,6 +271,7 @@ int cmd_submit(int argc, char **argv)
     wire_free(rep);
     client_close(&c);
 out:
+    free(environment);
     free(script);
     return rc;
 }

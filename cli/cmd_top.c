@@ -46,7 +46,8 @@ static void print_nodes(const Tern__NodesReply *nr)
         char cpus[32], gpus[32];
         snprintf(cpus, sizeof cpus, "%u/%u", n->cpus_used, n->cpus);
         snprintf(gpus, sizeof gpus, "%u/%zu", n->gpus_used, n->n_gpus);
-        printf("%-16.16s %-11.11s %9s %9s %5zu\n", n->name, n->state, cpus, gpus, n->n_jobs);
+        printf("%-16.16s %-11.11s %9s %9s %5zu\n", cli_esc(n->name), cli_esc(n->state), cpus,
+               gpus, n->n_jobs);
     }
 }
 
@@ -76,9 +77,9 @@ static int print_jobs(client *c, size_t *pending)
                 snprintf(step, sizeof step, "-");
             for (size_t k = 0, o = 0; k < j->n_node_names && o < sizeof nodes; k++)
                 o += (size_t)snprintf(nodes + o, sizeof nodes - o, "%s%s", k ? "," : "",
-                                      j->node_names[k]);
+                                      cli_esc(j->node_names[k]));
             printf("%8llu %-14.14s %-8.8s %5u %10s %10s  %s\n", (unsigned long long)j->id,
-                   j->spec->name, j->spec->user, j->spec->nodes, t, step, nodes);
+                   cli_esc(j->spec->name), cli_esc(j->spec->user), j->spec->nodes, t, step, nodes);
             running++;
         }
         after = rep->jobs->next_after;

@@ -14,6 +14,7 @@
 #include "common/proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 15000
@@ -34,7 +36,9 @@ static const char up_usage[] =
     "  daemons that are not running. The last S workers are spot nodes (price 1.00\n"
     "  an hour, on-demand ones 3.00) polling URL for spot notices. ternd and the\n"
     "  workers authenticate with keys made in DIR/keys (see tern keygen); N is\n"
-    "  ternd's --rate-limit (client requests a second per user; 0: none).\n";
+    "  ternd's --rate-limit (client requests a second per user; 0: none). DIR and\n"
+    "  DIR/logs are mode 0711 (users reach the cluster file and their jobs'\n"
+    "  directories, but list nothing), the daemons' logs 0600.\n";
 
 typedef struct up_opts {
     const char *dir;
@@ -157,7 +161,7 @@ static void metrics_addr_of(const char *url, char *out, size_t len)
         snprintf(out, len, "%s:%u", host, port);
 }
 
-/* The cluster's keys, made once (DIR/keys, mode 0700): ternd's, one the
+/* The cluster's keys, made once (DIR/keys, mode 0700, made so again): ternd's, one the
  * workers share, and an admin key for whoever ran 'tern up', listed in
  * DIR/keys/authorized_keys (which an admin may extend: it is never
  * rewritten). Sets ci->server_key. Returns 0, or -1 after saying why. */
@@ -168,7 +172,7 @@ static int cluster_keys(cluster_info *ci)
     curve_key k[3];
     char path[4200], err[4400];
     snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_KEYS_DIR);
-    if (fs_mkdir_p(path, 0700) < 0) {
+    if (fs_mkdir_p(path, 0700) < 0 || chmod(path, 0700) < 0) {
         cli_error("up", "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
@@ -202,6 +206,41 @@ static int cluster_keys(cluster_info *ci)
     return 0;
 }
 
+/* A daemon's log file, made (or kept) mode 0600 before the daemon appends
+ * to it: what ternd and the workers log (job names, users, nodes, refused
+ * keys) is for whoever runs the cluster. Returns 0, or -1 after saying why. */
+static int private_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0) {
+        cli_error("up", "cannot make %s private: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* The cluster directory and its logs/ (the jobs' directories, which ternd
+ * and the workers make in it): 0711, so that a job's user reaches their
+ * own job's directory and the cluster file (0644: endpoints, pids and
+ * ternd's public key) without listing anyone's. An existing cluster is
+ * brought to these modes too. Returns 0, or -1 after saying why. */
+static int cluster_dirs(const char *dir)
+{
+    char logs[4200];
+    snprintf(logs, sizeof logs, "%s/logs", dir);
+    const char *const dirs[] = { dir, logs };
+    for (size_t i = 0; i < 2; i++) {
+        if (fs_mkdir_p(dirs[i], 0711) < 0 || chmod(dirs[i], 0711) < 0) {
+            cli_error("up", "cannot create %s (mode 0711): %s", dirs[i], strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char *rate_limit,
                        char *metrics, size_t mlen)
 {
@@ -231,6 +270,8 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char
         rate_limit ? "--rate-limit" : NULL, (char *)rate_limit, NULL,
     };
     unlink(epfile);
+    if (private_log(logfile) < 0)
+        return -1;
     pid_t pid = proc_spawn_daemon(argv, logfile);
     if (pid < 0) {
         cli_error("up", "cannot start %s: %s", exe, strerror(errno));
@@ -286,6 +327,8 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
         argv[n++] = cpus;
     }
     argv[n] = NULL;
+    if (private_log(logfile) < 0)
+        return -1;
     pid_t pid = proc_spawn_daemon(argv, logfile);
     if (pid < 0) {
         cli_error("up", "cannot start %s: %s", exe, strerror(errno));
@@ -371,10 +414,12 @@ int cmd_up(int argc, char **argv)
     }
     cluster_info ci;
     char dir[4096], bin[4096];
-    if (abs_dir(o.dir, dir, sizeof dir) < 0 || fs_mkdir_p(dir, 0755) < 0) {
+    if (abs_dir(o.dir, dir, sizeof dir) < 0) {
         cli_error("up", "cannot create %s: %s", o.dir ? o.dir : CLUSTER_DIR, strerror(errno));
         return 1;
     }
+    if (cluster_dirs(dir) < 0)
+        return 1;
     bindir(bin, sizeof bin);
     bool fresh = cluster_read(dir, &ci) < 0;
     if (fresh) {
@@ -475,13 +520,18 @@ int cmd_down(int argc, char **argv)
             cli_error("down", "bad directory %s", d);
             return 2;
         }
-    } else if (cluster_find(dir, sizeof dir) < 0) {
-        cli_error("down", "no local cluster here (no %s/%s)", CLUSTER_DIR, CLUSTER_FILE);
+        if (cluster_read(dir, &ci) < 0) {
+            cli_error("down", "no local cluster in %s: %s", dir, strerror(errno));
+            return 1;
+        }
+    } else if (cluster_find(&ci) < 0) {
+        if (errno == ENOENT)
+            cli_error("down", "no local cluster here (no %s/%s)", CLUSTER_DIR, CLUSTER_FILE);
+        else
+            cli_error("down", "no local cluster in %s: %s", ci.dir, strerror(errno));
         return 1;
-    }
-    if (cluster_read(dir, &ci) < 0) {
-        cli_error("down", "no local cluster in %s: %s", dir, strerror(errno));
-        return 1;
+    } else {
+        snprintf(dir, sizeof dir, "%s", ci.dir);
     }
     int stopped = 0;
     for (int i = 0; i < ci.nworkers; i++)

@@ -111,7 +111,8 @@ int cmd_wait(int argc, char **argv)
             rc = j->exit_code;
             if (st != JOB_COMPLETED)
                 fprintf(stderr, "tern: wait: job %llu %s (exit %d): %s\n",
-                        (unsigned long long)id, job_state_name(st), j->exit_code, j->reason);
+                        (unsigned long long)id, job_state_name(st), j->exit_code,
+                        cli_esc(j->reason));
             wire_free(rep);
             client_close(&c);
             return rc & 0xff ? rc & 0xff : (rc ? 1 : 0);

@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include "common/escape.h"
+#include "common/jobspec.h"
 #include "common/parse.h"
 
 #include <ctype.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 void cli_error(const char *cmd, const char *fmt, ...)
@@ -18,7 +21,50 @@ void cli_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "tern: %s: %s\n", cmd, msg);
+    /* (one line, whatever a job name or a scheduler's message held) */
+    fprintf(stderr, "tern: %s: %s\n", cmd, cli_esc(msg));
+}
+
+const char *cli_esc(const char *s)
+{
+    static char *slot[CLI_ESC_SLOTS];
+    static size_t cap[CLI_ESC_SLOTS];
+    static unsigned next;
+    if (!escape_needed(s))
+        return s ? s : "";
+    unsigned i = next++ % CLI_ESC_SLOTS;
+    size_t need = escape_size(s);
+    if (need > cap[i]) {
+        char *grown = realloc(slot[i], need);
+        if (!grown)
+            return "(out of memory)";
+        slot[i] = grown;
+        cap[i] = need;
+    }
+    return escape_str(s, slot[i], cap[i]);
+}
+
+char **cli_env(size_t *n)
+{
+    extern char **environ;
+    size_t all = 0;
+    while (environ[all])
+        all++;
+    char **env = calloc(all + 1, sizeof *env);
+    if (!env)
+        return NULL;
+    *n = 0;
+    for (size_t i = 0; i < all; i++)
+        if (!jobspec_env_secret(environ[i]))
+            env[(*n)++] = environ[i];
+    return env;
+}
+
+uint32_t cli_umask(void)
+{
+    mode_t m = umask(077);
+    umask(m);
+    return (uint32_t)m | JOBSPEC_UMASK_SENT;
 }
 
 client *cli_connect(const char *cmd, const char *scheduler)
@@ -80,11 +126,12 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
               const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
               void *ctx)
 {
-    enum { O_JSON = 1000, O_SCHED };
+    enum { O_JSON = 1000, O_SCHED, O_INSECURE };
     struct option opts[32];
     size_t n = 0;
     opts[n++] = (struct option){ "json", no_argument, 0, O_JSON };
     opts[n++] = (struct option){ "scheduler", required_argument, 0, O_SCHED };
+    opts[n++] = (struct option){ "insecure", no_argument, 0, O_INSECURE };
     opts[n++] = (struct option){ "all", no_argument, 0, 'a' };
     opts[n++] = (struct option){ "help", no_argument, 0, 'h' };
     for (const struct option *e = extra; e && e->name && n < 31; e++)
@@ -100,6 +147,7 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
         switch (c) {
         case O_JSON: co->json = true; break;
         case O_SCHED: co->scheduler = optarg; break;
+        case O_INSECURE: client_allow_plaintext(); break;
         case 'a': co->all = true; break;
         case 'h': co->help = true; break;
         case ':':
@@ -160,23 +208,6 @@ Tern__Envelope *cli_jobs_page(client *c, const char *cmd, uint64_t after_id, boo
     return jobs_request(c, cmd, &rq);
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
 json_t *cli_json_str(const char *s)
 {
     if (!s)
@@ -186,7 +217,7 @@ json_t *cli_json_str(const char *s)
     if (!clean)
         return NULL;
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_len(p);
+        size_t n = escape_utf8_len((const char *)p);
         if (n) {
             memcpy(o, p, n);
             o += n;

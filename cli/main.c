@@ -22,10 +22,13 @@ static const char usage[] =
     "  history  the audit record of jobs: who, what, where, attempts, checkpoints\n"
     "  keygen   a key pair to authenticate to the scheduler with\n"
     "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
-    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above. A\n"
-    "scheduler that authenticates needs a key: inside a job $TERN_JOB_KEY, else\n"
-    "$TERN_KEY, else the local cluster's admin key, else ~/.config/tern/key; its\n"
-    "public key is $TERN_SERVER_KEY or the local cluster's.\n";
+    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above (its\n"
+    ".tern/cluster is taken only when it and .tern are yours or root's and writable\n"
+    "by no one else). A scheduler that authenticates needs a key: inside a job\n"
+    "$TERN_JOB_KEY, else $TERN_KEY, else the local cluster's admin key, else\n"
+    "~/.config/tern/key; its public key is $TERN_SERVER_KEY or the local cluster's.\n"
+    "Without a public key tern does not connect: --insecure (before or after the\n"
+    "command) or TERN_INSECURE=1 lets it talk in plain text to a ternd without keys.\n";
 
 int main(int argc, char **argv)
 {
@@ -47,6 +50,14 @@ int main(int argc, char **argv)
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
         { "preempt", cmd_node_command }, { "top", cmd_top }, { "history", cmd_history }, { "keygen", cmd_keygen },
     };
+    /* Options for every command, before its name (each command's own
+     * parser takes --insecure after it too). */
+    while (argc >= 2 && strcmp(argv[1], "--insecure") == 0) {
+        client_allow_plaintext();
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);

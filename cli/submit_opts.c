@@ -17,7 +17,7 @@
 enum {
     OPT_TPN = 256, OPT_GPUS, OPT_GRES, OPT_RESTARTS, OPT_PREEMPTIBLE, OPT_PRIORITY, OPT_SIGNAL,
     OPT_CKPT, OPT_LAUNCHER, OPT_PARSABLE, OPT_SLURM_ENV, OPT_SCHEDULER, OPT_GPUS_TOTAL,
-    OPT_REQUEUE, OPT_NO_REQUEUE, OPT_LABEL,
+    OPT_REQUEUE, OPT_NO_REQUEUE, OPT_LABEL, OPT_INSECURE,
 };
 
 /* The options whose text is kept as given (checked here, resolved by ternd). */
@@ -54,6 +54,7 @@ static const struct option longopts[] = {
     { "parsable", no_argument, 0, OPT_PARSABLE },
     { "slurm-env", no_argument, 0, OPT_SLURM_ENV },
     { "scheduler", required_argument, 0, OPT_SCHEDULER },
+    { "insecure", no_argument, 0, OPT_INSECURE },
     { "partition", required_argument, 0, 'p' },
     { "dependency", required_argument, 0, 'd' },
     { "array", required_argument, 0, 'a' },
@@ -247,6 +248,10 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
                 return -1;
             o->set |= SO_SCHEDULER;
             break;
+        case OPT_INSECURE:
+            o->insecure = true;
+            o->set |= SO_INSECURE;
+            break;
         case 'p':
         case 'd':
         case 'a': {
@@ -377,6 +382,12 @@ int submit_directives(submit_opts *o, const char *path, const char *text,
             if (used >= 0 && used < argc) {
                 snprintf(why, sizeof why, "%.300s: '%.100s' is not an option", where, words[i]);
                 used = -1;
+            }
+            /* Plain text is the submitter's choice, never a script's. */
+            if (used >= 0 && (trial.set & SO_INSECURE)) {
+                snprintf(err, errlen, "%.300s: --insecure is an option of the command line "
+                         "only, not of a script", where);
+                return -1;
             }
             if (used >= 0) {
                 *o = trial;

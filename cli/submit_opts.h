@@ -16,6 +16,7 @@ enum submit_opt_bit {
     SO_PARSABLE = 1u << 15, SO_SLURM_ENV = 1u << 16, SO_CHDIR = 1u << 17,
     SO_SCHEDULER = 1u << 18, SO_GPUS_TOTAL = 1u << 19, SO_PARTITION = 1u << 20,
     SO_DEPENDENCY = 1u << 21, SO_ARRAY = 1u << 22, SO_LABELS = 1u << 23,
+    SO_INSECURE = 1u << 24,
 };
 
 typedef struct submit_opts {
@@ -27,6 +28,7 @@ typedef struct submit_opts {
     int signal;
     uint32_t signal_secs;
     bool preemptible, parsable, slurm_env;
+    bool insecure;                 /* --insecure: the command line's alone */
     char name[257];
     char output[4096], error[4096], checkpoint_dir[4096], chdir[4096];
     char launcher[16];

@@ -76,6 +76,16 @@ static bool has_more(void *sock)
     return zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more;
 }
 
+/* Who the ZAP handler said the sender of 'msg' is (CURVE sockets only):
+ * noted from the first frame that carries it, so that a malformed message
+ * is still its sender's. */
+static void note_user(wire_peer *peer, zmq_msg_t *msg)
+{
+    const char *user = peer && !peer->user[0] ? zmq_msg_gets(msg, "User-Id") : NULL;
+    if (user)
+        snprintf(peer->user, sizeof peer->user, "%s", user);
+}
+
 int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
               Tern__Envelope **out, char *err, size_t errlen)
 {
@@ -111,6 +121,7 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
             snprintf(err, errlen, "truncated message");
             return -2;
         }
+        note_user(peer, &msg);
         if (zmq_msg_size(&msg) == 0 && has_more(sock)) {
             if (peer)
                 peer->delim = true;
@@ -129,10 +140,7 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
         snprintf(err, errlen, "unexpected extra frames");
         return -2;
     }
-    /* Who the ZAP handler said the sender is (CURVE sockets only). */
-    const char *user = peer ? zmq_msg_gets(&msg, "User-Id") : NULL;
-    if (user)
-        snprintf(peer->user, sizeof peer->user, "%s", user);
+    note_user(peer, &msg);
 
     Tern__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, errlen);
     zmq_msg_close(&msg);

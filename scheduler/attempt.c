@@ -138,6 +138,8 @@ void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_ke
     l->job_id = j->id;
     l->attempt = j->attempt;
     l->kill_wait_ms = s->opt.kill_wait_ms;
+    l->port_lo = s->opt.port_lo;
+    l->port_hi = s->opt.port_hi;
     if (auth_job_key(s, j, key))
         l->job_key = key->sec;
 }
@@ -164,6 +166,44 @@ static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, c
     env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
     env.launch = &l;
     outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
+}
+
+/* Sends the launches of j's attempt to its nodes from..to-1. */
+static void launch_nodes(sched *s, job *j, size_t from, size_t to)
+{
+    char job_dir[4096];
+    snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
+    char **names = calloc(j->placement->n_nodes, sizeof *names);
+    if (!names) {
+        log_err("job=%llu attempt=%u: out of memory launching", (unsigned long long)j->id,
+                j->attempt);
+        return;   /* its nodes do not report it: lost after the launch grace */
+    }
+    for (size_t k = 0; k < j->placement->n_nodes; k++)
+        names[k] = j->placement->nodes[k]->name;
+    for (size_t k = from; k < to; k++)
+        send_launch(s, j, k, job_dir, names);
+    free(names);
+}
+
+void attempt_started(sched *s, job *j, const Tern__Started *st)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "attempt=%u uid=%u gid=%u", j->attempt, st->uid, st->gid);
+    sched_db(s, store_event(s->db, j->id, j->placement->nodes[0]->name, "runas", detail));
+    uint32_t port = st->master_port;
+    if (port != j->placement->master_port && port >= s->opt.port_lo && port <= s->opt.port_hi) {
+        log_info("job=%llu attempt=%u: MASTER_PORT %u is held on %s; the ranks use %u",
+                 (unsigned long long)j->id, j->attempt, j->placement->master_port,
+                 j->placement->nodes[0]->name, port);
+        j->placement->master_port = port;
+        attempt_save(s, j, JOB_RUNNING);
+    }
+    if (!j->launch_held)
+        return;
+    j->launch_held = false;
+    j->launched_mono = clock_mono_ms();
+    launch_nodes(s, j, 1, j->placement->n_nodes);
 }
 
 /* Builds j->placement from the choices (packed and unpacked again, so the
@@ -237,19 +277,16 @@ int attempt_start(sched *s, job *j, const place_choice *choice)
     sched_job_save(s, j);
     attempt_save(s, j, JOB_RUNNING);
 
-    char job_dir[4096], nodelist[1024] = "";
-    snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
-    char **names = calloc(j->placement->n_nodes, sizeof *names);
+    char nodelist[1024] = "";
     for (size_t k = 0; k < j->placement->n_nodes; k++) {
-        if (names)
-            names[k] = j->placement->nodes[k]->name;
         size_t used = strlen(nodelist);
         snprintf(nodelist + used, sizeof nodelist - used, "%s%s", k ? "," : "",
                  j->placement->nodes[k]->name);
     }
-    for (size_t k = 0; k < j->placement->n_nodes && names; k++)
-        send_launch(s, j, k, job_dir, names);
-    free(names);
+    /* The first node checks the master port before the others hear of it
+     * (attempt_started). */
+    j->launch_held = j->placement->n_nodes > 1;
+    launch_nodes(s, j, 0, 1);
     sched_db(s, store_event(s->db, j->id, nodelist, "start", NULL));
     log_info("job=%llu attempt=%u start nodes=%s master=%s:%u", (unsigned long long)j->id,
              j->attempt, nodelist, j->placement->master_addr, j->placement->master_port);
@@ -326,7 +363,7 @@ void sched_wake_waiters(sched *s, job *j)
     for (size_t i = 0; i < s->nwaiters; i++) {
         waiter *w = &s->waiters[i];
         if (w->job_id == j->id)
-            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false, 0);
+            client_reply_jobs(s, &w->peer, NULL, w->seq, &j, 1, false, 0);
         else
             s->waiters[keep++] = *w;
     }
@@ -395,6 +432,7 @@ static void attempt_done(sched *s, job *j)
     attempt_release(s, j);
     job_list_remove(&s->active, j);
     j->state = final;
+    account_count_job(s, j, -1);
     j->ending = false;
     j->end_ms = clock_wall_ms();
     if (final == JOB_COMPLETED)
@@ -424,6 +462,16 @@ void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_m
     if (j->ending || !job_live(j))
         return;
     j->ending = true;
+    /* Nodes after the first that were never launched have no ranks to wait for. */
+    if (j->launch_held && !jobspec_one_process(j->spec)) {
+        for (uint32_t r = j->spec->tasks_per_node; r < attempt_world(j->spec); r++) {
+            if (!j->rank_exited[r]) {
+                j->rank_exited[r] = 1;
+                j->ranks_left--;
+            }
+        }
+    }
+    j->launch_held = false;
     j->end_state = end;
     j->end_signal = sig;
     j->end_by = clock_mono_ms() + grace_ms;
@@ -595,6 +643,7 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
     if (j->state == JOB_PENDING) {
         queue_remove(s, j);
         j->state = JOB_CANCELLED;
+        account_count_job(s, j, -1);
         j->exit_code = EXIT_CANCELLED;
         j->end_ms = clock_wall_ms();
         snprintf(j->reason, sizeof j->reason, "Cancelled while pending");

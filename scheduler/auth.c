@@ -5,9 +5,11 @@
  * worker endpoint only worker keys get in; on the client endpoint user,
  * admin and worker keys from the authorized-keys file (a worker key is
  * refused per request, with a message), and the keys of running attempts
- * (srun and tern-rsh inside a job). The answer becomes the User-Id every
- * message of that connection carries: "user:NAME", "admin:NAME",
- * "worker:NAME" or "job:ID".
+ * (srun and tern-rsh inside a job). The User-Id every message of that
+ * connection carries is the public key itself: what the key may do is
+ * looked up again for each request (auth_caller), in the authorized keys
+ * as now loaded and the attempts now running, so a removed key or an ended
+ * attempt is refused on a connection opened before.
  *
  * An attempt's key is derived from ternd's secret key, the job id and the
  * attempt (BLAKE2b), so a restarted ternd knows the keys of the attempts
@@ -16,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/logfold.h"
 #include "common/zap.h"
 
 #include <errno.h>
@@ -143,21 +146,17 @@ static bool decide(void *arg, const char *domain, const char *key, char *user, s
     struct auth *a = s->auth;
     const authkey *k = authkeys_find(a->keys, key);
     bool workers = strcmp(domain, "workers") == 0;
-    if (k && workers && k->role != AUTHKEY_WORKER) {
+    if (k && workers && k->role != AUTHKEY_WORKER)
         snprintf(why, wlen, "%s key may not register a worker",
                  k->role == AUTHKEY_ADMIN ? "an admin" : "a user");
-    } else if (k) {
-        snprintf(user, ulen, "%s:%s", authkey_role_name(k->role), k->name);
-        return true;
-    } else {
-        uintptr_t id = workers ? 0 : (uintptr_t)strmap_get(a->jobs, key);
-        if (id) {
-            snprintf(user, ulen, "job:%" PRIuPTR, id);
-            return true;
-        }
+    else if (k || (!workers && strmap_get(a->jobs, key)))
+        return snprintf(user, ulen, "%s", key) > 0;
+    else
         snprintf(why, wlen, "key not authorized");
-    }
-    log_warn("%s endpoint: refused key %s: %s", workers ? "worker" : "client", key, why);
+    char fold[CURVE_Z85 + 32];
+    snprintf(fold, sizeof fold, "%s endpoint: refused key %s", workers ? "worker" : "client", key);
+    if (logfold_allow(s->folds, fold, clock_mono_ms()))
+        log_warn("%s: %s", fold, why);
     return false;
 }
 
@@ -214,35 +213,75 @@ void auth_caller(const sched *s, const wire_peer *peer, caller *c)
         c->role = CALLER_TRUSTED;
         return;
     }
-    const char *u = peer->user, *colon = strchr(u, ':');
-    const char *name = colon ? colon + 1 : "";
-    size_t rl = colon ? (size_t)(colon - u) : 0;
-    snprintf(c->name, sizeof c->name, "%s", name);
-    if (rl == 5 && strncmp(u, "admin", 5) == 0) {
-        c->role = CALLER_ADMIN;
-    } else if (rl == 4 && strncmp(u, "user", 4) == 0) {
-        c->role = CALLER_USER;
-    } else if (rl == 3 && strncmp(u, "job", 3) == 0) {
-        /* A job's key acts as the job's user, as an admin if an admin submitted it. */
-        c->job_id = strtoull(name, NULL, 10);
-        const job *j = sched_job((sched *)s, c->job_id);
-        c->role = j && j->spec->admin ? CALLER_ADMIN : CALLER_USER;
-        snprintf(c->name, sizeof c->name, "%s", j ? j->spec->user : "");
-    } else {
-        c->role = CALLER_WORKER;
+    const authkey *k = authkeys_find(s->auth->keys, peer->user);
+    if (k) {
+        c->role = k->role == AUTHKEY_ADMIN  ? CALLER_ADMIN
+                  : k->role == AUTHKEY_USER ? CALLER_USER : CALLER_WORKER;
+        c->admin = k->role == AUTHKEY_ADMIN;
+        snprintf(c->name, sizeof c->name, "%s", k->name);
+        return;
     }
+    /* An attempt's key acts as its job's user, for that job alone, while
+     * the attempt runs. */
+    uint64_t id = (uint64_t)(uintptr_t)strmap_get(s->auth->jobs, peer->user);
+    const job *j = id ? sched_job((sched *)s, id) : NULL;
+    if (j && job_live(j)) {
+        c->role = CALLER_JOB;
+        c->job_id = j->id;
+        c->attempt = j->attempt;
+        c->admin = j->spec->admin;
+        snprintf(c->name, sizeof c->name, "%s", j->spec->user);
+        return;
+    }
+    c->role = CALLER_REVOKED;
 }
 
 bool auth_may_manage(const caller *c, const job *j)
 {
-    if (c->role == CALLER_TRUSTED || c->role == CALLER_ADMIN)
+    switch (c->role) {
+    case CALLER_TRUSTED:
+    case CALLER_ADMIN:
         return true;
-    return c->role == CALLER_USER && c->name[0] && strcmp(c->name, j->spec->user) == 0;
+    case CALLER_USER:
+        /* Name and role together: a user key named like an admin's user
+         * (root) is not that admin. */
+        return !j->spec->admin && c->name[0] && strcmp(c->name, j->spec->user) == 0;
+    case CALLER_JOB:
+        return c->job_id == j->id;
+    default:
+        return false;
+    }
+}
+
+const char *auth_rate_key(const caller *c, const wire_peer *peer, char *buf, size_t len)
+{
+    if (c->role == CALLER_USER || c->role == CALLER_ADMIN || c->role == CALLER_JOB) {
+        snprintf(buf, len, "user:%s", c->name);
+    } else if (peer->user[0]) {
+        snprintf(buf, len, "key:%s", peer->user);
+    } else {
+        size_t n = (size_t)snprintf(buf, len, "connection:");
+        for (size_t i = 0; i < peer->id_len && n + 3 < len; i++)
+            n += (size_t)snprintf(buf + n, len - n, "%02x", peer->id[i]);
+    }
+    return buf;
+}
+
+const char *auth_worker_node(const sched *s, const wire_peer *peer)
+{
+    if (!s->auth)
+        return "*";
+    const authkey *k = authkeys_find(s->auth->keys, peer->user);
+    return k && k->role == AUTHKEY_WORKER ? k->name : NULL;
 }
 
 const char *auth_caller_name(const caller *c, char *buf, size_t len)
 {
-    static const char *roles[] = { "client", "user", "admin", "worker" };
-    snprintf(buf, len, "%s %s", roles[c->role], c->name);
+    static const char *roles[] = { "client", "user", "admin", "worker", "job key of", "revoked" };
+    if (c->role == CALLER_JOB)
+        snprintf(buf, len, "user %s (the key of job %llu)", c->name,
+                 (unsigned long long)c->job_id);
+    else
+        snprintf(buf, len, "%s %s", roles[c->role], c->name);
     return buf;
 }

@@ -6,6 +6,8 @@
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "common/logfold.h"
+#include "common/ratelimit.h"
 
 #include <stdio.h>
 #include <xxhash.h>
@@ -24,9 +26,33 @@ static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
     outbox_add(s, s->clients, peer, env, true);
 }
 
-void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
-                       bool full, uint64_t next_after)
+/* j's environment as its names alone, for a caller who may not see the
+ * values: a copy in one allocation (names[] then the strings), freed with
+ * free(); NULL when out of memory. */
+static char **env_names(const Tern__JobSpec *sp)
 {
+    size_t bytes = sp->n_env * sizeof(char *);
+    for (size_t i = 0; i < sp->n_env; i++)
+        bytes += strcspn(sp->env[i], "=") + 1;
+    char **names = malloc(bytes ? bytes : 1);
+    if (!names)
+        return NULL;
+    char *at = (char *)(names + sp->n_env);
+    for (size_t i = 0; i < sp->n_env; i++) {
+        size_t k = strcspn(sp->env[i], "=");
+        memcpy(at, sp->env[i], k);
+        at[k] = '\0';
+        names[i] = at;
+        at += k + 1;
+    }
+    return names;
+}
+
+void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                       job **jobs, size_t n, bool full, uint64_t next_after)
+{
+    char **hidden = NULL;
+    full = full && n == 1;   /* environment and script: one job at a time */
     Tern__JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
     Tern__JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
     Tern__JobSpec *specs = calloc(n ? n : 1, sizeof *specs);
@@ -41,6 +67,18 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
     char **next_names = names;
     for (size_t i = 0; i < n; i++) {
         job_info_fill(jobs[i], &infos[i], &specs[i], next_names, full);
+        /* Environment values and the script may hold secrets: the job's
+         * owner and admins see them, others the variables' names. */
+        if (full && c && !auth_may_manage(c, jobs[i])) {
+            if (!(hidden = env_names(jobs[i]->spec))) {
+                outbox_error(s, peer, seq, "ternd: out of memory listing job %llu",
+                             (unsigned long long)jobs[i]->id);
+                goto done;
+            }
+            specs[i].env = hidden;
+            specs[i].script.len = 0;
+            specs[i].script.data = NULL;
+        }
         infos[i].reason = (char *)job_reason(s, jobs[i]);
         next_names += infos[i].n_node_names;
         ptrs[i] = &infos[i];
@@ -74,6 +112,7 @@ void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs
         attempts_info_free(held, infos[0].n_attempts);
     }
 done:
+    free(hidden);
     free(infos);
     free(ptrs);
     free(specs);
@@ -120,6 +159,7 @@ static int job_create(sched *s, uint64_t id, const Tern__JobSpec *spec, const ch
     }
     j->state = JOB_PENDING;
     j->submit_ms = clock_wall_ms();
+    account_count_job(s, j, 1);
     store_job row = {
         .id = id, .token = token, .spec = packed, .spec_len = len,
         .state = JOB_PENDING, .reason = "", .submit_ms = j->submit_ms, .failed_rank = -1,
@@ -169,6 +209,37 @@ static int submit_check(sched *s, const Tern__JobSpec *spec, char *err, size_t e
 /* What one array submission may hold in all (each task keeps its spec). */
 #define MAX_ARRAY_BYTES (256u << 20)
 
+/* A submission's token as stored: scoped to its user, so that a token
+ * someone else saw ('tern show') finds nothing of theirs. */
+static void scoped_token(const Tern__JobSpec *filled, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s/%s", filled->admin ? "admin:" : "", filled->user,
+             filled->token ? filled->token : "");
+}
+
+/* The per-user bounds of a submission of 'count' jobs whose task indexes go
+ * up to 'max_index' (arrays). */
+static int user_bounds(sched *s, const Tern__JobSpec *filled, uint32_t count, uint32_t max_index,
+                       char *err, size_t errlen)
+{
+    if (filled->array && filled->array[0] && max_index >= s->opt.max_array_size) {
+        snprintf(err, errlen, "--array %s: task index %u is above this cluster's limit (ternd "
+                 "--max-array-size %u: indexes 0 to %u)", filled->array, max_index,
+                 s->opt.max_array_size, s->opt.max_array_size - 1);
+        return -1;
+    }
+    account *a = account_get(s, filled->user);
+    uint32_t limit = s->opt.max_pending_per_user;
+    /* Admins (and everyone, with authentication off) are not bounded. */
+    if (limit && a && !filled->admin && (uint64_t)a->unfinished + count > limit) {
+        snprintf(err, errlen, "user %s has %u jobs queued or running and may have at most %u "
+                 "(ternd --max-pending-per-user); this submission adds %u", filled->user,
+                 a->unfinished, limit, count);
+        return -1;
+    }
+    return 0;
+}
+
 static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
                           Tern__SubmitRequest *rq)
 {
@@ -183,9 +254,20 @@ static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint
         outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
     }
+    /* Defaults filled in a shallow copy: the request's strings are its own. */
+    Tern__JobSpec filled = *spec;
+    filled.admin = c->role == CALLER_TRUSTED || c->admin;
+    /* With authentication the key says who submits, whatever the spec says;
+     * the uid and gid are the node's to resolve (the audit shows what they
+     * ran as), never the client's to claim. */
+    if (c->role != CALLER_TRUSTED)
+        filled.user = (char *)c->name;
+    filled.uid = filled.gid = 0;
+    char token[JOBSPEC_MAX_NAME + 160];   /* a user name, a 128-byte token */
+    scoped_token(&filled, token, sizeof token);
     if (spec->token && spec->token[0]) {
         uint64_t existing;
-        int found = sched_db(s, store_job_by_token(s->db, spec->token, &existing));
+        int found = sched_db(s, store_job_by_token(s->db, token, &existing));
         if (found == 1) {   /* a retry of a submission we already took */
             const job *e = sched_job(s, existing);
             reply_submitted(s, peer, seq, existing, e ? e->spec->array_task_count : 0);
@@ -197,19 +279,16 @@ static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint
         outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
     }
-    if (submit_check(s, spec, err, sizeof err) < 0) {
+    uint32_t count = arr.count ? arr.count : 1;
+    if (user_bounds(s, &filled, count, arr.count ? arr.ids[arr.count - 1] : 0, err,
+                    sizeof err) < 0 ||
+        submit_check(s, spec, err, sizeof err) < 0) {
         outbox_error(s, peer, seq, "%s", err);
         arrayspec_free(&arr);
         return;
     }
 
     uint64_t id = s->njobs + 1;
-    /* Defaults filled in a shallow copy: the request's strings are its own. */
-    Tern__JobSpec filled = *spec;
-    filled.admin = c->role == CALLER_TRUSTED || c->role == CALLER_ADMIN;
-    /* With authentication the key says who submits, whatever the spec says. */
-    if (c->role != CALLER_TRUSTED)
-        filled.user = (char *)c->name;
     char outpat[4200];
     if (!filled.stdout_pattern || !filled.stdout_pattern[0]) {
         snprintf(outpat, sizeof outpat, "%s/%%j/rank-%%t.out", s->opt.log_dir);
@@ -224,7 +303,6 @@ static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint
     filled.array_job_id = 0;
     filled.array_task_id = filled.array_task_count = filled.array_task_min = 0;
     filled.array_task_max = filled.array_limit = 0;
-    uint32_t count = arr.count ? arr.count : 1;
     /* Every task keeps its own copy of the job description. */
     size_t each = tern__job_spec__get_packed_size(&filled);
     if (arr.count && (uint64_t)each * arr.count > MAX_ARRAY_BYTES) {
@@ -243,7 +321,8 @@ static void handle_submit(sched *s, const wire_peer *peer, const caller *c, uint
             filled.array_task_max = arr.ids[arr.count - 1];
             filled.array_limit = arr.limit;
         }
-        if (job_create(s, id + k, &filled, k ? NULL : spec->token) < 0) {
+        const char *tok = !k && spec->token && spec->token[0] ? token : NULL;
+        if (job_create(s, id + k, &filled, tok) < 0) {
             /* The turn rolls back: none of the array is kept. */
             sched_db(s, -1);
             outbox_error(s, peer, seq, "ternd: out of memory");
@@ -269,7 +348,8 @@ static size_t listed_size(const job *j)
     return n;
 }
 
-static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__JobsRequest *rq)
+static void handle_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                        Tern__JobsRequest *rq)
 {
     size_t n = rq->n_job_ids;
     if (n > 0) {
@@ -298,7 +378,7 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
             free(list);
             return;
         }
-        client_reply_jobs(s, peer, seq, list, n, n == 1 && !rq->brief, 0);
+        client_reply_jobs(s, peer, c, seq, list, n, n == 1 && !rq->brief, 0);
         free(list);
         return;
     }
@@ -324,7 +404,7 @@ static void handle_jobs(sched *s, const wire_peer *peer, uint64_t seq, Tern__Job
         list[k++] = j;
         bytes += sz;
     }
-    client_reply_jobs(s, peer, seq, list, k, false, next);
+    client_reply_jobs(s, peer, c, seq, list, k, false, next);
     free(list);
 }
 
@@ -422,7 +502,7 @@ static void handle_step(sched *s, const wire_peer *peer, const caller *c,
                                                                   : in->step_query->job_id;
     uint32_t attempt, id;
     const job *owner = sched_job(s, job_id);
-    if (owner && c->job_id != job_id && !auth_may_manage(c, owner)) {
+    if (owner && !auth_may_manage(c, owner)) {
         char who[96];
         outbox_error(s, peer, in->seq, "srun: job %llu belongs to %s: %s may not start steps in "
                      "it", (unsigned long long)job_id, owner->spec->user,
@@ -466,14 +546,14 @@ static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__Wai
         return;
     }
     if (job_state_final(j->state) || rq->max_wait_ms == 0 || s->nwaiters >= MAX_WAITERS) {
-        client_reply_jobs(s, peer, seq, &j, 1, false, 0);
+        client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
         return;
     }
     if (s->nwaiters == s->waiters_cap) {
         size_t cap = s->waiters_cap ? s->waiters_cap * 2 : 64;
         waiter *w = realloc(s->waiters, cap * sizeof *w);
         if (!w) {
-            client_reply_jobs(s, peer, seq, &j, 1, false, 0);
+            client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
             return;
         }
         s->waiters = w;
@@ -496,7 +576,7 @@ void client_expire_waiters(sched *s, int64_t now)
             continue;
         }
         if (j)
-            client_reply_jobs(s, &w->peer, w->seq, &j, 1, false, 0);
+            client_reply_jobs(s, &w->peer, NULL, w->seq, &j, 1, false, 0);
         else
             outbox_error(s, &w->peer, w->seq, "no job %llu", (unsigned long long)w->job_id);
     }
@@ -610,22 +690,67 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
     reply(s, peer, &env);
 }
 
-void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
+/* Whether a request of 'c' may go on: one bucket per user (their user key
+ * and their jobs' keys alike), else per key or connection; the excess is
+ * logged folded. */
+static bool within_limit(sched *s, const caller *c, const wire_peer *peer, int64_t now,
+                         char *who, size_t wlen)
+{
+    auth_rate_key(c, peer, who, wlen);
+    if (!s->limits || ratelimit_take(s->limits, who, now))
+        return true;
+    char line[300];
+    snprintf(line, sizeof line, "client %s: over --rate-limit %u requests/s", who,
+             s->opt.rate_limit);
+    if (logfold_allow(s->folds, line, now))
+        log_warn("%s; refusing the excess", line);
+    return false;
+}
+
+void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
 {
     caller c;
+    char who[256];
     auth_caller(s, peer, &c);
+    bool ok = within_limit(s, &c, peer, now, who, sizeof who);
+    char line[300];
+    snprintf(line, sizeof line, "client endpoint: a message from %s", who);
+    if (logfold_allow(s->folds, line, now))
+        log_warn("%s: %s", line, why);
+    if (ok && peer->id_len)
+        outbox_error(s, peer, 0, "ternd: %s", why);
+}
+
+void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now)
+{
+    caller c;
+    char who[256];
+    auth_caller(s, peer, &c);
+    if (!within_limit(s, &c, peer, now, who, sizeof who)) {
+        outbox_error(s, peer, env->seq, "ternd: rate limit: more than %u requests a second "
+                     "from %s; slow down", s->opt.rate_limit, who);
+        return;
+    }
     if (c.role == CALLER_WORKER) {
         outbox_error(s, peer, env->seq, "ternd: a worker key may only speak the worker protocol "
                                         "(it cannot submit, query or manage jobs)");
         return;
     }
-    char who[96];
+    if (c.role == CALLER_REVOKED) {
+        char line[300];
+        snprintf(line, sizeof line, "client endpoint: %s: no longer authorized", who);
+        if (logfold_allow(s->folds, line, now))
+            log_warn("%s: refused", line);
+        outbox_error(s, peer, env->seq, "ternd: this connection's key is no longer authorized "
+                     "(removed from the authorized keys, or its job's attempt has ended)");
+        return;
+    }
     switch (env->body_case) {
     case TERN__ENVELOPE__BODY_SUBMIT:
         handle_submit(s, peer, &c, env->seq, env->submit);
         break;
     case TERN__ENVELOPE__BODY_JOBS_QUERY:
-        handle_jobs(s, peer, env->seq, env->jobs_query);
+        handle_jobs(s, peer, &c, env->seq, env->jobs_query);
         break;
     case TERN__ENVELOPE__BODY_CANCEL:
         handle_cancel(s, peer, &c, env->seq, env->cancel);
@@ -641,6 +766,7 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
         handle_nodes(s, peer, env->seq);
         break;
     case TERN__ENVELOPE__BODY_NODE_COMMAND:
+        /* A job's key acts on its own job alone, an admin's job's too. */
         if (c.role != CALLER_TRUSTED && c.role != CALLER_ADMIN)
             outbox_error(s, peer, env->seq, "ternd: drain, resume and preempt need an admin key "
                          "(this is %s)", auth_caller_name(&c, who, sizeof who));

@@ -69,6 +69,7 @@ static int add(void *arg, const store_attempt *a)
         h->info.cost += hours * pn->price;
     }
     h->info.attempt = a->attempt;
+    h->info.uid = h->info.gid = -1;   /* until its "runas" event */
     h->info.state = (char *)job_state_code(current ? w->job->state : (enum job_state)a->state);
     h->info.n_nodes = nn;
     h->info.nodes = h->names;
@@ -108,6 +109,23 @@ static int add_ckpt(void *arg, int64_t time_ms, const char *detail)
     return 0;
 }
 
+/* A "runas" event: the uid and gid node rank 0 ran its attempt's ranks as. */
+static int add_runas(void *arg, int64_t time_ms, const char *detail)
+{
+    walk *w = arg;
+    unsigned attempt, uid, gid;
+    (void)time_ms;
+    if (sscanf(detail, "attempt=%u uid=%u gid=%u", &attempt, &uid, &gid) != 3)
+        return 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->h[i].info.attempt == attempt) {
+            w->h[i].info.uid = uid;
+            w->h[i].info.gid = gid;
+        }
+    }
+    return 0;
+}
+
 void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n)
 {
     walk w = { .job = j, .now = clock_wall_ms() };
@@ -118,6 +136,7 @@ void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n)
         return NULL;
     }
     store_events_of(s->db, j->id, "checkpoint", add_ckpt, &w);
+    store_events_of(s->db, j->id, "runas", add_runas, &w);
     Tern__AttemptInfo **ptrs = calloc(w.n, sizeof *ptrs);
     if (!ptrs) {
         attempts_info_free(w.h, w.n);

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/logfold.h"
 #include "common/ratelimit.h"
 
 #include <errno.h>
@@ -67,6 +68,8 @@ static int job_cb(void *arg, const store_job *row)
         return -1;
     }
     j->state = (enum job_state)row->state;
+    if (!job_state_final(j->state))
+        account_count_job(s, j, 1);
     snprintf(j->reason, sizeof j->reason, "%s", row->reason ? row->reason : "");
     j->exit_code = row->exit_code;
     j->attempt = row->attempt;
@@ -199,7 +202,7 @@ static void *router(sched *s, bool workers)
 int sched_start(sched *s)
 {
     char err[1024];
-    if (fs_mkdir_p(s->opt.log_dir, 0755) < 0) {
+    if (fs_mkdir_p(s->opt.log_dir, 0711) < 0) {
         log_err("log directory %s: %s", s->opt.log_dir, strerror(errno));
         return -1;
     }
@@ -229,6 +232,8 @@ int sched_start(sched *s)
     if (s->opt.rate_limit &&
         !(s->limits = ratelimit_new(s->opt.rate_limit, 2.0 * s->opt.rate_limit)))
         return -1;
+    if (!(s->folds = logfold_new()))
+        return -1;
     s->clients = router(s, false);
     s->workers = router(s, true);
     char cep[512], wep[512];
@@ -254,7 +259,7 @@ int sched_start(sched *s)
         int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%sserver_key=%s\npid=%d\n",
                          cep, wep, murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
                          auth_public(s), (int)getpid());
-        if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0644) < 0) {
+        if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0600) < 0) {
             log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
             return -1;
         }
@@ -264,31 +269,6 @@ int sched_start(sched *s)
         log_warn("authentication is off (no --key): every client is trusted as what it says, "
                  "and as an admin");
     return 0;
-}
-
-/* Whether a client request may go on: each sender (its key's user; with
- * authentication off, its connection) gets opt.rate_limit a second. */
-static bool within_limit(sched *s, const wire_peer *peer, int64_t now)
-{
-    if (!s->limits)
-        return true;
-    char who[2 * sizeof peer->id + 8];
-    if (peer->user[0]) {
-        snprintf(who, sizeof who, "%s", peer->user);
-    } else {
-        size_t n = 0;
-        for (size_t i = 0; i < peer->id_len; i++)
-            n += (size_t)snprintf(who + n, sizeof who - n, "%02x", peer->id[i]);
-        who[n] = '\0';
-    }
-    if (ratelimit_take(s->limits, who, now))
-        return true;
-    if (now - s->limit_logged >= 10000) {
-        log_warn("client %s: over --rate-limit %u requests/s; refusing the excess", who,
-                 s->opt.rate_limit);
-        s->limit_logged = now;
-    }
-    return false;
 }
 
 static void drain(sched *s, void *sock, bool clients)
@@ -302,22 +282,16 @@ static void drain(sched *s, void *sock, bool clients)
         int rc = wire_recv(sock, true, ZMQ_DONTWAIT, &peer, &env, err, sizeof err);
         if (rc == -1)
             return;
-        if (rc == -2) {
-            log_warn("%s endpoint: %s", clients ? "client" : "worker", err);
-            if (peer.id_len == 0)
-                continue;
-            if (clients)
-                outbox_error(s, &peer, 0, "ternd: %s", err);
-            else
-                wire_send_error(sock, &peer, 0, "ternd: %s", err);
+        if (rc == -2 && clients) {
+            client_malformed(s, &peer, err, now);
             continue;
         }
-        if (clients && !within_limit(s, &peer, now))
-            outbox_error(s, &peer, env->seq, "ternd: rate limit: more than %u requests a second "
-                         "from %s; slow down", s->opt.rate_limit,
-                         peer.user[0] ? peer.user : "this connection");
-        else if (clients)
-            client_handle(s, &peer, env);
+        if (rc == -2) {
+            worker_malformed(s, &peer, err, now);
+            continue;
+        }
+        if (clients)
+            client_handle(s, &peer, env, now);
         else
             worker_handle(s, &peer, env);
         wire_free(env);
@@ -342,6 +316,7 @@ static void sweep(sched *s, int64_t now)
     }
     attempt_time_limits(s, clock_wall_ms());
     client_expire_waiters(s, now);
+    logfold_flush(s->folds, now);
 }
 
 int sched_run(sched *s)
@@ -419,6 +394,7 @@ void sched_finish(sched *s)
         zmq_close(s->workers);
     auth_stop(s);
     ratelimit_destroy(&s->limits);
+    logfold_destroy(&s->folds);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     sched_jobs_clear(s);

@@ -69,6 +69,19 @@ static int set_option(void *ctx, const char *key, const char *v, char *err, size
                  "(0: no limit)", v);
         return -1;
     }
+    if (strcmp(key, "max-pending-per-user") == 0) {
+        if (parse_u32(v, 0, 100000000, &so->max_pending_per_user) == 0)
+            return 0;
+        snprintf(err, errlen, "max-pending-per-user '%s': expected 0 to 100000000 (0: no limit)",
+                 v);
+        return -1;
+    }
+    if (strcmp(key, "max-array-size") == 0) {
+        if (parse_u32(v, 1, 4000001, &so->max_array_size) == 0)
+            return 0;
+        snprintf(err, errlen, "max-array-size '%s': expected 1 to 4000001", v);
+        return -1;
+    }
     if (strcmp(key, "metrics") == 0) {
         char host[256];
         uint16_t port;
@@ -145,7 +158,7 @@ int main(int argc, char **argv)
         "state", "client", "worker", "endpoints-file", "log-dir", "heartbeat-ms",
         "node-timeout", "kill-wait", "fail-kill-ms", "master-ports", "notice-margin",
         "preempt-grace", "fairshare-halflife", "backfill-depth", "metrics", "key",
-        "authorized-keys", "rate-limit", NULL,
+        "authorized-keys", "rate-limit", "max-pending-per-user", "max-array-size", NULL,
     };
     sched s;
     memset(&s, 0, sizeof s);
@@ -160,6 +173,8 @@ int main(int argc, char **argv)
     so->fairshare_halflife_s = 7 * 86400;
     so->backfill_depth = 200;
     so->rate_limit = 1000;
+    so->max_pending_per_user = 10000;
+    so->max_array_size = 1001;
     so->port_lo = 29500;
     so->port_hi = 29999;
     enum log_level level = LOG_INFO;

@@ -94,6 +94,13 @@ static uint64_t billing_of(const Tern__JobSpec *sp)
                                   8ull * sp->gpus_per_node);
 }
 
+void account_count_job(sched *s, const job *j, int sign)
+{
+    account *a = account_get(s, j->spec->user);
+    if (a && (sign > 0 || a->unfinished > 0))
+        a->unfinished += (uint32_t)sign;
+}
+
 void account_run(sched *s, job *j, int sign)
 {
     account *a = j->acct ? j->acct : (j->acct = account_get(s, j->spec->user));

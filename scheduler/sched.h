@@ -75,6 +75,7 @@ typedef struct job {
     int end_signal;                /* what the ranks were sent when the end began */
     int64_t end_by;                /* monotonic ms: SIGKILL then; 0: not known */
     int64_t launched_mono;         /* when the launches went out (or ternd started) */
+    bool launch_held;              /* nodes after the first wait for its Started (master port) */
     uint32_t restarts;             /* durable: counted against spec->max_restarts */
     char avoid[256];               /* durable: nodes restarts avoid, comma-separated */
 
@@ -108,6 +109,8 @@ typedef struct step {
     int32_t exit_code;             /* the first task's failure; 0: none */
     bool killing;                  /* a task failed: the rest were told to stop */
     char message[160];
+    uint8_t *held;                 /* the step's spec, packed, until its first node started */
+    size_t held_len;
 } step;
 
 typedef struct job_list {
@@ -125,6 +128,7 @@ typedef struct account {
     double running_since;          /* sum over them of units x start (unix s) */
     job_list queue;                /* eligible pending jobs, priority then id (uprev/unext) */
     job *cursor;                   /* scheduling pass: the next job to consider */
+    uint32_t unfinished;           /* its jobs not ended (--max-pending-per-user) */
 } account;
 
 typedef struct waiter {
@@ -160,7 +164,9 @@ typedef struct sched_opts {
     char *metrics_addr;            /* HOST:PORT of the /metrics endpoint; NULL: off */
     char *key_path;                /* ternd's CURVE key; NULL: authentication off */
     char *authorized_keys;         /* who may connect (authkeys.h) */
-    uint32_t rate_limit;           /* client requests/s per caller; 0: no limit */
+    uint32_t rate_limit;           /* client requests/s per user; 0: no limit */
+    uint32_t max_pending_per_user; /* jobs a user may have waiting or running; 0: no limit */
+    uint32_t max_array_size;       /* array task indexes are below this (SLURM's MaxArraySize) */
 } sched_opts;
 
 typedef struct sched {
@@ -196,8 +202,8 @@ typedef struct sched {
 
     struct metrics *metrics;       /* metrics.c: the /metrics endpoint; NULL: off */
     struct auth *auth;             /* auth.c: keys and who may connect; NULL: off */
-    struct ratelimit *limits;      /* client requests per caller; NULL: no limit */
-    int64_t limit_logged;          /* the last "over the limit" log line */
+    struct ratelimit *limits;      /* client requests per user; NULL: no limit */
+    struct logfold *folds;         /* log lines about one peer, folded per second */
 
     bool dirty;                    /* something may let a pending job start */
     bool tx_failed;                /* a write of this turn failed: roll back */
@@ -230,11 +236,17 @@ static inline int sched_db(sched *s, int rc)
 /* ---- auth.c: who may connect, and what a caller may do ---- */
 /* What a request's sender is. With authentication off every client is
  * TRUSTED: taken for the user it says it is, and allowed what an admin is. */
-enum caller_role { CALLER_TRUSTED, CALLER_USER, CALLER_ADMIN, CALLER_WORKER };
+enum caller_role {
+    CALLER_TRUSTED, CALLER_USER, CALLER_ADMIN, CALLER_WORKER,
+    CALLER_JOB,                    /* a running attempt's key: its job's user, for that job */
+    CALLER_REVOKED,                /* a key no longer authorized, or its attempt ended */
+};
 typedef struct caller {
     enum caller_role role;
     char name[AUTHKEY_NAME_MAX + 1]; /* the key's user (a job key: the job's user) */
-    uint64_t job_id;               /* an attempt's key: the job (it acts as the job's user) */
+    bool admin;                    /* an admin key, or the key of an admin's job */
+    uint64_t job_id;               /* CALLER_JOB: the job and attempt it may act on */
+    uint32_t attempt;
 } caller;
 
 /* Reads ternd's key and the authorized keys and starts the ZAP handler;
@@ -257,10 +269,20 @@ bool auth_job_key(const sched *s, const job *j, curve_key *k);
 void auth_attempt_bound(sched *s, const job *j);
 void auth_attempt_released(sched *s, const job *j);
 void auth_forget_jobs(sched *s);
-/* Who sent a request that arrived from 'peer' on the client socket. */
+/* Who sent a request that arrived from 'peer' on the client socket, by
+ * the authorized keys and attempts of now (not of the handshake). */
 void auth_caller(const sched *s, const wire_peer *peer, caller *c);
-/* Whether 'c' may cancel or signal 'j' (its user, an admin). */
+/* Whether 'c' may cancel, signal, start steps in or read the environment
+ * of 'j': an admin; its user's own key unless an admin submitted it; the
+ * key of its running attempt. */
 bool auth_may_manage(const caller *c, const job *j);
+/* The rate-limit bucket of a request: its user (their key and their jobs'
+ * keys alike), else its key or its connection. Returns buf. */
+const char *auth_rate_key(const caller *c, const wire_peer *peer, char *buf, size_t len);
+/* The node a worker connection may speak for: its worker key's name ("*":
+ * any), "*" with authentication off, NULL when its key is no longer
+ * authorized. */
+const char *auth_worker_node(const sched *s, const wire_peer *peer);
 /* A "user NAME" or "admin NAME" for messages. */
 const char *auth_caller_name(const caller *c, char *buf, size_t len);
 
@@ -324,6 +346,9 @@ job *queue_pass_next(sched *s);
 /* The attempt of j takes (sign 1) or gives back (-1) its resources: the
  * user's running units, and usage when they come back. */
 void account_run(sched *s, job *j, int sign);
+/* j is a job of its user's not ended (sign 1, at submit and load), or ended
+ * (-1): what --max-pending-per-user bounds. */
+void account_count_job(sched *s, const job *j, int sign);
 /* The user's usage now (decayed past plus running), unit-seconds. */
 double account_usage(const account *a, int64_t now_ms, double halflife_s);
 account *account_get(sched *s, const char *user);
@@ -425,6 +450,9 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
 /* The step's state into 'info'; NULL when there is no such step. */
 const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id);
 /* A task of step 'id' of j's attempt, on 'n', exited with 'code'. */
+/* The first node of step st->step started its tasks: launch the others
+ * with the master port it checked. */
+void step_started(sched *s, job *j, const node *n, const Tern__Started *st);
 void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task, int32_t code,
                     const char *msg);
 /* Frees the steps of j's attempt (it ended). */
@@ -440,6 +468,10 @@ bool job_live(const job *j);
 /* The signal and the grace left for ranks still running of an ending attempt. */
 int ending_signal(const job *j);
 uint32_t ending_grace(const sched *s, const job *j);
+/* Node rank 0 of j's attempt started its ranks: the master port it found
+ * free goes to the other nodes, launched now, and the uid/gid it ran them as
+ * to the audit. */
+void attempt_started(sched *s, job *j, const Tern__Started *st);
 /* Tells every rank of j's attempt to checkpoint and stop (its preempt
  * signal), SIGKILL after grace_ms; the job is then requeued. */
 void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why);
@@ -452,13 +484,21 @@ void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n)
 void attempts_info_free(void *handle, size_t n);
 
 /* ---- client_api.c, worker_api.c ---- */
-void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
+/* A request on the client endpoint at monotonic 'now' (ms): its sender is
+ * authorized and rate-limited here, per request. */
+void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now);
+/* A message on the client endpoint that could not be decoded ('why'):
+ * counted against its sender's rate limit, logged folded, answered. */
+void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);
 void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
+void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);
 /* Answers waiters whose deadline passed. */
 void client_expire_waiters(sched *s, int64_t now);
-/* Answers with the jobs; 'full' includes environment and script;
+/* Answers with the jobs; 'full' includes environment and script, whose
+ * values only 'c' (NULL: anyone) may see when auth_may_manage says so;
  * 'next_after' tells the client where the next page starts (0: done). */
-void client_reply_jobs(sched *s, const wire_peer *peer, uint64_t seq, job **jobs, size_t n,
+void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                       job **jobs, size_t n,
                        bool full, uint64_t next_after);
 
 #endif

@@ -20,6 +20,7 @@ void steps_free(job *j)
     for (uint32_t i = 0; i < j->nsteps; i++) {
         free(j->steps[i].node_idx);
         free(j->steps[i].exited);
+        free(j->steps[i].held);
     }
     free(j->steps);
     j->steps = NULL;
@@ -71,17 +72,25 @@ static int step_nodes(const job *j, const Tern__StepRequest *rq, step *st, char 
     return 0;
 }
 
-static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec *spec,
-                        const step *st, const char *addr, uint32_t port)
+/* Sends step 'id' of j (its spec packed in st->held) to the step's nodes
+ * from..to-1 with master 'addr':'port'. Returns 0, or -1 when the spec
+ * cannot be read back (out of memory). */
+static int step_launch(sched *s, const job *j, uint32_t id, const step *st, const char *addr,
+                       uint32_t port, uint32_t from, uint32_t to)
 {
+    Tern__JobSpec *spec = tern__job_spec__unpack(NULL, st->held_len, st->held);
+    char **names = calloc(st->nnodes, sizeof *names);
+    if (!spec || !names) {
+        if (spec)
+            tern__job_spec__free_unpacked(spec, NULL);
+        free(names);
+        return -1;
+    }
     char job_dir[4096];
     snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
-    char **names = calloc(st->nnodes, sizeof *names);
-    if (!names)
-        return;
     for (uint32_t k = 0; k < st->nnodes; k++)
         names[k] = j->placement->nodes[st->node_idx[k]]->name;
-    for (uint32_t k = 0; k < st->nnodes; k++) {
+    for (uint32_t k = from; k < to; k++) {
         const Tern__PlacedNode *pn = j->placement->nodes[st->node_idx[k]];
         Tern__Envelope env;
         Tern__Launch l = TERN__LAUNCH__INIT;
@@ -89,7 +98,7 @@ static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec
         wire_init(&env, 0);
         attempt_launch_init(s, j, &l, &key);
         l.step = id;
-        l.spec = (Tern__JobSpec *)spec;
+        l.spec = spec;
         l.node_rank = k;
         l.nnodes = st->nnodes;
         l.master_addr = (char *)addr;
@@ -104,7 +113,37 @@ static void step_launch(sched *s, const job *j, uint32_t id, const Tern__JobSpec
         env.launch = &l;
         outbox_add(s, s->workers, &j->nodes[st->node_idx[k]]->peer, &env, false);
     }
+    tern__job_spec__free_unpacked(spec, NULL);
     free(names);
+    return 0;
+}
+
+/* The address ranks of step 'st' reach its first node at. */
+static const char *step_addr(const job *j, const step *st)
+{
+    const node *first = j->nodes[st->node_idx[0]];
+    return first->info ? first->info->addr : j->placement->master_addr;
+}
+
+static void step_unhold(step *st)
+{
+    free(st->held);
+    st->held = NULL;
+    st->held_len = 0;
+}
+
+void step_started(sched *s, job *j, const node *n, const Tern__Started *started)
+{
+    uint32_t id = started->step;
+    if (id == 0 || id > j->nsteps)
+        return;
+    step *st = &j->steps[id - 1];
+    if (!st->held || j->nodes[st->node_idx[0]] != n || started->node_rank != 0)
+        return;
+    if (step_launch(s, j, id, st, step_addr(j, st), started->master_port, 1, st->nnodes) < 0)
+        log_err("job=%llu attempt=%u step=%u: out of memory launching its other nodes",
+                (unsigned long long)j->id, j->attempt, id - 1);
+    step_unhold(st);
 }
 
 uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen)
@@ -160,8 +199,7 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
     }
     st->left = st->nnodes * st->tpn;
     uint32_t id = ++j->nsteps;
-    const char *addr = j->nodes[st->node_idx[0]]->info ? j->nodes[st->node_idx[0]]->info->addr
-                                                         : j->placement->master_addr;
+    const char *addr = step_addr(j, st);
     uint32_t port = attempt_pick_port(s, addr);
     /* What belongs to the job comes from the job, not from srun: where it
      * checkpoints, its warning signal, its array ids, its user. */
@@ -192,7 +230,21 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
     run.token = "";
     /* (launcher mpi marks an Open MPI daemon: tern-rsh's) */
     run.launcher = jobspec_mpi(sp) && jobspec_mpi(js) ? "mpi" : "direct";
-    step_launch(s, j, id, &run, st, addr, port);
+    /* The first node checks the master port before the others hear of it
+     * (step_started); the spec waits packed until then. */
+    st->held_len = tern__job_spec__get_packed_size(&run);
+    if (!(st->held = malloc(st->held_len ? st->held_len : 1))) {
+        snprintf(err, errlen, "ternd: out of memory");
+        return 0;
+    }
+    tern__job_spec__pack(&run, st->held);
+    if (step_launch(s, j, id, st, addr, port, 0, 1) < 0) {
+        step_unhold(st);
+        snprintf(err, errlen, "ternd: out of memory");
+        return 0;
+    }
+    if (st->nnodes == 1)
+        step_unhold(st);
     log_info("job=%llu attempt=%u step=%u: %u tasks on %u nodes: %s", (unsigned long long)j->id,
              j->attempt, id - 1, st->left, st->nnodes, sp->argv[0]);
     return id;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -197,6 +198,36 @@ static int database_kind(store *st)
     return schema_version(st, &version) == 1;
 }
 
+/* The state (and SQLite's -wal and -shm beside it, which SQLite creates
+ * with the database's mode) holds every job's environment: ternd's user
+ * alone may read it. A new one is made 0600; one an older ternd made 0644
+ * becomes 0600 once it is known to be ours. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "state %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+static int make_private(const char *path, char *err, size_t errlen)
+{
+    static const char *const sides[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s%s", path, sides[i]);
+        if (chmod(file, 0600) < 0 && errno != ENOENT) {
+            snprintf(err, errlen, "state %s: %s", file, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 store *store_open(const char *path, char *err, size_t errlen)
 {
     store *st = calloc(1, sizeof *st);
@@ -205,7 +236,7 @@ store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     st->lockfd = -1;
-    if (take_lock(st, path, err, errlen) < 0)
+    if (take_lock(st, path, err, errlen) < 0 || create_private(path, err, errlen) < 0)
         goto error;
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
         != SQLITE_OK) {
@@ -224,6 +255,8 @@ store *store_open(const char *path, char *err, size_t errlen)
                  "touch it", path);
         goto error;
     }
+    if (make_private(path, err, errlen) < 0)
+        goto error;
     if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
         exec(st, schema) < 0 || migrate(st) < 0) {
         snprintf(err, errlen, "state %s: %s", path, st->err);

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "common/logfold.h"
 #include "common/parse.h"
 
 #include <ctype.h>
@@ -310,11 +311,13 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
         ack.forget = ptrs;
     }
     /* An attempt launched here a while ago that the worker does not report
-     * never reached it (a lost or refused Launch): its ranks will not come. */
+     * never reached it (a lost or refused Launch): its ranks will not come.
+     * Nodes after the first are launched once the first has started. */
     int64_t grace = 3 * (int64_t)s->opt.heartbeat_ms + 2000;
     for (job *j = s->active.head, *next; j; j = next) {
         next = j->next;
-        if (attempt_node_rank(j, n) >= 0 && n->last_seen - j->launched_mono > grace &&
+        int k = attempt_node_rank(j, n);
+        if (k >= 0 && !(j->launch_held && k > 0) && n->last_seen - j->launched_mono > grace &&
             !reported(hb->attempts, hb->n_attempts, j))
             attempt_ranks_lost(s, j, n, "the worker never started them");
     }
@@ -351,11 +354,51 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
     rank_exit(s, j, n, re->rank, re->exit_code, re->message, re->fenced);
 }
 
+/* Ranks of a Launch started on a node: node rank 0's says the master port
+ * the others are to use, and what the ranks run as. */
+static void handle_started(sched *s, const wire_peer *peer, const Tern__Started *st)
+{
+    node *n = peer_node(s, peer);
+    job *j = n ? live_job(s, n, st->job_id, st->attempt) : NULL;
+    if (!j)
+        return;
+    if (st->step)
+        step_started(s, j, n, st);
+    else if (attempt_node_rank(j, n) == 0)
+        attempt_started(s, j, st);
+}
+
+void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
+{
+    /* The routing id is the node's name, or whatever bytes a peer chose. */
+    char who[NODE_NAME_MAX + 16] = "node ";
+    size_t k = strlen(who);
+    for (size_t i = 0; i < peer->id_len && k + 1 < sizeof who; i++) {
+        unsigned char ch = peer->id[i];
+        who[k++] = isalnum(ch) || strchr("._-", ch) ? (char)ch : '?';
+    }
+    who[k] = '\0';
+    char line[NODE_NAME_MAX + 64];
+    snprintf(line, sizeof line, "worker endpoint: a message from %s", who);
+    if (logfold_allow(s->folds, line, now))
+        log_warn("%s: %s", line, why);
+    if (peer->id_len)
+        wire_send_error(s->workers, peer, 0, "ternd: %s", why);
+}
+
 void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
 {
     /* A worker key named for one node speaks for that node alone (its
      * routing id is the node's name). */
-    const char *keyed = strncmp(peer->user, "worker:", 7) == 0 ? peer->user + 7 : "*";
+    const char *keyed = auth_worker_node(s, peer);
+    if (!keyed) {
+        char line[160];
+        snprintf(line, sizeof line, "worker endpoint: key %s is no longer authorized", peer->user);
+        if (logfold_allow(s->folds, line, clock_mono_ms()))
+            log_warn("%s: refused", line);
+        wire_send_error(s->workers, peer, env->seq, "this worker key is no longer authorized");
+        return;
+    }
     if (strcmp(keyed, "*") != 0 &&
         (peer->id_len != strlen(keyed) || memcmp(peer->id, keyed, peer->id_len) != 0)) {
         log_warn("worker endpoint: the key of node %s speaks as node %.*s: refused", keyed,
@@ -372,6 +415,9 @@ void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
         break;
     case TERN__ENVELOPE__BODY_RANK_EXIT:
         handle_rank_exit(s, peer, env->rank_exit);
+        break;
+    case TERN__ENVELOPE__BODY_STARTED:
+        handle_started(s, peer, env->started);
         break;
     default:
         log_warn("worker endpoint: message type %d is not a worker message",

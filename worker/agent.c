@@ -150,6 +150,24 @@ void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
     send_env(w, &env);
 }
 
+void worker_report_started(worker *w, const wattempt *a, uint32_t node_rank,
+                           uint32_t master_port)
+{
+    Tern__Envelope env;
+    Tern__Started st = TERN__STARTED__INIT;
+    wire_init(&env, 0);
+    st.job_id = a->job_id;
+    st.attempt = a->attempt;
+    st.step = a->step;
+    st.node_rank = node_rank;
+    st.master_port = master_port;
+    st.uid = (uint32_t)runas_uid(&a->ra);
+    st.gid = (uint32_t)runas_gid(&a->ra);
+    env.body_case = TERN__ENVELOPE__BODY_STARTED;
+    env.started = &st;
+    send_env(w, &env);
+}
+
 /* The socket to ternd (and its monitor). */
 static int scheduler_connect(worker *w)
 {

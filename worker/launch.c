@@ -9,13 +9,15 @@
  * A root worker runs a job's ranks as the job's user (worker/runas.h): what
  * it creates for the job (the job directory's contents, output files and
  * their directories) it creates as that user, and the child becomes the
- * user before it changes to the job's directory and execs. */
+ * user before it changes to the job's directory and execs. Every process
+ * it starts has the umask of the shell that submitted the job. */
 #include "worker/worker.h"
 
 #include "common/fsutil.h"
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "common/pattern.h"
+#include "worker/masterport.h"
 #include "worker/rankenv.h"
 #include "worker/runas.h"
 
@@ -35,6 +37,17 @@
 
 #define EXIT_CANNOT_RUN 126
 #define EXIT_NOT_FOUND 127
+
+/* The modes of what the worker makes for a job (its directory, the -o and
+ * -e files and their directories, the script copy, the MPI hostfile),
+ * before the job's umask, which is applied on top (and the worker's own,
+ * 022 as a rule, after it). SLURM creates output files 0666 & ~umask;
+ * tern 0640 & ~umask, so no one but the job's user reads a job's output
+ * unless the user's group may: a job's output holds what its programs
+ * print, secrets included, and a permissive umask is common. */
+#define JOB_DIR_MODE 0750
+#define JOB_FILE_MODE 0640
+#define JOB_SCRIPT_MODE 0750
 
 /* Finds 'cmd' as execvp would, with the job's PATH and working directory,
  * checking execute permission as the thread's filesystem identity (the
@@ -107,19 +120,31 @@ static int give_dir(const runas *ra, const char *dir)
     return rc;
 }
 
+/* Creates the job's directory (its parents, ternd's log directory, as
+ * usual) unless an earlier launch did, and gives it to its user. Returns
+ * 0, or -1 with errno. */
+static int make_job_dir(const runas *ra, const char *dir, mode_t mask)
+{
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dir);
+    if (fs_mkdir_p(dirname(parent), 0755) < 0 || fs_mkdir_p(dir, JOB_DIR_MODE & ~mask) < 0)
+        return -1;
+    return give_dir(ra, dir);
+}
+
 /* Opens (creates, with its directories) the output file of 'pattern', as
  * the thread's filesystem identity: a new file and directory belong to the
- * job's user. */
+ * job's user, with the modes above less 'mask'. */
 static int open_output(const char *pattern, const pattern_vars *vars,
-                       const pattern_array *array, char *path, size_t len)
+                       const pattern_array *array, mode_t mask, char *path, size_t len)
 {
     if (pattern_expand_array(pattern, vars, array, path, len) < 0)
         return -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
-    if (fs_mkdir_p(dirname(dir), 0755) < 0)
+    if (fs_mkdir_p(dirname(dir), JOB_DIR_MODE & ~mask) < 0)
         return -1;
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, JOB_FILE_MODE & ~mask);
 }
 
 typedef struct spawn {
@@ -129,6 +154,7 @@ typedef struct spawn {
     char **env;
     const char *cwd;
     int out_fd, err_fd;
+    mode_t umask;                  /* the job's */
     bool bind;
     cpu_set_t cpus;
 } spawn;
@@ -158,6 +184,9 @@ static _Noreturn void child(const spawn *sp, pid_t parent, int errfd)
     dup2(sp->err_fd, 2);
     /* Nothing but 0, 1 and 2 reaches the rank, whatever the worker inherited. */
     close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
+    /* (vfork shares memory, not the file-system context: this umask is
+     * the child's alone) */
+    umask(sp->umask);
     child_error ce = { RUNAS_OK, 0 };
     ce.step = (int)runas_become(sp->ra, &ce.err);
     if (ce.step != RUNAS_OK)
@@ -279,7 +308,7 @@ static char **mpirun_argv(const Tern__Launch *l, const char *shims, char **words
     for (size_t i = 0, o = 0; i < l->n_node_names; i++)
         o += (size_t)snprintf(hosts + o, len - o, "%s slots=%u\n", l->node_names[i],
                               sp->tasks_per_node);
-    int rc = fs_write_atomic(hostfile, hosts, strlen(hosts), 0644);
+    int rc = fs_write_atomic(hostfile, hosts, strlen(hosts), JOB_FILE_MODE & ~jobspec_umask(sp));
     free(hosts);
     if (rc < 0) {
         *err = "cannot write the MPI hostfile";
@@ -335,6 +364,8 @@ static const char *check_launch(const worker *w, const Tern__Launch *l, char *er
         return "job directory must be absolute";
     if (!l->master_addr || !l->master_addr[0] || l->master_port == 0 || l->master_port > 65535)
         return "bad master address";
+    if (l->port_lo && (l->port_lo > l->port_hi || l->port_hi > 65535))
+        return "bad master port range";
     if (l->n_gpus > 64)
         return "more than 64 GPUs";
     for (size_t i = 0; i < l->n_gpus; i++)
@@ -384,24 +415,42 @@ void worker_launch(worker *w, const Tern__Launch *l)
     a->nranks = nranks;
     a->ranks = ranks;
     a->one_process = batch;
-    if (l->step == 0 && l->node_rank == 0 && l->job_dir) {
-        size_t plen = strlen(l->job_dir) + 32;
-        if ((a->progress = malloc(plen)))
-            snprintf(a->progress, plen, "%s/progress.%u", l->job_dir, l->attempt);
-    }
     a->next = w->attempts;
     w->attempts = a;
     for (uint32_t i = 0; i < nranks; i++) {
         ranks[i].rank = l->node_rank * tpn + i;
         ranks[i].cpus = hwloc_bitmap_alloc();
     }
-    /* Who the ranks run as: refused here, the launch fails on every node. */
-    runas ra = { 0 };
+    /* Who the ranks run as: refused here, the launch fails on every node.
+     * The attempt keeps it, to read its files as the user. */
+    runas *ra = &a->ra;
     char who[512];
-    if (!bad && runas_resolve(&ra, spec, l->job_id, w->opt.name, who, sizeof who) < 0) {
+    if (!bad && runas_resolve(ra, spec, l->job_id, w->opt.name, who, sizeof who) < 0) {
         bad = who;
         log_warn("job=%llu attempt=%u node=%s: launch refused: %s", (unsigned long long)l->job_id,
                  l->attempt, w->opt.name, bad);
+    }
+    /* Node rank 0 makes sure its MASTER_PORT is free (worker/masterport.h);
+     * the other nodes take the one it used from ternd. */
+    uint32_t port = l->master_port;
+    char port_err[256];
+    if (!bad && l->node_rank == 0 && l->port_lo) {
+        port = masterport_pick(l->master_port, l->port_lo, l->port_hi);
+        if (port == 0) {
+            snprintf(port_err, sizeof port_err, "MASTER_PORT %u and every other port of "
+                     "%u-%u are in use on node %s", l->master_port, l->port_lo, l->port_hi,
+                     w->opt.name);
+            bad = port_err;
+            log_warn("job=%llu attempt=%u: launch refused: %s", (unsigned long long)l->job_id,
+                     l->attempt, bad);
+        } else if (port != l->master_port && l->step) {
+            log_info("job=%llu attempt=%u step=%u: MASTER_PORT %u is in use on this node; "
+                     "using %u", (unsigned long long)l->job_id, l->attempt, l->step - 1,
+                     l->master_port, port);
+        } else if (port != l->master_port) {
+            log_info("job=%llu attempt=%u: MASTER_PORT %u is in use on this node; using %u",
+                     (unsigned long long)l->job_id, l->attempt, l->master_port, port);
+        }
     }
     if (bad) {
         for (uint32_t i = 0; i < nranks; i++) {
@@ -410,6 +459,11 @@ void worker_launch(worker *w, const Tern__Launch *l)
         }
         return;
     }
+    if (l->step == 0 && l->node_rank == 0) {
+        size_t plen = strlen(l->job_dir) + 32;
+        if ((a->progress = malloc(plen)))
+            snprintf(a->progress, plen, "%s/progress.%u", l->job_dir, l->attempt);
+    }
 
     char client[600] = "", shims[4200] = "";
     if (batch || l->step)
@@ -417,16 +471,19 @@ void worker_launch(worker *w, const Tern__Launch *l)
     /* The job's directory is the user's (its ranks write their progress,
      * checkpoints and srun's step output there); from here on the worker
      * creates and opens files as the user, so a path the user controls
-     * cannot make it write where the user may not. */
+     * cannot make it write where the user may not. Rank exits are reported
+     * after: reporting reads LATEST as the user too. */
+    mode_t job_umask = (mode_t)jobspec_umask(spec);
     char exe[4096], script[4200], ckpt[4200], gpus[512];
     const char *setup_err = NULL;
-    if (fs_mkdir_p(l->job_dir, 0755) < 0 || give_dir(&ra, l->job_dir) < 0)
+    if (make_job_dir(ra, l->job_dir, job_umask) < 0)
         setup_err = "cannot create the job directory";
-    else if (runas_fs_enter(&ra) < 0)
+    else if (runas_fs_enter(ra) < 0)
         setup_err = "cannot take the job's user's file identity";
     snprintf(script, sizeof script, "%s/script", l->job_dir);
     if (!setup_err && spec->script.len &&
-        fs_write_atomic(script, spec->script.data, spec->script.len, 0755) < 0)
+        fs_write_atomic(script, spec->script.data, spec->script.len,
+                        JOB_SCRIPT_MODE & ~job_umask) < 0)
         setup_err = "cannot write the job script";
     if (spec->checkpoint_dir && spec->checkpoint_dir[0])
         snprintf(ckpt, sizeof ckpt, "%s", spec->checkpoint_dir);
@@ -471,7 +528,6 @@ void worker_launch(worker *w, const Tern__Launch *l)
         if (setup_err || !busy) {
             rank_failed(r, EXIT_CANNOT_RUN, "%s: %s", setup_err ? setup_err : "out of memory",
                         strerror(errno));
-            worker_report_exit(w, a, r);
             continue;
         }
         uint32_t mine[64];
@@ -486,11 +542,11 @@ void worker_launch(worker *w, const Tern__Launch *l)
         rankenv_in ein = {
             .spec = spec, .job_id = l->job_id, .attempt = l->attempt, .rank = r->rank,
             .local_rank = i, .node_rank = l->node_rank, .nnodes = l->nnodes,
-            .master_addr = l->master_addr, .master_port = l->master_port, .gpus = gpus,
+            .master_addr = l->master_addr, .master_port = port, .gpus = gpus,
             .cpus = cpulist, .node_name = w->opt.name, .nodelist = nodelist,
             .checkpoint_dir = ckpt, .worker_id = w->opt.id, .hints = w->rank_hints,
             .step = l->step, .scheduler = client, .slurm_shims = shims, .job_dir = l->job_dir,
-            .progress = r->rank == 0 ? a->progress : NULL, .user = ra.name,
+            .progress = r->rank == 0 ? a->progress : NULL, .user = ra->name,
             .job_key = l->job_key, .server_key = w->server_pub,
         };
         char **env = rankenv_build(&ein);
@@ -501,13 +557,13 @@ void worker_launch(worker *w, const Tern__Launch *l)
         int out_fd = -1, err_fd = -1;
         if (!env) {
             rank_failed(r, EXIT_CANNOT_RUN, "out of memory");
-        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, array, outpath,
-                                          sizeof outpath)) < 0) {
+        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, array, job_umask,
+                                          outpath, sizeof outpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open output %s: %s", spec->stdout_pattern,
                         strerror(errno));
         } else if (spec->stderr_pattern && spec->stderr_pattern[0] &&
-                   (err_fd = open_output(spec->stderr_pattern, &vars, array, errpath,
-                                         sizeof errpath)) < 0) {
+                   (err_fd = open_output(spec->stderr_pattern, &vars, array, job_umask,
+                                         errpath, sizeof errpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open error output %s: %s",
                         spec->stderr_pattern, strerror(errno));
         } else if (resolve_command(argv[0], rankenv_get(env, "PATH"), spec->cwd, exe,
@@ -517,9 +573,9 @@ void worker_launch(worker *w, const Tern__Launch *l)
                         "cannot run '%s': %s", argv[0],
                         e == ENOENT ? "command not found" : strerror(e));
         } else {
-            spawn sp = { .ra = &ra, .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
+            spawn sp = { .ra = ra, .exe = exe, .argv = argv, .env = env, .cwd = spec->cwd,
                          .out_fd = out_fd, .err_fd = err_fd >= 0 ? err_fd : out_fd,
-                         .bind = topo_is_this_system(w->topo) && !unbound };
+                         .umask = job_umask, .bind = topo_is_this_system(w->topo) && !unbound };
             CPU_ZERO(&sp.cpus);
             if (sp.bind)
                 hwloc_cpuset_to_glibc_sched_affinity(topo_hwloc(w->topo), r->cpus, &sp.cpus,
@@ -541,12 +597,21 @@ void worker_launch(worker *w, const Tern__Launch *l)
             log_warn("job=%llu attempt=%u rank=%u: %s", (unsigned long long)l->job_id,
                      l->attempt, r->rank, r->message);
         }
-        if (!r->running)
-            worker_report_exit(w, a, r);
         rankenv_free(env);
     }
-    runas_fs_leave(&ra);
-    runas_clear(&ra);
+    runas_fs_leave(ra);
+    /* The exits of what could not start; then, when anything did, Started:
+     * ternd launches the other nodes on node rank 0's, with its port, and
+     * records the ranks' uid and gid. A launch none of whose ranks started
+     * sends its RankExits alone. */
+    bool started = nranks == 0;
+    for (uint32_t i = 0; i < nranks; i++) {
+        if (!ranks[i].running)
+            worker_report_exit(w, a, &ranks[i]);
+        started |= ranks[i].running;
+    }
+    if (started)
+        worker_report_started(w, a, l->node_rank, port);
     hwloc_bitmap_free(busy);
     free(argv);
     free(mpi_words);

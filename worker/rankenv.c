@@ -84,17 +84,28 @@ static void inherit(envb *b, const char *kv)
     set(b, key, "%s", eq + 1);
 }
 
-/* An array task's ids: SLURM sets them for every array task, --slurm-env
- * or not; scripts written for sbatch --array read them to pick their share. */
+static bool keyed(const rankenv_in *in)
+{
+    return in->job_key && in->job_key[0];
+}
+
 /* With authentication: the attempt's key (its rendezvous, its srun calls)
- * and ternd's public key. */
+ * and ternd's public key. Without (a ternd with no keys): TERN_INSECURE=1,
+ * the CLI's consent to plain text, so that srun, scontrol and tern-rsh in
+ * the job reach that ternd (an inherited one is dropped with keys, so that
+ * no submitter turns the job's own srun to plain text). */
 static void keys_env(envb *b, const rankenv_in *in)
 {
-    if (in->job_key && in->job_key[0])
+    if (keyed(in))
         set(b, "TERN_JOB_KEY", "%s", in->job_key);
+    else
+        set(b, "TERN_INSECURE", "1");
     if (in->server_key && in->server_key[0])
         set(b, "TERN_SERVER_KEY", "%s", in->server_key);
 }
+
+/* An array task's ids: SLURM sets them for every array task, --slurm-env
+ * or not; scripts written for sbatch --array read them to pick their share. */
 
 static void array_env(envb *b, const Tern__JobSpec *sp)
 {
@@ -188,7 +199,8 @@ char **rankenv_build(const rankenv_in *in)
      * allocation, not this job: only --slurm-env (and, for an array task,
      * its SLURM_ARRAY_*) gives ranks SLURM_*. */
     for (size_t i = 0; i < sp->n_env; i++)
-        if (strncmp(sp->env[i], "SLURM_", 6) != 0 && strncmp(sp->env[i], "SLURMD_", 7) != 0)
+        if (strncmp(sp->env[i], "SLURM_", 6) != 0 && strncmp(sp->env[i], "SLURMD_", 7) != 0 &&
+            !(keyed(in) && strncmp(sp->env[i], "TERN_INSECURE=", 14) == 0))
             inherit(&b, sp->env[i]);
     /* The worker's hints are defaults: a job that names its interfaces knows
      * better than the node. */

@@ -35,7 +35,8 @@ typedef struct rankenv_in {
     const char *progress;          /* rank 0: TERN_PROGRESS_FILE (tern_report_step); or NULL */
     const char *user;              /* the user the rank runs as, when the worker changes to
                                     * it: USER and LOGNAME; NULL: as submitted */
-    const char *job_key;           /* TERN_JOB_KEY: the attempt's CURVE secret; NULL/"": none */
+    const char *job_key;           /* TERN_JOB_KEY: the attempt's CURVE secret; NULL/"": none,
+                                    * a ternd without keys: TERN_INSECURE=1 instead */
     const char *server_key;        /* TERN_SERVER_KEY: ternd's public key; NULL/"": none */
 } rankenv_in;
 

@@ -120,8 +120,11 @@ static void attempt_free(wattempt *a)
     for (uint32_t i = 0; i < a->nranks; i++)
         hwloc_bitmap_free(a->ranks[i].cpus);
     free(a->ranks);
-    if (a->progress)
+    if (a->progress && runas_fs_enter(&a->ra) == 0) {
         unlink(a->progress);
+        runas_fs_leave(&a->ra);
+    }
+    runas_clear(&a->ra);
     free(a->progress);
     free(a->latest);
     free(a);
@@ -167,14 +170,17 @@ size_t worker_running_ranks(const worker *w)
     return n;
 }
 
-/* The number after 'prefix' at the start of the file 'path', or -1. The
- * files are in directories the job's user controls: no waiting on a FIFO,
- * no following a link, nothing but a regular file, a few bytes at most. */
-static int64_t read_number(const char *path, const char *prefix)
+/* The number after 'prefix' at the start of the file 'path' of 'a', or
+ * -1. The files are in directories the job's user controls: read as that
+ * user (a --checkpoint-dir where the user may not look gives nothing), no
+ * waiting on a FIFO, no following a link, nothing but a regular file, a
+ * few bytes at most. */
+static int64_t read_number(const wattempt *a, const char *path, const char *prefix)
 {
-    if (!path)
+    if (!path || runas_fs_enter(&a->ra) < 0)
         return -1;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    runas_fs_leave(&a->ra);
     if (fd < 0)
         return -1;
     struct stat st;
@@ -195,13 +201,13 @@ static int64_t read_number(const char *path, const char *prefix)
 
 int64_t worker_ckpt_step(const wattempt *a)
 {
-    return read_number(a->latest, "step-");
+    return read_number(a, a->latest, "step-");
 }
 
 /* The step rank 0 last reported, or -1. */
-static int64_t read_progress(const char *path)
+static int64_t read_progress(const wattempt *a)
 {
-    return read_number(path, "");
+    return read_number(a, a->progress, "");
 }
 
 int worker_status(worker *w, Tern__AttemptStatus ***out)
@@ -229,7 +235,7 @@ int worker_status(worker *w, Tern__AttemptStatus ***out)
         s->job_id = a->job_id;
         s->attempt = a->attempt;
         s->step = a->step;
-        s->progress = read_progress(a->progress);
+        s->progress = read_progress(a);
         s->ckpt_step = worker_ckpt_step(a);
         s->n_ranks = a->nranks;
         s->ranks = rp;

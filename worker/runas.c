@@ -96,7 +96,8 @@ int runas_resolve(runas *ra, const Tern__JobSpec *spec, uint64_t job_id, const c
     }
     ra->groups = user_groups(&pw, &ra->ngroups);
     ra->self_groups = own_groups(&ra->nself_groups);
-    if (!ra->groups || !ra->self_groups) {
+    ra->name = strdup(user);
+    if (!ra->groups || !ra->self_groups || !ra->name) {
         snprintf(err, errlen, "cannot read the groups of user '%s' on node %s: %s", user, node,
                  strerror(errno));
         runas_clear(ra);
@@ -104,7 +105,6 @@ int runas_resolve(runas *ra, const Tern__JobSpec *spec, uint64_t job_id, const c
         return -1;
     }
     ra->change = true;
-    ra->name = user;
     ra->uid = pw.pw_uid;
     ra->gid = pw.pw_gid;
     ra->self_gid = getegid();
@@ -118,6 +118,7 @@ void runas_clear(runas *ra)
         return;
     free(ra->groups);
     free(ra->self_groups);
+    free(ra->name);
     memset(ra, 0, sizeof *ra);
 }
 
@@ -166,6 +167,16 @@ void runas_fs_leave(const runas *ra)
         log_err("cannot return from user %s's file identity: %s", ra->name, strerror(errno));
         abort();
     }
+}
+
+uid_t runas_uid(const runas *ra)
+{
+    return ra->change ? ra->uid : getuid();
+}
+
+gid_t runas_gid(const runas *ra)
+{
+    return ra->change ? ra->gid : getgid();
 }
 
 enum runas_step runas_become(const runas *ra, int *err)

@@ -20,7 +20,7 @@
 
 typedef struct runas {
     bool change;                   /* the worker is root and the user someone else */
-    const char *name;              /* the job's user (in its spec); NULL when not changing */
+    char *name;                    /* the job's user (a copy); NULL when not changing */
     uid_t uid;
     gid_t gid;
     gid_t *groups;                 /* the user's supplementary groups (its gid among them) */
@@ -42,8 +42,9 @@ enum runas_step {
 };
 
 /* Decides who the ranks of job 'job_id' ('spec') run as on node 'node'
- * and fills 'ra' (runas_clear frees it; ra->name points into 'spec',
- * which must outlive it). Returns 0, or -1 with the reason
+ * and fills 'ra', which owns what it holds (runas_clear frees it: an
+ * attempt keeps it to read its files as the user). Returns 0, or -1 with
+ * the reason
  * for the user in 'err' ("user 'bob' has no account on node n1", "job 7
  * would run as root but was not submitted with an admin key", or out of
  * memory), 'ra' then needing no runas_clear. */
@@ -65,6 +66,11 @@ int runas_give(const runas *ra, int fd);
  * carrying on under another identity is worse. */
 int runas_fs_enter(const runas *ra);
 void runas_fs_leave(const runas *ra);
+
+/* The uid and gid the ranks run as: the user's when changing, else the
+ * worker's own. */
+uid_t runas_uid(const runas *ra);
+gid_t runas_gid(const runas *ra);
 
 /* In the vfork child, before exec: becomes the user for good (groups,
  * then gid, then uid), and checks that it did and that root cannot be

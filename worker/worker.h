@@ -12,6 +12,7 @@
 #include "common/curve.h"
 #include "proto/tern.pb-c.h"
 #include "worker/notice.h"
+#include "worker/runas.h"
 #include "worker/topology.h"
 
 typedef struct rank_proc {
@@ -31,6 +32,9 @@ typedef struct wattempt {
     char *progress;                /* TERN_PROGRESS_FILE of rank 0 when it runs here; or NULL */
     bool one_process;              /* a batch script or mpirun: warnings go to its steps */
     char *latest;                  /* node rank 0: the job's checkpoint LATEST file; or NULL */
+    runas ra;                      /* who its ranks run as: the worker reads 'progress' and
+                                    * 'latest' as this user (they are in the user's
+                                    * directories, which root could read anyway) */
     uint32_t nranks;
     rank_proc *ranks;
     int preempt_signal;            /* the job's TERN_PREEMPT_SIGNAL */
@@ -155,7 +159,12 @@ void worker_heartbeat(worker *w);
 int worker_start(worker *w);
 int worker_run(worker *w);
 void worker_finish(worker *w);
-/* Sends a RankExit for 'r' of 'a'. */
+/* Sends a RankExit for 'r' of 'a'. Not between runas_fs_enter and
+ * runas_fs_leave: it reads LATEST as the attempt's user. */
 void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r);
+/* Sends a Started for 'a', node rank 'node_rank' of its Launch, whose
+ * ranks have MASTER_PORT 'master_port' and run as a->ra's uid and gid. */
+void worker_report_started(worker *w, const wattempt *a, uint32_t node_rank,
+                           uint32_t master_port);
 
 #endif

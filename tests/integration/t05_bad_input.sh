@@ -4,7 +4,7 @@
 
 expect_error "no scheduler anywhere" "no scheduler" env -u TERN_SCHEDULER tern queue
 expect_error "no scheduler listening" "no scheduler listening at tcp://127.0.0.1:9" \
-    tern queue --scheduler tcp://127.0.0.1:9
+    tern queue --insecure --scheduler tcp://127.0.0.1:9
 
 up --workers 2 --cpus-per-worker 2
 good=$(tern submit --parsable true) || fail "submit"

@@ -15,6 +15,7 @@ wait_for 10 test -s "$T/ep" || fail "ternd did not start"
 cep=$(sed -n 's/^client=//p' "$T/ep")
 wep=$(sed -n 's/^worker=//p' "$T/ep")
 export TERN_SCHEDULER=$cep
+export TERN_INSECURE=1   # this ternd runs without keys: tern talks to it in plain text
 for n in a b; do
     tern-worker --scheduler "$wep" --name "$n" --addr 127.0.0.1 --gpus 0 2>"$T/worker-$n.log" &
     eval "W_$n=$!"

@@ -11,7 +11,7 @@ can_make_users || { echo "skip - ranks as the submitting user: $MAKE_USER_SKIP";
 PATH="$PATH:/usr/sbin:/sbin"
 
 up --workers 2 --cpus-per-worker 2
-# The users must reach the cluster's file (.tern/cluster, 0644 in a 0755
+# The users must reach the cluster's file (.tern/cluster, 0644 in a 0711
 # directory), the submit directory, and a directory they can write; their
 # processes' sanitizer reports (the ASan build) go to $T too. mktemp made
 # $T 0700.

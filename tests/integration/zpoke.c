@@ -4,8 +4,13 @@
  *   zpoke ENDPOINT version    an envelope of protocol version 99; prints the reply
  *   zpoke ENDPOINT empty      an envelope with no body; prints the reply
  *   zpoke ENDPOINT submit N   N 'true' jobs, 256 in flight; prints the last id
- * With TERN_SERVER_KEY and TERN_KEY (a key file) set it speaks CURVE, as an
- * authenticated but hostile peer; without, as a stranger.
+ *   zpoke ENDPOINT hold       one connection kept open: each line read from
+ *                             stdin is a request on it: "submit [TOKEN]" (a
+ *                             'true' job in /tmp, claiming uid 0), "nodes";
+ *                             prints "submitted ID", "nodes N" or the error
+ * With TERN_SERVER_KEY and TERN_KEY (a key file) or TERN_JOB_KEY (a secret
+ * key, as a job's ranks have it) set it speaks CURVE, as an authenticated but
+ * hostile peer; without, as a stranger.
  * Exits 0 when everything was sent (and, for version/empty, a reply came). */
 #include "common/curve.h"
 #include "common/wire.h"
@@ -38,19 +43,88 @@ static int reply(void *sock)
     return 0;
 }
 
+static char *true_argv[] = { "true", NULL };
+
+/* A 'true' job in /tmp. */
+static void true_job(Tern__JobSpec *spec, Tern__SubmitRequest *rq)
+{
+    tern__job_spec__init(spec);
+    spec->name = "zpoke";
+    spec->user = "zpoke";
+    spec->argv = true_argv;
+    spec->n_argv = 1;
+    spec->cwd = "/tmp";
+    spec->nodes = spec->tasks_per_node = spec->cpus_per_task = 1;
+    tern__submit_request__init(rq);
+    rq->spec = spec;
+}
+
+/* Requests read from stdin, all on this one connection. */
+static int hold(void *sock)
+{
+    char line[256];
+    uint64_t seq = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        Tern__JobSpec spec;
+        Tern__SubmitRequest rq;
+        Tern__NodesRequest nq = TERN__NODES_REQUEST__INIT;
+        Tern__Envelope env;
+        wire_init(&env, ++seq);
+        if (strncmp(line, "submit", 6) == 0) {
+            true_job(&spec, &rq);
+            spec.token = line[6] == ' ' ? line + 7 : "";
+            env.body_case = TERN__ENVELOPE__BODY_SUBMIT;
+            env.submit = &rq;
+        } else if (strcmp(line, "nodes") == 0) {
+            env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
+            env.nodes_query = &nq;
+        } else {
+            fprintf(stderr, "zpoke: hold: unknown request '%s'\n", line);
+            return 2;
+        }
+        if (wire_send(sock, NULL, &env, 0) < 0)
+            return 1;
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+        Tern__Envelope *rep;
+        char err[256];
+        if (zmq_poll(&it, 1, 10000) <= 0 || wire_recv(sock, false, 0, NULL, &rep, err,
+                                                     sizeof err) != 0) {
+            printf("no reply\n");
+        } else {
+            if (rep->body_case == TERN__ENVELOPE__BODY_SUBMITTED)
+                printf("submitted %llu\n", (unsigned long long)rep->submitted->job_id);
+            else if (rep->body_case == TERN__ENVELOPE__BODY_NODES)
+                printf("nodes %zu\n", rep->nodes->n_nodes);
+            else if (rep->body_case == TERN__ENVELOPE__BODY_ERROR)
+                printf("%s\n", rep->error->message);
+            wire_free(rep);
+        }
+        fflush(stdout);
+    }
+    return 0;
+}
+
+/* The client key: a job's secret (TERN_JOB_KEY), else curve_client_from_env. */
+static int client_key(void *sock, char *err, size_t errlen)
+{
+    const char *job = getenv("TERN_JOB_KEY"), *server = getenv("TERN_SERVER_KEY");
+    curve_key k;
+    if (!job || !*job || !server || !*server)
+        return curve_client_from_env(sock, err, errlen);
+    if (curve_key_from_secret(job, &k) < 0 || curve_client(sock, &k, server) < 0) {
+        snprintf(err, errlen, "TERN_JOB_KEY or TERN_SERVER_KEY is not a key");
+        return -1;
+    }
+    return 1;
+}
+
 /* Submits n jobs quickly (the CLI costs a process per job). */
 static int submit_many(void *sock, int n)
 {
-    char *argv[] = { "true", NULL };
-    Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
-    spec.name = "zpoke";
-    spec.user = "zpoke";
-    spec.argv = argv;
-    spec.n_argv = 1;
-    spec.cwd = "/tmp";
-    spec.nodes = spec.tasks_per_node = spec.cpus_per_task = 1;
-    Tern__SubmitRequest rq = TERN__SUBMIT_REQUEST__INIT;
-    rq.spec = &spec;
+    Tern__JobSpec spec;
+    Tern__SubmitRequest rq;
+    true_job(&spec, &rq);
     int sent = 0, acked = 0;
     uint64_t last = 0;
     while (acked < n) {
@@ -87,7 +161,7 @@ static int submit_many(void *sock, int n)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: zpoke ENDPOINT random N | big | version | empty\n");
+        fprintf(stderr, "usage: zpoke ENDPOINT random N | big | version | empty | submit N | hold\n");
         return 2;
     }
     void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
@@ -97,7 +171,7 @@ int main(int argc, char **argv)
      * again: its sends would wait forever. */
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     char err[4400];
-    if (curve_client_from_env(sock, err, sizeof err) < 0) {
+    if (client_key(sock, err, sizeof err) < 0) {
         fprintf(stderr, "zpoke: %s\n", err);
         return 2;
     }
@@ -145,6 +219,8 @@ int main(int argc, char **argv)
         zmq_send(sock, buf, len, 0);
         free(buf);
         rc = reply(sock);
+    } else if (strcmp(argv[2], "hold") == 0) {
+        rc = hold(sock);
     } else if (strcmp(argv[2], "submit") == 0 && argc > 3) {
         rc = submit_many(sock, atoi(argv[3]));
     } else {

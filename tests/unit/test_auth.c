@@ -4,7 +4,10 @@
 #include "collectives/coll.h"
 #include "common/authkeys.h"
 #include "common/curve.h"
+#include "common/jobspec.h"
+#include "common/logfold.h"
 #include "common/ratelimit.h"
+#include "scheduler/sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +165,102 @@ static void test_rendezvous_key(void)
     unsetenv("TERN_JOB_KEY");
 }
 
+/* Who may act on a job: role and name together, a job key on its job alone. */
+static void test_may_manage(void)
+{
+    Tern__JobSpec alice_spec = TERN__JOB_SPEC__INIT, root_spec = TERN__JOB_SPEC__INIT;
+    alice_spec.user = "alice";
+    root_spec.user = "root";
+    root_spec.admin = true;
+    job alice = { .id = 5, .spec = &alice_spec }, other = { .id = 6, .spec = &alice_spec };
+    job admins = { .id = 7, .spec = &root_spec };
+    caller c = { .role = CALLER_USER };
+    snprintf(c.name, sizeof c.name, "alice");
+    CU_ASSERT_TRUE(auth_may_manage(&c, &alice));
+    CU_ASSERT_FALSE(auth_may_manage(&c, &admins));
+    snprintf(c.name, sizeof c.name, "root");   /* a user key named root */
+    CU_ASSERT_FALSE(auth_may_manage(&c, &admins));
+    CU_ASSERT_FALSE(auth_may_manage(&c, &alice));
+    caller jk = { .role = CALLER_JOB, .job_id = 5 };
+    snprintf(jk.name, sizeof jk.name, "alice");
+    CU_ASSERT_TRUE(auth_may_manage(&jk, &alice));
+    CU_ASSERT_FALSE(auth_may_manage(&jk, &other));
+    jk.admin = true;   /* an admin's job's key: still its own job only */
+    CU_ASSERT_FALSE(auth_may_manage(&jk, &admins));
+    caller adm = { .role = CALLER_ADMIN, .admin = true };
+    CU_ASSERT_TRUE(auth_may_manage(&adm, &admins) && auth_may_manage(&adm, &alice));
+    caller gone = { .role = CALLER_REVOKED }, worker = { .role = CALLER_WORKER };
+    CU_ASSERT_FALSE(auth_may_manage(&gone, &alice) || auth_may_manage(&worker, &alice));
+    /* One rate-limit bucket per user: their key and their jobs' keys. */
+    wire_peer p1 = { .user = "KEY1" }, p2 = { .user = "KEY2" };
+    char b1[128], b2[128];
+    CU_ASSERT_STRING_EQUAL(auth_rate_key(&c, &p1, b1, sizeof b1), "user:root");
+    snprintf(c.name, sizeof c.name, "alice");
+    CU_ASSERT_STRING_EQUAL(auth_rate_key(&c, &p1, b1, sizeof b1),
+                           auth_rate_key(&jk, &p2, b2, sizeof b2));
+    CU_ASSERT_STRING_EQUAL(auth_rate_key(&gone, &p2, b2, sizeof b2), "key:KEY2");
+}
+
+static void test_secret_env(void)
+{
+    CU_ASSERT_TRUE(jobspec_env_secret("TERN_JOB_KEY=abc"));
+    CU_ASSERT_TRUE(jobspec_env_secret("TERN_JOB_KEY"));
+    CU_ASSERT_FALSE(jobspec_env_secret("TERN_JOB_KEYS=abc"));
+    CU_ASSERT_FALSE(jobspec_env_secret("TERN_SERVER_KEY=abc"));
+    CU_ASSERT_FALSE(jobspec_env_secret("TERN_JOB="));
+    char *env[] = { "HOME=/", "TERN_JOB_KEY=x" }, *argv[] = { "true" };
+    Tern__JobSpec sp = TERN__JOB_SPEC__INIT;
+    sp.argv = argv;
+    sp.n_argv = 1;
+    sp.env = env;
+    sp.n_env = 2;
+    sp.cwd = "/";
+    sp.nodes = sp.tasks_per_node = sp.cpus_per_task = 1;
+    char err[256];
+    CU_ASSERT_EQUAL(jobspec_validate(&sp, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "TERN_JOB_KEY, a job's secret key"));
+    sp.n_env = 1;
+    CU_ASSERT_EQUAL(jobspec_validate(&sp, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(jobspec_umask(&sp), 077u);
+    sp.umask = 022u | JOBSPEC_UMASK_SENT;
+    CU_ASSERT_EQUAL(jobspec_umask(&sp), 022u);
+    sp.umask = JOBSPEC_UMASK_SENT;   /* umask 0 is a umask too */
+    CU_ASSERT_EQUAL(jobspec_umask(&sp), 0u);
+    sp.umask = 01000u | JOBSPEC_UMASK_SENT;
+    CU_ASSERT_EQUAL(jobspec_validate(&sp, err, sizeof err), -1);
+}
+
+/* A flood about one peer: its first line, then one count per second. */
+static void test_logfold(void)
+{
+    logfold *lf = logfold_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
+    CU_ASSERT_TRUE(logfold_allow(lf, "client bob", 1000));
+    for (int i = 0; i < 3999; i++)
+        CU_ASSERT_FALSE(logfold_allow(lf, "client bob", 1000 + i / 100));
+    CU_ASSERT_TRUE(logfold_allow(lf, "client carol", 1010));   /* another peer: its own */
+    logfold_flush(lf, 1500);                                   /* bob's second goes on */
+    CU_ASSERT_FALSE(logfold_allow(lf, "client bob", 1600));
+    logfold_flush(lf, 2000);                                   /* over: counted, forgotten */
+    CU_ASSERT_TRUE(logfold_allow(lf, "client bob", 2001));
+    CU_ASSERT_FALSE(logfold_allow(lf, "client carol", 2002));  /* carol's: until 2010 */
+    logfold_flush(lf, 2010);
+    CU_ASSERT_TRUE(logfold_allow(lf, "client carol", 2011));
+    /* Past LOGFOLD_MAX_PEERS peers, lines are counted together. */
+    char who[32];
+    int allowed = 0;
+    for (int i = 0; i < LOGFOLD_MAX_PEERS + 10; i++) {
+        snprintf(who, sizeof who, "peer %d", i);
+        allowed += logfold_allow(lf, who, 3000);
+    }
+    CU_ASSERT_EQUAL(allowed, LOGFOLD_MAX_PEERS - 2);   /* bob and carol hold two places */
+    logfold_flush(lf, 4000);
+    CU_ASSERT_TRUE(logfold_allow(lf, "peer 5000", 4001));
+    logfold_destroy(&lf);
+    CU_ASSERT_PTR_NULL(lf);
+    CU_ASSERT_TRUE(logfold_allow(NULL, "anyone", 0));
+}
+
 int suite_auth(void)
 {
     static const unit_test tests[] = {
@@ -169,6 +268,9 @@ int suite_auth(void)
         { "authorized keys", test_authkeys },
         { "rate limit", test_ratelimit },
         { "rendezvous key", test_rendezvous_key },
+        { "who may manage a job", test_may_manage },
+        { "secrets in a submitted environment", test_secret_env },
+        { "folded log lines", test_logfold },
         { NULL, NULL },
     };
     return unit_add("auth", tests);

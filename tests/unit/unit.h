@@ -18,6 +18,8 @@ int suite_ckpt(void);
 int suite_notice(void);
 int suite_metrics(void);
 int suite_auth(void);
+int suite_masterport(void);
+int suite_escape(void);
 
 typedef struct unit_test {
     const char *name;
