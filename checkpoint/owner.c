@@ -21,16 +21,49 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Puts a new empty lock file, CKPT_LOCK_MODE, in place of 'path' and
+ * makes *fd that one. Returns 0, or -1 with errno set. */
+static int replace_lock(const char *path, int *fd)
+{
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    int nfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, CKPT_LOCK_MODE);
+    if (nfd < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int err = errno;
+        unlink(tmp);
+        close(nfd);
+        errno = err;
+        return -1;
+    }
+    close(*fd);
+    *fd = nfd;
+    return 0;
+}
+
 int ckpt_owner_lock(const tern_ckpt *ck, int *fd, char *why, size_t whylen)
 {
     static bool warned;
     char path[PATH_MAX];
     ckpt_path(path, sizeof path, "%s/.lock", ck->dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, CKPT_LOCK_MODE);
-    /* A lock an earlier tern made 0644: no one else opens it from now on. */
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, CKPT_LOCK_MODE);
     struct stat st;
-    if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
-        fchmod(*fd, st.st_mode & 0700);
+    if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_uid != geteuid()) {
+        /* Someone else's: whoever holds it could stall every save. */
+        snprintf(why, whylen, "%.200s belongs to uid %u, not to this job's user: remove it, or "
+                 "use a checkpoint directory of your own", path, (unsigned)st.st_uid);
+        close(*fd);
+        *fd = -1;
+        errno = EPERM;
+        return TERN_ESYS;
+    }
+    /* A lock an earlier tern made 0644 may be open in another user's
+     * process: a fresh one, 0600, takes its name. */
+    if (*fd >= 0 && (st.st_mode & 077) && replace_lock(path, fd) < 0) {
+        close(*fd);
+        *fd = -1;
+    }
     if (*fd >= 0 && flock(*fd, LOCK_EX) == 0)
         return 0;
     int err = errno;

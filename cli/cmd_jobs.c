@@ -247,8 +247,6 @@ static void show_env(const Tern__JobInfo *j)
                cli_esc(s->user));
 }
 
-/* scontrol's layout. Every string in it came from a user or a node, and is
- * escaped (cli_esc): an argument holding ESC [ 2 J must not clear the screen. */
 /* The uid and gid j's ranks ran as, as its newest started attempt's node
  * rank 0 resolved them (never what a client claimed); -1 while unknown. */
 static void ran_as(const Tern__JobInfo *j, int64_t *uid, int64_t *gid)
@@ -263,6 +261,8 @@ static void ran_as(const Tern__JobInfo *j, int64_t *uid, int64_t *gid)
     }
 }
 
+/* scontrol's layout. Every string in it came from a user or a node, and is
+ * escaped (cli_esc): an argument holding ESC [ 2 J must not clear the screen. */
 static void show_text(const Tern__JobInfo *j, bool env)
 {
     const Tern__JobSpec *s = j->spec;

@@ -122,6 +122,28 @@ static int srun_shape(const srun_opts *o, uint32_t job_nodes, uint32_t job_tpn, 
     return 0;
 }
 
+/* How a step is: a query the rate limit refused is asked again, later and
+ * later (the step runs on meanwhile: many sruns of one user share a bucket). */
+static Tern__Envelope *step_query(client *c, const char *cmd, Tern__Envelope *env)
+{
+    char err[1024];
+    for (uint32_t wait = POLL_MS;; wait = wait < 2000 ? wait * 2 : 2000) {
+        Tern__Envelope *rep = client_call(c, env, 0, err, sizeof err);
+        if (rep && rep->body_case == TERN__ENVELOPE__BODY_STEP_INFO)
+            return rep;
+        if (rep) {
+            cli_error(cmd, "unexpected reply (type %d) from the scheduler", (int)rep->body_case);
+            wire_free(rep);
+            return NULL;
+        }
+        if (!strstr(err, "ternd: rate limit")) {
+            cli_error(cmd, "%s", err);
+            return NULL;
+        }
+        clock_sleep_ms(wait);
+    }
+}
+
 /* Runs 'spec' as a step of job_id's current attempt on 'nodes' (or the
  * first spec->nodes of the job's) and waits for it. Returns the exit
  * status for the command (its first failing task's), or 1 on errors. */
@@ -156,7 +178,7 @@ static int run_step(const char *cmd, uint64_t job_id, Tern__JobSpec *spec, char 
         q.step = id;
         env.body_case = TERN__ENVELOPE__BODY_STEP_QUERY;
         env.step_query = &q;
-        rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_STEP_INFO);
+        rep = step_query(c, cmd, &env);
     }
     if (rep) {
         if (rep->step_info->message[0])

@@ -196,8 +196,6 @@ int cmd_submit(int argc, char **argv)
     char uidname[32];
     snprintf(uidname, sizeof uidname, "uid%u", (unsigned)getuid());
     spec.user = pw ? pw->pw_name : uidname;
-    spec.uid = getuid();
-    spec.gid = getgid();
     spec.n_argv = (size_t)(argc - first);
     spec.argv = argv + first;
     if (is_script) {

@@ -226,14 +226,18 @@ static int private_log(const char *path)
  * and the workers make in it): 0711, so that a job's user reaches their
  * own job's directory and the cluster file (0644: endpoints, pids and
  * ternd's public key) without listing anyone's. An existing cluster is
- * brought to these modes too. Returns 0, or -1 after saying why. */
+ * brought to these modes too; a directory of the user's own that --dir
+ * names for a new cluster keeps its mode. Returns 0, or -1 after saying why. */
 static int cluster_dirs(const char *dir)
 {
-    char logs[4200];
+    char logs[4200], file[4200];
+    struct stat st;
     snprintf(logs, sizeof logs, "%s/logs", dir);
+    snprintf(file, sizeof file, "%s/%s", dir, CLUSTER_FILE);
+    bool own = stat(dir, &st) < 0 || stat(file, &st) == 0;
     const char *const dirs[] = { dir, logs };
     for (size_t i = 0; i < 2; i++) {
-        if (fs_mkdir_p(dirs[i], 0711) < 0 || chmod(dirs[i], 0711) < 0) {
+        if (fs_mkdir_p(dirs[i], 0711) < 0 || ((own || i) && chmod(dirs[i], 0711) < 0)) {
             cli_error("up", "cannot create %s (mode 0711): %s", dirs[i], strerror(errno));
             return -1;
         }

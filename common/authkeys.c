@@ -17,6 +17,7 @@ struct authkeys {
     authkey *keys;
     size_t n;
     strmap *by_pub;
+    strmap *by_name;               /* "ROLE NAME" -> 1: the roles each name has */
 };
 
 const char *authkey_role_name(enum authkey_role role)
@@ -69,7 +70,7 @@ authkeys *authkeys_parse(const char *path, const char *text, char *err, size_t e
     authkeys *ak = calloc(1, sizeof *ak);
     char *copy = strdup(text);
     size_t cap = 0;
-    if (!ak || !copy || !(ak->by_pub = strmap_new())) {
+    if (!ak || !copy || !(ak->by_pub = strmap_new()) || !(ak->by_name = strmap_new())) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto error;
     }
@@ -103,7 +104,10 @@ authkeys *authkeys_parse(const char *path, const char *text, char *err, size_t e
             goto error;
         }
         /* The index stores positions: the array may move as it grows. */
-        if (strmap_put(ak->by_pub, k->pub, (void *)(uintptr_t)(ak->n + 1)) < 0) {
+        char role_name[AUTHKEY_NAME_MAX + 16];
+        snprintf(role_name, sizeof role_name, "%s %s", authkey_role_name(k->role), k->name);
+        if (strmap_put(ak->by_pub, k->pub, (void *)(uintptr_t)(ak->n + 1)) < 0 ||
+            strmap_put(ak->by_name, role_name, (void *)(uintptr_t)1) < 0) {
             snprintf(err, errlen, "%s:%u: out of memory", path, lineno);
             goto error;
         }
@@ -141,6 +145,13 @@ const authkey *authkeys_find(const authkeys *ak, const char *pub)
     return pos ? &ak->keys[pos - 1] : NULL;
 }
 
+bool authkeys_has(const authkeys *ak, enum authkey_role role, const char *name)
+{
+    char role_name[AUTHKEY_NAME_MAX + 16];
+    snprintf(role_name, sizeof role_name, "%s %s", authkey_role_name(role), name);
+    return ak && strmap_get(ak->by_name, role_name);
+}
+
 size_t authkeys_count(const authkeys *ak)
 {
     return ak ? ak->n : 0;
@@ -152,6 +163,7 @@ void authkeys_destroy(authkeys **akp)
         return;
     free((*akp)->keys);
     strmap_destroy(&(*akp)->by_pub);
+    strmap_destroy(&(*akp)->by_name);
     free(*akp);
     *akp = NULL;
 }

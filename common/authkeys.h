@@ -12,6 +12,7 @@
 #ifndef TERN_AUTHKEYS_H
 #define TERN_AUTHKEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/curve.h"
@@ -37,6 +38,9 @@ authkeys *authkeys_load(const char *path, char *err, size_t errlen);
 
 /* The entry for public key 'pub', or NULL. */
 const authkey *authkeys_find(const authkeys *ak, const char *pub);
+
+/* Whether some key of 'role' is listed for 'name'. */
+bool authkeys_has(const authkeys *ak, enum authkey_role role, const char *name);
 
 size_t authkeys_count(const authkeys *ak);
 

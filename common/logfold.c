@@ -4,6 +4,8 @@
 #include "common/strmap.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,17 @@ bool logfold_allow(logfold *lf, const char *who, int64_t now_ms)
     }
     lf->f[lf->n++] = (fold){ .who = copy, .since_ms = now_ms };
     return true;
+}
+
+void logfold_warn(logfold *lf, int64_t now_ms, const char *detail, const char *fmt, ...)
+{
+    char subject[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(subject, sizeof subject, fmt, ap);
+    va_end(ap);
+    if (logfold_allow(lf, subject, now_ms))
+        log_warn("%s: %s", subject, detail);
 }
 
 void logfold_flush(logfold *lf, int64_t now_ms)

@@ -23,6 +23,12 @@ void logfold_destroy(logfold **lfp);
  * not, it is counted. A NULL table allows every line. */
 bool logfold_allow(logfold *lf, const char *who, int64_t now_ms);
 
+/* Formats the line's subject from 'fmt' (a peer and what happened, e.g.
+ * "client endpoint: a message from user:bob") and, unless folded on that
+ * subject, logs "SUBJECT: DETAIL" as a warning. */
+void logfold_warn(logfold *lf, int64_t now_ms, const char *detail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Logs the count of every peer whose second is over and forgets it; call
  * it every few hundred milliseconds. */
 void logfold_flush(logfold *lf, int64_t now_ms);

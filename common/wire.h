@@ -22,7 +22,7 @@ typedef struct wire_peer {
     unsigned char id[256];
     size_t id_len;
     bool delim;
-    char user[96];                 /* the ZAP handler's user id ("user:alice"); "": none */
+    char user[96];                 /* the ZAP handler's User-Id: the sender's public key; "": none */
 } wire_peer;
 
 /* Initializes an envelope of our version with sequence number 'seq'. */

@@ -191,16 +191,24 @@ void attempt_started(sched *s, job *j, const Tern__Started *st)
     char detail[96];
     snprintf(detail, sizeof detail, "attempt=%u uid=%u gid=%u", j->attempt, st->uid, st->gid);
     sched_db(s, store_event(s->db, j->id, j->placement->nodes[0]->name, "runas", detail));
+    /* The port may move before the other nodes hear of it, never after
+     * (a late or repeated Started), and not for an attempt that is ending. */
     uint32_t port = st->master_port;
-    if (port != j->placement->master_port && port >= s->opt.port_lo && port <= s->opt.port_hi) {
+    bool may_move = !j->ending && (j->launch_held || j->placement->n_nodes == 1);
+    if (may_move && port != j->placement->master_port && port >= s->opt.port_lo &&
+        port <= s->opt.port_hi) {
         log_info("job=%llu attempt=%u: MASTER_PORT %u is held on %s; the ranks use %u",
                  (unsigned long long)j->id, j->attempt, j->placement->master_port,
                  j->placement->nodes[0]->name, port);
         j->placement->master_port = port;
         attempt_save(s, j, JOB_RUNNING);
     }
-    if (!j->launch_held)
-        return;
+    if (j->launch_held && !j->ending)
+        attempt_launch_rest(s, j);
+}
+
+void attempt_launch_rest(sched *s, job *j)
+{
     j->launch_held = false;
     j->launched_mono = clock_mono_ms();
     launch_nodes(s, j, 1, j->placement->n_nodes);

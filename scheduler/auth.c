@@ -153,10 +153,8 @@ static bool decide(void *arg, const char *domain, const char *key, char *user, s
         return snprintf(user, ulen, "%s", key) > 0;
     else
         snprintf(why, wlen, "key not authorized");
-    char fold[CURVE_Z85 + 32];
-    snprintf(fold, sizeof fold, "%s endpoint: refused key %s", workers ? "worker" : "client", key);
-    if (logfold_allow(s->folds, fold, clock_mono_ms()))
-        log_warn("%s: %s", fold, why);
+    logfold_warn(s->folds, clock_mono_ms(), why, "%s endpoint: refused key %s",
+                 workers ? "worker" : "client", key);
     return false;
 }
 
@@ -222,13 +220,14 @@ void auth_caller(const sched *s, const wire_peer *peer, caller *c)
         return;
     }
     /* An attempt's key acts as its job's user, for that job alone, while
-     * the attempt runs. */
+     * the attempt runs and its user still has a key of the role that
+     * submitted it (a removed user's jobs cannot go on submitting). */
     uint64_t id = (uint64_t)(uintptr_t)strmap_get(s->auth->jobs, peer->user);
     const job *j = id ? sched_job((sched *)s, id) : NULL;
-    if (j && job_live(j)) {
+    if (j && job_live(j) &&
+        authkeys_has(s->auth->keys, j->spec->admin ? AUTHKEY_ADMIN : AUTHKEY_USER, j->spec->user)) {
         c->role = CALLER_JOB;
         c->job_id = j->id;
-        c->attempt = j->attempt;
         c->admin = j->spec->admin;
         snprintf(c->name, sizeof c->name, "%s", j->spec->user);
         return;
@@ -256,7 +255,7 @@ bool auth_may_manage(const caller *c, const job *j)
 const char *auth_rate_key(const caller *c, const wire_peer *peer, char *buf, size_t len)
 {
     if (c->role == CALLER_USER || c->role == CALLER_ADMIN || c->role == CALLER_JOB) {
-        snprintf(buf, len, "user:%s", c->name);
+        snprintf(buf, len, "%s:%s", c->admin ? "admin" : "user", c->name);
     } else if (peer->user[0]) {
         snprintf(buf, len, "key:%s", peer->user);
     } else {
@@ -277,7 +276,7 @@ const char *auth_worker_node(const sched *s, const wire_peer *peer)
 
 const char *auth_caller_name(const caller *c, char *buf, size_t len)
 {
-    static const char *roles[] = { "client", "user", "admin", "worker", "job key of", "revoked" };
+    static const char *roles[] = { "client", "user", "admin", "worker", "job", "revoked key" };
     if (c->role == CALLER_JOB)
         snprintf(buf, len, "user %s (the key of job %llu)", c->name,
                  (unsigned long long)c->job_id);

@@ -69,7 +69,7 @@ void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_
         job_info_fill(jobs[i], &infos[i], &specs[i], next_names, full);
         /* Environment values and the script may hold secrets: the job's
          * owner and admins see them, others the variables' names. */
-        if (full && c && !auth_may_manage(c, jobs[i])) {
+        if (full && !auth_may_manage(c, jobs[i])) {
             if (!(hidden = env_names(jobs[i]->spec))) {
                 outbox_error(s, peer, seq, "ternd: out of memory listing job %llu",
                              (unsigned long long)jobs[i]->id);
@@ -86,9 +86,12 @@ void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_
     /* 'tern show' of one job lists its attempts and what they cost. */
     void *held = NULL;
     char hash[24] = "";
-    if (full && n == 1) {
+    if (full)
         held = attempts_info(s, jobs[0], &infos[0].attempts, &infos[0].n_attempts);
-        /* The audit's fingerprint of the job as submitted. */
+    /* The audit's fingerprint of the job as submitted. It covers the
+     * environment and script: not for those who may not see them, who
+     * could test guesses against it. */
+    if (full && !hidden) {
         size_t len = tern__job_spec__get_packed_size(jobs[0]->spec);
         uint8_t *buf = malloc(len ? len : 1);
         if (buf) {
@@ -467,7 +470,8 @@ static void handle_cancel(sched *s, const wire_peer *peer, const caller *c, uint
                 job *t = sched_job(s, j->id + k);
                 if (!t || t->spec->array_job_id != j->id)
                     break;
-                if (!job_state_final(t->state))
+                /* (a job key is its own task's, not its siblings') */
+                if (!job_state_final(t->state) && auth_may_manage(c, t))
                     sched_cancel(s, t, buf[nerr], sizeof buf[nerr]);
             }
             if (job_state_final(j->state))
@@ -699,11 +703,8 @@ static bool within_limit(sched *s, const caller *c, const wire_peer *peer, int64
     auth_rate_key(c, peer, who, wlen);
     if (!s->limits || ratelimit_take(s->limits, who, now))
         return true;
-    char line[300];
-    snprintf(line, sizeof line, "client %s: over --rate-limit %u requests/s", who,
-             s->opt.rate_limit);
-    if (logfold_allow(s->folds, line, now))
-        log_warn("%s; refusing the excess", line);
+    logfold_warn(s->folds, now, "refusing the excess", "client %s: over --rate-limit %u "
+                 "requests/s", who, s->opt.rate_limit);
     return false;
 }
 
@@ -713,10 +714,7 @@ void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t 
     char who[256];
     auth_caller(s, peer, &c);
     bool ok = within_limit(s, &c, peer, now, who, sizeof who);
-    char line[300];
-    snprintf(line, sizeof line, "client endpoint: a message from %s", who);
-    if (logfold_allow(s->folds, line, now))
-        log_warn("%s: %s", line, why);
+    logfold_warn(s->folds, now, why, "client endpoint: a message from %s", who);
     if (ok && peer->id_len)
         outbox_error(s, peer, 0, "ternd: %s", why);
 }
@@ -737,10 +735,7 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t
         return;
     }
     if (c.role == CALLER_REVOKED) {
-        char line[300];
-        snprintf(line, sizeof line, "client endpoint: %s: no longer authorized", who);
-        if (logfold_allow(s->folds, line, now))
-            log_warn("%s: refused", line);
+        logfold_warn(s->folds, now, "refused", "client endpoint: %s: no longer authorized", who);
         outbox_error(s, peer, env->seq, "ternd: this connection's key is no longer authorized "
                      "(removed from the authorized keys, or its job's attempt has ended)");
         return;
@@ -766,7 +761,7 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t
         handle_nodes(s, peer, env->seq);
         break;
     case TERN__ENVELOPE__BODY_NODE_COMMAND:
-        /* A job's key acts on its own job alone, an admin's job's too. */
+        /* Not a job's key either, even an admin's job's: it acts on its own job alone. */
         if (c.role != CALLER_TRUSTED && c.role != CALLER_ADMIN)
             outbox_error(s, peer, env->seq, "ternd: drain, resume and preempt need an admin key "
                          "(this is %s)", auth_caller_name(&c, who, sizeof who));

@@ -68,8 +68,6 @@ static int job_cb(void *arg, const store_job *row)
         return -1;
     }
     j->state = (enum job_state)row->state;
-    if (!job_state_final(j->state))
-        account_count_job(s, j, 1);
     snprintf(j->reason, sizeof j->reason, "%s", row->reason ? row->reason : "");
     j->exit_code = row->exit_code;
     j->attempt = row->attempt;
@@ -86,12 +84,15 @@ static int job_cb(void *arg, const store_job *row)
                   store_attempt_get(s->db, j->id, j->attempt, &a) == 1 &&
                   (j->placement = tern__placement__unpack(NULL, a.placement_len, a.placement));
     free((void *)a.placement);
+    if (!job_state_final(j->state))
+        account_count_job(s, j, 1);
     if (j->state == JOB_PENDING) {
         ;   /* queued once every job is loaded: running array tasks count first */
     } else if (job_live(j)) {
         if (!placed || attempt_bind(s, j) < 0) {
             log_err("job=%llu: placement of attempt %u lost; marked failed",
                     (unsigned long long)j->id, j->attempt);
+            account_count_job(s, j, -1);
             j->state = JOB_FAILED;
             snprintf(j->reason, sizeof j->reason, "placement lost");
             return 0;

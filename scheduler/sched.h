@@ -245,8 +245,7 @@ typedef struct caller {
     enum caller_role role;
     char name[AUTHKEY_NAME_MAX + 1]; /* the key's user (a job key: the job's user) */
     bool admin;                    /* an admin key, or the key of an admin's job */
-    uint64_t job_id;               /* CALLER_JOB: the job and attempt it may act on */
-    uint32_t attempt;
+    uint64_t job_id;               /* CALLER_JOB: the job it may act on */
 } caller;
 
 /* Reads ternd's key and the authorized keys and starts the ZAP handler;
@@ -276,14 +275,15 @@ void auth_caller(const sched *s, const wire_peer *peer, caller *c);
  * of 'j': an admin; its user's own key unless an admin submitted it; the
  * key of its running attempt. */
 bool auth_may_manage(const caller *c, const job *j);
-/* The rate-limit bucket of a request: its user (their key and their jobs'
- * keys alike), else its key or its connection. Returns buf. */
+/* The rate-limit bucket of a request: its user in its role ("user:alice",
+ * "admin:root": their key and their jobs' keys alike), else its key or its
+ * connection. Returns buf. */
 const char *auth_rate_key(const caller *c, const wire_peer *peer, char *buf, size_t len);
 /* The node a worker connection may speak for: its worker key's name ("*":
  * any), "*" with authentication off, NULL when its key is no longer
  * authorized. */
 const char *auth_worker_node(const sched *s, const wire_peer *peer);
-/* A "user NAME" or "admin NAME" for messages. */
+/* "user NAME", "admin NAME", "user NAME (the key of job N)" for messages. */
 const char *auth_caller_name(const caller *c, char *buf, size_t len);
 
 /* ---- outbox.c: messages sent after the commit ---- */
@@ -449,10 +449,11 @@ void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_ke
 uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen);
 /* The step's state into 'info'; NULL when there is no such step. */
 const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id);
-/* A task of step 'id' of j's attempt, on 'n', exited with 'code'. */
 /* The first node of step st->step started its tasks: launch the others
  * with the master port it checked. */
 void step_started(sched *s, job *j, const node *n, const Tern__Started *st);
+/* A task of step 'id' of j's attempt, on 'n', exited with 'code' (one of
+ * the first node's before its Started: the others are never launched). */
 void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task, int32_t code,
                     const char *msg);
 /* Frees the steps of j's attempt (it ended). */
@@ -472,6 +473,10 @@ uint32_t ending_grace(const sched *s, const job *j);
  * free goes to the other nodes, launched now, and the uid/gid it ran them as
  * to the audit. */
 void attempt_started(sched *s, job *j, const Tern__Started *st);
+/* Launches the nodes after the first of j's held attempt, with the
+ * placement's master port: after its Started, or when none came in time
+ * (an older worker, a lost message). */
+void attempt_launch_rest(sched *s, job *j);
 /* Tells every rank of j's attempt to checkpoint and stop (its preempt
  * signal), SIGKILL after grace_ms; the job is then requeued. */
 void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why);
@@ -494,8 +499,9 @@ void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
 void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);
 /* Answers waiters whose deadline passed. */
 void client_expire_waiters(sched *s, int64_t now);
-/* Answers with the jobs; 'full' includes environment and script, whose
- * values only 'c' (NULL: anyone) may see when auth_may_manage says so;
+/* Answers with the jobs; 'full' (one job) includes its attempts, environment
+ * and script, whose values the caller 'c' sees when auth_may_manage says so
+ * ('c' may be NULL when not 'full');
  * 'next_after' tells the client where the next page starts (0: done). */
 void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
                        job **jobs, size_t n,

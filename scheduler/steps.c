@@ -138,15 +138,19 @@ void step_started(sched *s, job *j, const node *n, const Tern__Started *started)
     if (id == 0 || id > j->nsteps)
         return;
     step *st = &j->steps[id - 1];
-    if (!st->held || j->nodes[st->node_idx[0]] != n || started->node_rank != 0)
+    uint32_t port = started->master_port;
+    if (!st->held || j->nodes[st->node_idx[0]] != n || port < s->opt.port_lo ||
+        port > s->opt.port_hi)
         return;
-    if (step_launch(s, j, id, st, step_addr(j, st), started->master_port, 1, st->nnodes) < 0)
+    if (step_launch(s, j, id, st, step_addr(j, st), port, 1, st->nnodes) < 0)
         log_err("job=%llu attempt=%u step=%u: out of memory launching its other nodes",
                 (unsigned long long)j->id, j->attempt, id - 1);
     step_unhold(st);
 }
 
-uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen)
+/* step_start of 'sp', the request's spec less secrets. */
+static uint32_t start(sched *s, const Tern__StepRequest *rq, const Tern__JobSpec *sp, char *err,
+                      size_t errlen)
 {
     job *j = sched_job(s, rq->job_id);
     if (!j || !jobspec_one_process(j->spec)) {
@@ -159,7 +163,6 @@ uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t err
                  rq->attempt);
         return 0;
     }
-    const Tern__JobSpec *sp = rq->spec;
     if (!sp || jobspec_validate(sp, err, errlen) < 0)
         return 0;
     uint64_t want = (uint64_t)sp->tasks_per_node * (sp->cpus_per_task ? sp->cpus_per_task : 1);
@@ -267,6 +270,15 @@ void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task,
     uint32_t k = task / st->tpn;
     if (k >= st->nnodes || j->nodes[st->node_idx[k]] != n || st->exited[task])
         return;
+    /* Its first node could not start it: the others never will. */
+    if (st->held) {
+        for (uint32_t t = st->tpn; t < st->nnodes * st->tpn; t++)
+            if (!st->exited[t]) {
+                st->exited[t] = 1;
+                st->left--;
+            }
+        step_unhold(st);
+    }
     st->exited[task] = 1;
     st->left--;
     /* The first failure is the step's: the tasks stopped for it are not. */
@@ -284,4 +296,26 @@ void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task,
     if (!st->left)
         log_info("job=%llu attempt=%u step=%u: done, exit %d", (unsigned long long)j->id,
                  j->attempt, id - 1, st->exit_code);
+}
+
+uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen)
+{
+    if (!rq->spec)
+        return start(s, rq, NULL, err, errlen);
+    /* The step's tasks get the job's key from their worker; an older srun
+     * sends it along: left out here (steps are never stored). */
+    Tern__JobSpec clean = *rq->spec;
+    char **env = malloc((clean.n_env ? clean.n_env : 1) * sizeof *env);
+    if (!env) {
+        snprintf(err, errlen, "ternd: out of memory");
+        return 0;
+    }
+    clean.n_env = 0;
+    for (size_t i = 0; i < rq->spec->n_env; i++)
+        if (!jobspec_env_secret(rq->spec->env[i]))
+            env[clean.n_env++] = rq->spec->env[i];
+    clean.env = env;
+    uint32_t id = start(s, rq, &clean, err, errlen);
+    free(env);
+    return id;
 }

@@ -317,8 +317,17 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
     for (job *j = s->active.head, *next; j; j = next) {
         next = j->next;
         int k = attempt_node_rank(j, n);
-        if (k >= 0 && !(j->launch_held && k > 0) && n->last_seen - j->launched_mono > grace &&
-            !reported(hb->attempts, hb->n_attempts, j))
+        bool late = n->last_seen - j->launched_mono > grace;
+        if (k > 0 && j->launch_held) {
+            if (late) {
+                log_warn("job=%llu attempt=%u: no Started from %s in %lld ms; launching the "
+                         "other nodes on MASTER_PORT %u", (unsigned long long)j->id, j->attempt,
+                         j->nodes[0]->name, (long long)grace, j->placement->master_port);
+                attempt_launch_rest(s, j);
+            }
+            continue;
+        }
+        if (k >= 0 && late && !reported(hb->attempts, hb->n_attempts, j))
             attempt_ranks_lost(s, j, n, "the worker never started them");
     }
     /* Nothing to say: an ack only now and then, so that 10,000 idle nodes
@@ -359,7 +368,7 @@ static void handle_rank_exit(sched *s, const wire_peer *peer, Tern__RankExit *re
 static void handle_started(sched *s, const wire_peer *peer, const Tern__Started *st)
 {
     node *n = peer_node(s, peer);
-    job *j = n ? live_job(s, n, st->job_id, st->attempt) : NULL;
+    job *j = n && st->node_rank == 0 ? live_job(s, n, st->job_id, st->attempt) : NULL;
     if (!j)
         return;
     if (st->step)
@@ -378,10 +387,7 @@ void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t 
         who[k++] = isalnum(ch) || strchr("._-", ch) ? (char)ch : '?';
     }
     who[k] = '\0';
-    char line[NODE_NAME_MAX + 64];
-    snprintf(line, sizeof line, "worker endpoint: a message from %s", who);
-    if (logfold_allow(s->folds, line, now))
-        log_warn("%s: %s", line, why);
+    logfold_warn(s->folds, now, why, "worker endpoint: a message from %s", who);
     if (peer->id_len)
         wire_send_error(s->workers, peer, 0, "ternd: %s", why);
 }
@@ -392,11 +398,13 @@ void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
      * routing id is the node's name). */
     const char *keyed = auth_worker_node(s, peer);
     if (!keyed) {
-        char line[160];
-        snprintf(line, sizeof line, "worker endpoint: key %s is no longer authorized", peer->user);
-        if (logfold_allow(s->folds, line, clock_mono_ms()))
-            log_warn("%s: refused", line);
+        logfold_warn(s->folds, clock_mono_ms(), "refused", "worker endpoint: key %s is no longer "
+                     "authorized", peer->user);
         wire_send_error(s->workers, peer, env->seq, "this worker key is no longer authorized");
+        /* Nothing more goes to it: no launches, no job keys. */
+        node *n = peer_node(s, peer);
+        if (n && n->state != NODE_DOWN)
+            sched_node_down(s, n, "its worker key was removed from the authorized keys");
         return;
     }
     if (strcmp(keyed, "*") != 0 &&

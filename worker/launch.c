@@ -600,8 +600,8 @@ void worker_launch(worker *w, const Tern__Launch *l)
         rankenv_free(env);
     }
     runas_fs_leave(ra);
-    /* The exits of what could not start; then, when anything did, Started:
-     * ternd launches the other nodes on node rank 0's, with its port, and
+    /* The exits of what could not start; then, when anything did, node
+     * rank 0's Started: ternd launches the other nodes with its port, and
      * records the ranks' uid and gid. A launch none of whose ranks started
      * sends its RankExits alone. */
     bool started = nranks == 0;
@@ -610,7 +610,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
             worker_report_exit(w, a, &ranks[i]);
         started |= ranks[i].running;
     }
-    if (started)
+    if (started && l->node_rank == 0)
         worker_report_started(w, a, l->node_rank, port);
     hwloc_bitmap_free(busy);
     free(argv);

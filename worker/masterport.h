@@ -10,8 +10,10 @@
  * TCPStore do: SO_REUSEADDR, the wildcard address (IPv6 [::] dual-stack
  * where the machine has IPv6, which Linux refuses while anyone listens on
  * the port at any IPv4 or IPv6 address, 127.0.0.1 included; else 0.0.0.0).
- * The check is a moment before the ranks bind: a process that takes the
- * port in between still wins. */
+ * The check is made before the ranks start, which may be seconds before
+ * they bind (an interpreter starting): a process that takes the port in
+ * between still wins, and one that holds every port of the range fails the
+ * launch with that reason. */
 #ifndef TERN_WORKER_MASTERPORT_H
 #define TERN_WORKER_MASTERPORT_H
 

@@ -106,7 +106,6 @@ static void keys_env(envb *b, const rankenv_in *in)
 
 /* An array task's ids: SLURM sets them for every array task, --slurm-env
  * or not; scripts written for sbatch --array read them to pick their share. */
-
 static void array_env(envb *b, const Tern__JobSpec *sp)
 {
     if (!sp->array_job_id)

@@ -101,8 +101,19 @@ tern cancel "$adm" >/dev/null || fail "the admin cannot cancel its own job"
 ok "a user key named root can neither cancel the admin's job $adm nor step into it"
 
 # 3. Revoked keys: B's connection, open before its key was removed, is
-#    refused at its next request; a job key's connection kept past its job
-#    is refused once the job ended.
+#    refused at its next request, and so are the keys of B's running jobs;
+#    a job key's connection kept past its job is refused once the job ended.
+cat >"$T/shared/leak.sbatch" <<'SCRIPT'
+#!/bin/sh
+umask 077
+echo "$TERN_JOB_KEY" >"$SHARED/leaked.key"
+while [ ! -e "$SHARED/go" ]; do sleep 0.1; done
+SCRIPT
+chmod 0644 "$T/shared/leak.sbatch"
+mkdir "$T/shared/b" && chown "$B:" "$T/shared/b"
+bjob=$(SHARED="$T/shared/b" as "$B" tern submit --parsable -o /dev/null "$T/shared/leak.sbatch") \
+    || fail "submit a job as $B"
+wait_for 20 test -s "$T/shared/b/leaked.key" || fail "$B's job $bjob did not start"
 mkfifo "$T/b.in" "$T/j.in"
 poke "$T/keys/$B.key" <"$T/b.in" >"$T/b.out" 2>&1 &
 PIDS="$PIDS $!"
@@ -117,17 +128,15 @@ wait_for 10 sh -c "[ \$(grep -c 'authorized keys reloaded' '$T/.tern/ternd.log')
 echo submit >&3
 wait_for 10 grep -q "no longer authorized" "$T/b.out" || fail "$B's open connection after revocation: $(cat "$T/b.out")"
 exec 3>&-
-ok "$B's open connection after its key was removed: $(grep 'no longer authorized' "$T/b.out")"
+echo submit | TERN_JOB_KEY=$(cat "$T/shared/b/leaked.key") TERN_SERVER_KEY="$server_key" \
+    "$TERN_TESTBIN/zpoke" "$client_ep" hold >"$T/bj.out" 2>&1
+grep -q "no longer authorized" "$T/bj.out" || fail "the key of $B's job $bjob after $B's removal: $(cat "$T/bj.out")"
+ok "$B's open connection, and $B's running job's key, after $B's key was removed: $(grep 'no longer authorized' "$T/b.out")"
 echo "user $B $(sed -n 's/^public=//p' "$T/keys/$B.key")" >>"$KEYS/authorized_keys"
 wait_for 10 env TERN_KEY="$T/keys/$B.key" tern queue || fail "$B's key is not taken back"
+touch "$T/shared/b/go"
+tern wait "$bjob" --timeout 30 >/dev/null || fail "$B's job $bjob: $(tern show "$bjob")"
 
-cat >"$T/shared/leak.sbatch" <<'SCRIPT'
-#!/bin/sh
-umask 077
-echo "$TERN_JOB_KEY" >"$SHARED/leaked.key"
-while [ ! -e "$SHARED/go" ]; do sleep 0.1; done
-SCRIPT
-chmod 0644 "$T/shared/leak.sbatch"
 leak=$(SHARED="$T/shared" as "$A" tern submit --parsable -o /dev/null "$T/shared/leak.sbatch") \
     || fail "submit the leaking script as $A"
 wait_for 20 test -s "$T/shared/leaked.key" || fail "job $leak did not start"
@@ -168,6 +177,21 @@ grep -q "may not cancel it" "$T/shared/sibling.cancel" || fail "cancel of $other
 state_is "$other" R || fail "job $other did not survive: $(tern show "$other")"
 wait_for 20 state_is "$sib" CA || fail "job $sib could not cancel itself: $(tern show "$sib")"
 as "$A" tern cancel "$other" >/dev/null || fail "$A cannot cancel its own job with its own key"
+# Task 0 of an array has the array's id: its key cancels task 0, not its siblings.
+cat >"$T/shared/array.sbatch" <<'SCRIPT'
+#!/bin/sh
+[ "$SLURM_ARRAY_TASK_ID" = 0 ] && tern cancel "$SLURM_ARRAY_JOB_ID"
+sleep 60
+SCRIPT
+chmod 0644 "$T/shared/array.sbatch"
+arr=$(as "$A" tern submit --parsable --array 0-2 -o /dev/null "$T/shared/array.sbatch") \
+    || fail "submit $A's array"
+wait_for 30 state_is "$arr" CA || fail "task 0 of array $arr did not cancel itself: $(tern show "$arr")"
+sleep 0.5
+for k in 1 2; do
+    state_is $((arr + k)) R || fail "task $k of array $arr: $(tern show $((arr + k)))"
+done
+as "$A" tern cancel "$arr" >/dev/null || fail "$A cannot cancel its array $arr"
 ok "job $sib's key cannot step into or cancel $A's job $other ($(head -n 1 "$T/shared/sibling.cancel")); it cancels itself"
 
 # 8a. One bucket per user: A's job keys draw on A's (40 a second, bursts

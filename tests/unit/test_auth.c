@@ -191,7 +191,8 @@ static void test_may_manage(void)
     CU_ASSERT_TRUE(auth_may_manage(&adm, &admins) && auth_may_manage(&adm, &alice));
     caller gone = { .role = CALLER_REVOKED }, worker = { .role = CALLER_WORKER };
     CU_ASSERT_FALSE(auth_may_manage(&gone, &alice) || auth_may_manage(&worker, &alice));
-    /* One rate-limit bucket per user: their key and their jobs' keys. */
+    /* One rate-limit bucket per user and role: their key and their jobs' keys. */
+    jk.admin = false;
     wire_peer p1 = { .user = "KEY1" }, p2 = { .user = "KEY2" };
     char b1[128], b2[128];
     CU_ASSERT_STRING_EQUAL(auth_rate_key(&c, &p1, b1, sizeof b1), "user:root");
