@@ -436,12 +436,25 @@ void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t a
                             uint32_t step, int sig, uint32_t grace_ms, const char *why);
 /* Ranks an attempt of j tracks: the batch script alone for a batch job. */
 uint32_t attempt_world(const Tern__JobSpec *sp);
+/* Records j's attempt as in state 'st' (its placement too). Returns 0 or -1. */
+int attempt_save(sched *s, const job *j, enum job_state st);
+
+/* ---- launch.c: launching an attempt ---- */
 /* A fresh MASTER_PORT on 'addr' for a job or a step. */
 uint32_t attempt_pick_port(sched *s, const char *addr);
-
 /* Fills what every Launch of j's attempt carries (ids, kill wait, the
- * attempt's key, kept in 'key'). */
+ * master port range, the attempt's key, kept in 'key'). */
 void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_key *key);
+/* Sends the launches of j's attempt to its nodes from..to-1. */
+void attempt_launch_nodes(sched *s, job *j, size_t from, size_t to);
+/* Node rank 0 of j's attempt started its ranks: the master port it found
+ * free goes to the other nodes, launched now, and the uid/gid it ran them as
+ * to the audit. */
+void attempt_started(sched *s, job *j, const Tern__Started *st);
+/* Launches the nodes after the first of j's held attempt, with the
+ * placement's master port: after its Started, or when none came in time
+ * (an older worker, a lost message). */
+void attempt_launch_rest(sched *s, job *j);
 
 /* ---- steps.c: srun inside a batch job ---- */
 /* Starts a step of a running batch job (StepRequest). Returns the step
@@ -469,14 +482,6 @@ bool job_live(const job *j);
 /* The signal and the grace left for ranks still running of an ending attempt. */
 int ending_signal(const job *j);
 uint32_t ending_grace(const sched *s, const job *j);
-/* Node rank 0 of j's attempt started its ranks: the master port it found
- * free goes to the other nodes, launched now, and the uid/gid it ran them as
- * to the audit. */
-void attempt_started(sched *s, job *j, const Tern__Started *st);
-/* Launches the nodes after the first of j's held attempt, with the
- * placement's master port: after its Started, or when none came in time
- * (an older worker, a lost message). */
-void attempt_launch_rest(sched *s, job *j);
 /* Tells every rank of j's attempt to checkpoint and stop (its preempt
  * signal), SIGKILL after grace_ms; the job is then requeued. */
 void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why);
@@ -492,6 +497,9 @@ void attempts_info_free(void *handle, size_t n);
 /* A request on the client endpoint at monotonic 'now' (ms): its sender is
  * authorized and rate-limited here, per request. */
 void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now);
+/* submit.c: a submission from 'c', answered with its job id or why not. */
+void client_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                   Tern__SubmitRequest *rq);
 /* A message on the client endpoint that could not be decoded ('why'):
  * counted against its sender's rate limit, logged folded, answered. */
 void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);

@@ -200,20 +200,8 @@ static int database_kind(store *st)
 
 /* The state (and SQLite's -wal and -shm beside it, which SQLite creates
  * with the database's mode) holds every job's environment: ternd's user
- * alone may read it. A new one is made 0600; one an older ternd made 0644
- * becomes 0600 once it is known to be ours. */
-static int create_private(const char *path, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "state %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (fd >= 0)
-        close(fd);
-    return 0;
-}
-
+ * alone may read it. Made so once the file is known to be ours, before
+ * anything but the schema is in it (also where an older ternd made it 0644). */
 static int make_private(const char *path, char *err, size_t errlen)
 {
     static const char *const sides[] = { "", "-wal", "-shm", "-journal" };
@@ -236,7 +224,7 @@ store *store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     st->lockfd = -1;
-    if (take_lock(st, path, err, errlen) < 0 || create_private(path, err, errlen) < 0)
+    if (take_lock(st, path, err, errlen) < 0)
         goto error;
     if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
         != SQLITE_OK) {

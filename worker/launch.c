@@ -17,6 +17,7 @@
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "common/pattern.h"
+#include "worker/jobfiles.h"
 #include "worker/masterport.h"
 #include "worker/rankenv.h"
 #include "worker/runas.h"
@@ -37,17 +38,6 @@
 
 #define EXIT_CANNOT_RUN 126
 #define EXIT_NOT_FOUND 127
-
-/* The modes of what the worker makes for a job (its directory, the -o and
- * -e files and their directories, the script copy, the MPI hostfile),
- * before the job's umask, which is applied on top (and the worker's own,
- * 022 as a rule, after it). SLURM creates output files 0666 & ~umask;
- * tern 0640 & ~umask, so no one but the job's user reads a job's output
- * unless the user's group may: a job's output holds what its programs
- * print, secrets included, and a permissive umask is common. */
-#define JOB_DIR_MODE 0750
-#define JOB_FILE_MODE 0640
-#define JOB_SCRIPT_MODE 0750
 
 /* Finds 'cmd' as execvp would, with the job's PATH and working directory,
  * checking execute permission as the thread's filesystem identity (the
@@ -101,50 +91,6 @@ static void rank_failed(rank_proc *r, int code, const char *fmt, ...)
     va_end(ap);
     r->running = false;
     r->exit_code = code;
-}
-
-/* Gives the job's directory (just created, or as an earlier launch left
- * it) to its user. Returns 0, or -1 with errno. */
-static int give_dir(const runas *ra, const char *dir)
-{
-    if (!ra->change)
-        return 0;
-    /* Not through a link: the directory is the job's own, under ternd's. */
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = runas_give(ra, fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-/* Creates the job's directory (its parents, ternd's log directory, as
- * usual) unless an earlier launch did, and gives it to its user. Returns
- * 0, or -1 with errno. */
-static int make_job_dir(const runas *ra, const char *dir, mode_t mask)
-{
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", dir);
-    if (fs_mkdir_p(dirname(parent), 0755) < 0 || fs_mkdir_p(dir, JOB_DIR_MODE & ~mask) < 0)
-        return -1;
-    return give_dir(ra, dir);
-}
-
-/* Opens (creates, with its directories) the output file of 'pattern', as
- * the thread's filesystem identity: a new file and directory belong to the
- * job's user, with the modes above less 'mask'. */
-static int open_output(const char *pattern, const pattern_vars *vars,
-                       const pattern_array *array, mode_t mask, char *path, size_t len)
-{
-    if (pattern_expand_array(pattern, vars, array, path, len) < 0)
-        return -1;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    if (fs_mkdir_p(dirname(dir), JOB_DIR_MODE & ~mask) < 0)
-        return -1;
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, JOB_FILE_MODE & ~mask);
 }
 
 typedef struct spawn {
@@ -430,28 +376,13 @@ void worker_launch(worker *w, const Tern__Launch *l)
         log_warn("job=%llu attempt=%u node=%s: launch refused: %s", (unsigned long long)l->job_id,
                  l->attempt, w->opt.name, bad);
     }
-    /* Node rank 0 makes sure its MASTER_PORT is free (worker/masterport.h);
-     * the other nodes take the one it used from ternd. */
-    uint32_t port = l->master_port;
+    /* Node rank 0 makes sure its MASTER_PORT is free; the other nodes
+     * take the one it used from ternd. */
     char port_err[256];
-    if (!bad && l->node_rank == 0 && l->port_lo) {
-        port = masterport_pick(l->master_port, l->port_lo, l->port_hi);
-        if (port == 0) {
-            snprintf(port_err, sizeof port_err, "MASTER_PORT %u and every other port of "
-                     "%u-%u are in use on node %s", l->master_port, l->port_lo, l->port_hi,
-                     w->opt.name);
-            bad = port_err;
-            log_warn("job=%llu attempt=%u: launch refused: %s", (unsigned long long)l->job_id,
-                     l->attempt, bad);
-        } else if (port != l->master_port && l->step) {
-            log_info("job=%llu attempt=%u step=%u: MASTER_PORT %u is in use on this node; "
-                     "using %u", (unsigned long long)l->job_id, l->attempt, l->step - 1,
-                     l->master_port, port);
-        } else if (port != l->master_port) {
-            log_info("job=%llu attempt=%u: MASTER_PORT %u is in use on this node; using %u",
-                     (unsigned long long)l->job_id, l->attempt, l->master_port, port);
-        }
-    }
+    uint32_t port = bad ? l->master_port
+                        : masterport_for_launch(l, w->opt.name, port_err, sizeof port_err);
+    if (!port)
+        bad = port_err;
     if (bad) {
         for (uint32_t i = 0; i < nranks; i++) {
             rank_failed(&ranks[i], EXIT_CANNOT_RUN, "launch refused: %s", bad);
@@ -476,7 +407,7 @@ void worker_launch(worker *w, const Tern__Launch *l)
     mode_t job_umask = (mode_t)jobspec_umask(spec);
     char exe[4096], script[4200], ckpt[4200], gpus[512];
     const char *setup_err = NULL;
-    if (make_job_dir(ra, l->job_dir, job_umask) < 0)
+    if (jobfiles_make_dir(ra, l->job_dir, job_umask) < 0)
         setup_err = "cannot create the job directory";
     else if (runas_fs_enter(ra) < 0)
         setup_err = "cannot take the job's user's file identity";
@@ -557,12 +488,12 @@ void worker_launch(worker *w, const Tern__Launch *l)
         int out_fd = -1, err_fd = -1;
         if (!env) {
             rank_failed(r, EXIT_CANNOT_RUN, "out of memory");
-        } else if ((out_fd = open_output(spec->stdout_pattern, &vars, array, job_umask,
+        } else if ((out_fd = jobfiles_open_output(spec->stdout_pattern, &vars, array, job_umask,
                                           outpath, sizeof outpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open output %s: %s", spec->stdout_pattern,
                         strerror(errno));
         } else if (spec->stderr_pattern && spec->stderr_pattern[0] &&
-                   (err_fd = open_output(spec->stderr_pattern, &vars, array, job_umask,
+                   (err_fd = jobfiles_open_output(spec->stderr_pattern, &vars, array, job_umask,
                                          errpath, sizeof errpath)) < 0) {
             rank_failed(r, EXIT_CANNOT_RUN, "cannot open error output %s: %s",
                         spec->stderr_pattern, strerror(errno));

@@ -1,6 +1,9 @@
 #include "worker/masterport.h"
 
+#include "common/log.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,4 +75,25 @@ uint32_t masterport_pick(uint32_t want, uint32_t lo, uint32_t hi)
     }
     errno = EADDRINUSE;
     return 0;
+}
+
+uint32_t masterport_for_launch(const Tern__Launch *l, const char *node, char *err,
+                               size_t errlen)
+{
+    if (l->node_rank != 0 || !l->port_lo)
+        return l->master_port;
+    uint32_t port = masterport_pick(l->master_port, l->port_lo, l->port_hi);
+    char step[32] = "";
+    if (l->step)
+        snprintf(step, sizeof step, " step=%u", l->step - 1);
+    if (port == 0) {
+        snprintf(err, errlen, "MASTER_PORT %u and every other port of %u-%u are in use on node %s",
+                 l->master_port, l->port_lo, l->port_hi, node);
+        log_warn("job=%llu attempt=%u%s: launch refused: %s", (unsigned long long)l->job_id,
+                 l->attempt, step, err);
+    } else if (port != l->master_port) {
+        log_info("job=%llu attempt=%u%s: MASTER_PORT %u is in use on this node; using %u",
+                 (unsigned long long)l->job_id, l->attempt, step, l->master_port, port);
+    }
+    return port;
 }

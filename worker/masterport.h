@@ -18,7 +18,10 @@
 #define TERN_WORKER_MASTERPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "proto/tern.pb-c.h"
 
 /* Whether a socket can listen on 'port' (1-65535) on this node now. */
 bool masterport_free(uint32_t port);
@@ -29,5 +32,11 @@ bool masterport_free(uint32_t port);
  * range (and 'want') is held, or EINVAL when the range is not
  * 1 <= lo <= hi <= 65535. */
 uint32_t masterport_pick(uint32_t want, uint32_t lo, uint32_t hi);
+
+/* The MASTER_PORT the ranks of Launch 'l' on this node ('node') get: node
+ * rank 0 of a launch with a range picks (and logs a move); the others keep
+ * l->master_port. Returns it, or 0 with why in 'err' (every port held). */
+uint32_t masterport_for_launch(const Tern__Launch *l, const char *node, char *err,
+                               size_t errlen);
 
 #endif
