@@ -390,6 +390,13 @@ void worker_launch(worker *w, const Tern__Launch *l)
         }
         return;
     }
+    /* Node rank 0's Started, as soon as the port and the user are settled:
+     * ternd launches the other nodes with its port (while these ranks
+     * start), and records the uid and gid. A launch refused above sends
+     * its RankExits alone; a rank that fails to start from here on fails
+     * the attempt as before, on every node. */
+    if (l->node_rank == 0)
+        worker_report_started(w, a, l->node_rank, port);
     if (l->step == 0 && l->node_rank == 0) {
         size_t plen = strlen(l->job_dir) + 32;
         if ((a->progress = malloc(plen)))
@@ -531,18 +538,10 @@ void worker_launch(worker *w, const Tern__Launch *l)
         rankenv_free(env);
     }
     runas_fs_leave(ra);
-    /* The exits of what could not start; then, when anything did, node
-     * rank 0's Started: ternd launches the other nodes with its port, and
-     * records the ranks' uid and gid. A launch none of whose ranks started
-     * sends its RankExits alone. */
-    bool started = nranks == 0;
-    for (uint32_t i = 0; i < nranks; i++) {
+    /* The exits of what could not start. */
+    for (uint32_t i = 0; i < nranks; i++)
         if (!ranks[i].running)
             worker_report_exit(w, a, &ranks[i]);
-        started |= ranks[i].running;
-    }
-    if (started && l->node_rank == 0)
-        worker_report_started(w, a, l->node_rank, port);
     hwloc_bitmap_free(busy);
     free(argv);
     free(mpi_words);
