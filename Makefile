@@ -58,6 +58,12 @@ HTTP_OBJ   := $(call obj,common/promhttp.c)
 LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
                  common/strmap.c common/parse.c common/fsutil.c common/curve.c common/zap.c)
 LIBTERN    := $(LIB)/libtern.so
+# libtern exports its API alone (TERN_API in include/tern/tern.h): what it
+# is made of is hidden, so a training program's own parse_u32 or
+# strmap_get never meets ours. Programs of this tree that test or measure
+# those pieces link the objects themselves (LIBTERN_PARTS).
+LIBTERN_PARTS := $(call obj,$(COLL_SRC) $(CKPT_SRC))
+$(LIBTERN_OBJ): EXTRA_CFLAGS += -fvisibility=hidden
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,$(abspath $(LIB))
 TERNLIB    := -L$(LIB) -ltern $(RPATH)
 
@@ -127,6 +133,9 @@ $(BIN)/bench-%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCHLIB_SRC)) $(COMMON_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS)
 
+# coll_check compares with libtern's own half-precision conversions.
+$(BUILD)/tests/coll_check: $(BUILD)/obj/collectives/reduce.o
+
 # bench-sched times the scheduler's own placement code in-process.
 $(BIN)/bench-sched: $(BUILD)/obj/scheduler/placement.o
 
@@ -175,20 +184,22 @@ $(LIBTERN): $(LIBTERN_OBJ)
 $(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/coll.h include/tern/tern.h
 	@mkdir -p $(LIB)
 	@echo "  CC/LD   $@"
-	@$(CC) $(CFLAGS) -I$(CUDA_HOME)/include -shared -o $@ $< $(LDSAN) \
+	@$(CC) $(CFLAGS) -fvisibility=hidden -I$(CUDA_HOME)/include -shared -o $@ $< $(LDSAN) \
 	    -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lnccl -lcudart
 
 $(LIB)/libtern-mpi.so: collectives/plugin_mpi.c collectives/coll.h collectives/reduce.h \
                        include/tern/tern.h $(BUILD)/obj/collectives/reduce.o
 	@mkdir -p $(LIB)
 	@echo "  CC/LD   $@"
-	@OMPI_CC=$(CC) mpicc $(CFLAGS) -shared -o $@ $< $(BUILD)/obj/collectives/reduce.o $(LDSAN)
+	@OMPI_CC=$(CC) mpicc $(CFLAGS) -fvisibility=hidden -shared -o $@ $< \
+	    $(BUILD)/obj/collectives/reduce.o $(LDSAN)
 
+# (the unit tests reach libtern's parts: its objects, not the library)
 $(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(HTTP_OBJ) $(COMMON_OBJ) \
-         $(LIBTERN)
+         $(LIBTERN_PARTS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(TERNLIB) $(LDLIBS) $(CURL_LIBS) $(MHD_LIBS) -lcunit
+	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LDLIBS) $(CURL_LIBS) $(MHD_LIBS) -lcunit
 
 # ---- tests -----------------------------------------------------------------
 test: all

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -21,8 +22,9 @@ static const char usage[] =
     "  top      a live view of nodes and running jobs\n"
     "  history  the audit record of jobs: who, what, where, attempts, checkpoints\n"
     "  keygen   a key pair to authenticate to the scheduler with\n"
-    "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT,\n"
-    "else $TERN_SCHEDULER, else the local cluster of 'tern up' here or above (its\n"
+    "'tern COMMAND --help' describes each. The scheduler is --scheduler tcp://HOST:PORT\n"
+    "(before or after the command), else $TERN_SCHEDULER, else the local cluster of\n"
+    "'tern up' here or above (its\n"
     ".tern/cluster is taken only when it and .tern are yours or root's and writable\n"
     "by no one else). A scheduler that authenticates needs a key: inside a job\n"
     "$TERN_JOB_KEY, else $TERN_KEY, else the local cluster's admin key, else\n"
@@ -50,13 +52,25 @@ int main(int argc, char **argv)
         { "drain", cmd_node_command }, { "resume", cmd_node_command },
         { "preempt", cmd_node_command }, { "top", cmd_top }, { "history", cmd_history }, { "keygen", cmd_keygen },
     };
-    /* Options for every command, before its name (each command's own
-     * parser takes --insecure after it too). */
-    while (argc >= 2 && strcmp(argv[1], "--insecure") == 0) {
-        client_allow_plaintext();
-        argv[1] = argv[0];
-        argc--;
-        argv++;
+    /* Options for every command, also before its name (as git and kubectl
+     * take them); each command's own parser takes them after it too. */
+    for (;;) {
+        int used = 0;
+        if (argc >= 2 && strcmp(argv[1], "--insecure") == 0) {
+            client_allow_plaintext();
+            used = 1;
+        } else if (argc >= 3 && strcmp(argv[1], "--scheduler") == 0) {
+            setenv("TERN_SCHEDULER", argv[2], 1);
+            used = 2;
+        } else if (argc >= 2 && strncmp(argv[1], "--scheduler=", 12) == 0) {
+            setenv("TERN_SCHEDULER", argv[1] + 12, 1);
+            used = 1;
+        }
+        if (!used)
+            break;
+        argv[used] = argv[0];
+        argc -= used;
+        argv += used;
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

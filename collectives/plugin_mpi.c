@@ -167,7 +167,8 @@ static void destroy(void *state)
     free(s);
 }
 
-const coll_plugin tern_coll_plugin = {
+/* The one symbol the plugin exports (built -fvisibility=hidden). */
+TERN_API const coll_plugin tern_coll_plugin = {
     .abi = COLL_PLUGIN_ABI,
     .name = "mpi",
     .make_id = NULL,

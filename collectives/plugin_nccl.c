@@ -245,7 +245,8 @@ static void destroy(void *state)
     free(s);
 }
 
-const coll_plugin tern_coll_plugin = {
+/* The one symbol the plugin exports (built -fvisibility=hidden). */
+TERN_API const coll_plugin tern_coll_plugin = {
     .abi = COLL_PLUGIN_ABI,
     .name = "nccl",
     .make_id = make_id,

@@ -37,6 +37,11 @@
 extern "C" {
 #endif
 
+/* What libtern exports: this API alone (it is built with
+ * -fvisibility=hidden), so its internals never clash with a program's
+ * own names. */
+#define TERN_API __attribute__((visibility("default")))
+
 typedef struct tern_comm tern_comm;
 
 typedef enum tern_dtype {
@@ -81,33 +86,33 @@ typedef struct tern_comm_opts {
  * calls it. On failure *out is NULL and, when 'errbuf' is given, it holds
  * the reason, e.g. "rendezvous at 10.0.0.1:29500: ranks 3, 5 never arrived
  * within 60 s". */
-int tern_comm_init(tern_comm **out, char *errbuf, size_t errlen);
-int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *opts, char *errbuf,
-                        size_t errlen);
+TERN_API int tern_comm_init(tern_comm **out, char *errbuf, size_t errlen);
+TERN_API int tern_comm_init_opts(tern_comm **out, const tern_comm_opts *opts, char *errbuf,
+                                 size_t errlen);
 
 /* Frees the communicator; accepts NULL. Not collective. */
-void tern_comm_destroy(tern_comm **comm);
+TERN_API void tern_comm_destroy(tern_comm **comm);
 
-int tern_comm_rank(const tern_comm *comm);
-int tern_comm_size(const tern_comm *comm);
+TERN_API int tern_comm_rank(const tern_comm *comm);
+TERN_API int tern_comm_size(const tern_comm *comm);
 /* "cpu", "nccl" or "mpi". */
-const char *tern_comm_backend(const tern_comm *comm);
+TERN_API const char *tern_comm_backend(const tern_comm *comm);
 /* The last error, one line ("" when none). Valid until the next call. */
-const char *tern_comm_error(const tern_comm *comm);
+TERN_API const char *tern_comm_error(const tern_comm *comm);
 
 /* recv = op over all ranks of send, 'count' elements; send == recv is
  * allowed (in place). */
-int tern_allreduce(tern_comm *comm, const void *send, void *recv, size_t count,
-                   tern_dtype dtype, tern_op op);
+TERN_API int tern_allreduce(tern_comm *comm, const void *send, void *recv, size_t count,
+                            tern_dtype dtype, tern_op op);
 /* Rank 'root's buf to every rank. */
-int tern_broadcast(tern_comm *comm, void *buf, size_t count, tern_dtype dtype, int root);
+TERN_API int tern_broadcast(tern_comm *comm, void *buf, size_t count, tern_dtype dtype, int root);
 /* recv (count x world size elements) = every rank's send, in rank order. */
-int tern_allgather(tern_comm *comm, const void *send, void *recv, size_t count,
-                   tern_dtype dtype);
-int tern_barrier(tern_comm *comm);
+TERN_API int tern_allgather(tern_comm *comm, const void *send, void *recv, size_t count,
+                            tern_dtype dtype);
+TERN_API int tern_barrier(tern_comm *comm);
 
 /* Bytes per element of 'dtype' (0 for an unknown one). */
-size_t tern_dtype_size(tern_dtype dtype);
+TERN_API size_t tern_dtype_size(tern_dtype dtype);
 
 /* ---- Checkpoints ----
  *
@@ -141,39 +146,39 @@ typedef struct tern_ckpt_opts {
 
 /* Opens the checkpoint directory (creating it) for the ranks of 'comm'.
  * Collective. On failure *out is NULL and errbuf holds the reason. */
-int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts, char *errbuf,
-                   size_t errlen);
+TERN_API int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts,
+                            char *errbuf, size_t errlen);
 /* Waits for a save in flight and frees; accepts NULL. Returns that save's
  * result. Collective when a save is in flight. */
-int tern_ckpt_close(tern_ckpt **ck);
+TERN_API int tern_ckpt_close(tern_ckpt **ck);
 
 /* Saves this rank's shard ('len' bytes, any size, may differ between
  * ranks) as step 'step' (>= 0), and returns once the step is committed or
  * failed, the same result on every rank. A background save in flight is
  * waited for; if it failed, this save's result supersedes it. Collective. */
-int tern_ckpt_save(tern_ckpt *ck, int64_t step, const void *data, size_t len);
+TERN_API int tern_ckpt_save(tern_ckpt *ck, int64_t step, const void *data, size_t len);
 /* Copies the shard into a host staging buffer and returns; a background
  * thread writes and commits it. One save is in flight at a time: this
  * first waits for the previous one, and when that failed returns its error
  * without starting another. Collective. */
-int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t len);
+TERN_API int tern_ckpt_save_async(tern_ckpt *ck, int64_t step, const void *data, size_t len);
 /* Waits for the save in flight, if any, and returns its result. */
-int tern_ckpt_wait(tern_ckpt *ck);
+TERN_API int tern_ckpt_wait(tern_ckpt *ck);
 
 /* Loads this rank's shard of the newest complete step whose checksums
  * verify: *data (malloc'd, the caller frees) and *len. When there is none,
  * *step is -1 and *data NULL. A step saved by another number of ranks is
  * an error here; see tern_ckpt_load_all. Collective. */
-int tern_ckpt_load(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
+TERN_API int tern_ckpt_load(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
 /* The same, but every shard of the step in rank order, concatenated (for
  * state that every rank holds whole and saved a slice of); any world size. */
-int tern_ckpt_load_all(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
+TERN_API int tern_ckpt_load_all(tern_ckpt *ck, int64_t *step, void **data, size_t *len);
 
 /* The last error, one line ("" when none). */
-const char *tern_ckpt_error(const tern_ckpt *ck);
+TERN_API const char *tern_ckpt_error(const tern_ckpt *ck);
 /* What the last load skipped, one line per step ("" when nothing). Rank
  * 0 has every line; the others only those a verification on them found. */
-const char *tern_ckpt_skipped(const tern_ckpt *ck);
+TERN_API const char *tern_ckpt_skipped(const tern_ckpt *ck);
 
 /* ---- Preemption ----
  *
@@ -190,17 +195,17 @@ const char *tern_ckpt_skipped(const tern_ckpt *ck);
  * set the flag. Call it early: until it runs, those signals kill. Returns
  * 0; TERN_EINVAL when TERN_PREEMPT_SIGNAL names no signal; TERN_ESYS when
  * it names one that cannot be caught (SIGKILL, SIGSTOP). */
-int tern_preempt_watch(void);
+TERN_API int tern_preempt_watch(void);
 /* Nonzero once this process got one of those signals (installs the
  * handlers on first use). */
-int tern_preempt_requested(void);
+TERN_API int tern_preempt_requested(void);
 /* Collective: nonzero on every rank when any rank was told; < 0 on error. */
-int tern_preempt_agree(tern_comm *comm);
+TERN_API int tern_preempt_agree(tern_comm *comm);
 
 /* Tells tern the step the job has reached ('tern top' shows it): cheap
  * enough to call every step (it writes at most five times a second), a
  * no-op outside tern. Returns 0, or -1 when the file cannot be written. */
-int tern_report_step(int64_t step);
+TERN_API int tern_report_step(int64_t step);
 
 #ifdef __cplusplus
 }

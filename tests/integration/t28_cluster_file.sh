@@ -124,6 +124,8 @@ expect_error "a ternd without keys" \
     env -u TERN_INSECURE TERN_SCHEDULER="$plain" tern queue
 TERN_SCHEDULER=$plain tern --insecure queue >/dev/null || fail "tern --insecure queue"
 TERN_SCHEDULER=$plain tern queue --insecure >/dev/null || fail "tern queue --insecure"
+env -u TERN_SCHEDULER tern --insecure --scheduler "$plain" queue >/dev/null \
+    || fail "tern --insecure --scheduler URL queue (the options before the command)"
 TERN_SCHEDULER=$plain TERN_INSECURE=1 tern queue >/dev/null || fail "TERN_INSECURE=1 tern queue"
 id=$(TERN_SCHEDULER=$plain tern submit --insecure --parsable -- true) || fail "tern submit --insecure"
 ok "with --insecure (before or after the command) or TERN_INSECURE=1 it works: job $id"
