@@ -373,7 +373,7 @@ static void handle_started(sched *s, const wire_peer *peer, const Tern__Started 
         return;
     if (st->step)
         step_started(s, j, n, st);
-    else if (attempt_node_rank(j, n) == 0)
+    else if (j->nodes[0] == n)   /* (live_job found n among the attempt's nodes) */
         attempt_started(s, j, st);
 }
 
