@@ -56,7 +56,8 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 HTTP_OBJ   := $(call obj,common/promhttp.c)
 # libtern: collectives, checkpoints, and the few common pieces they use.
 LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
-                 common/strmap.c common/parse.c common/fsutil.c common/curve.c common/zap.c)
+                 common/strmap.c common/parse.c common/fsutil.c common/curve.c common/zap.c \
+                 common/grow.c)
 LIBTERN    := $(LIB)/libtern.so
 # libtern exports its API alone (TERN_API in include/tern/tern.h): what it
 # is made of is hidden, so a training program's own parse_u32 or

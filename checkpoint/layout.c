@@ -7,6 +7,7 @@
 #include "checkpoint/ckpt.h"
 
 #include "common/fsutil.h"
+#include "common/grow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -58,18 +59,15 @@ int ckpt_list_steps(const char *dir, int64_t **steps, size_t *n)
     while ((e = readdir(d)) != NULL) {
         if (ckpt_name_step(e->d_name, &step, &kind) < 0 || kind != CKPT_COMMITTED)
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            int64_t *grown = realloc(*steps, cap * sizeof **steps);
-            if (!grown) {
-                free(*steps);
-                *steps = NULL;
-                closedir(d);
-                errno = ENOMEM;
-                return -1;
-            }
-            *steps = grown;
+        int64_t *grown = grow(*steps, &cap, *n + 1, sizeof *grown, 16);
+        if (!grown) {
+            free(*steps);
+            *steps = NULL;
+            closedir(d);
+            errno = ENOMEM;
+            return -1;
         }
+        *steps = grown;
         (*steps)[(*n)++] = step;
     }
     closedir(d);

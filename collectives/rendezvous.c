@@ -18,6 +18,7 @@
 #include "common/curve.h"
 #include "common/strmap.h"
 #include "common/zap.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -235,14 +236,10 @@ static void serve_one(server *s, double now)
         int cnt = atoi(num);
         if (cnt < 1 || cnt > COLL_MAX_WORLD || s->npend >= 4 * (size_t)COLL_MAX_WORLD)
             goto done;
-        if (s->npend == s->cappend) {
-            size_t cap = s->cappend ? s->cappend * 2 : 16;
-            pending *np = realloc(s->pend, cap * sizeof *np);
-            if (!np)
-                goto done;
-            s->pend = np;
-            s->cappend = cap;
-        }
+        pending *np = grow(s->pend, &s->cappend, s->npend + 1, sizeof *np, 16);
+        if (!np)
+            goto done;
+        s->pend = np;
         pending *p = &s->pend[s->npend];
         memcpy(p->id, id, idlen);
         p->idlen = idlen;

@@ -1,4 +1,5 @@
 #include "common/arrayspec.h"
+#include "common/grow.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -79,15 +80,12 @@ int arrayspec_parse(const char *s, arrayspec *a, char *err, size_t errlen)
                 snprintf(err, errlen, "--array %s: more than %u tasks", s, ARRAYSPEC_MAX_TASKS);
                 goto fail;
             }
-            if (a->count == cap) {
-                cap = cap ? cap * 2 : 64;
-                uint32_t *n = realloc(a->ids, cap * sizeof *n);
-                if (!n) {
-                    snprintf(err, errlen, "--array %s: out of memory", s);
-                    goto fail;
-                }
-                a->ids = n;
+            uint32_t *n = grow(a->ids, &cap, a->count + 1, sizeof *n, 64);
+            if (!n) {
+                snprintf(err, errlen, "--array %s: out of memory", s);
+                goto fail;
             }
+            a->ids = n;
             a->ids[a->count++] = (uint32_t)id;
         }
     }

@@ -2,6 +2,7 @@
 
 #include "common/fsutil.h"
 #include "common/strmap.h"
+#include "common/grow.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -85,16 +86,12 @@ authkeys *authkeys_parse(const char *path, const char *text, char *err, size_t e
         if (*first == '\0' || *first == '#')
             continue;
         line[strcspn(line, "\r")] = '\0';
-        if (ak->n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            authkey *nk = realloc(ak->keys, ncap * sizeof *nk);
-            if (!nk) {
-                snprintf(err, errlen, "%s:%u: out of memory", path, lineno);
-                goto error;
-            }
-            ak->keys = nk;
-            cap = ncap;
+        authkey *nk = grow(ak->keys, &cap, ak->n + 1, sizeof *nk, 16);
+        if (!nk) {
+            snprintf(err, errlen, "%s:%u: out of memory", path, lineno);
+            goto error;
         }
+        ak->keys = nk;
         authkey *k = &ak->keys[ak->n];
         const char *why = parse_line(line, k);
         if (!why && strmap_get(ak->by_pub, k->pub))

@@ -1,4 +1,5 @@
 #include "common/hostlist.h"
+#include "common/grow.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -19,16 +20,12 @@ static void add(names *l, const char *prefix, size_t plen, const char *mid, cons
 {
     if (l->oom)
         return;
-    if (l->n + 1 >= l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            l->oom = true;
-            return;
-        }
-        l->v = v;
-        l->cap = cap;
+    char **v = grow(l->v, &l->cap, l->n + 2, sizeof *v, 16);
+    if (!v) {
+        l->oom = true;
+        return;
     }
+    l->v = v;
     size_t len = plen + strlen(mid) + strlen(suffix) + 1;
     char *s = malloc(len);
     if (!s) {

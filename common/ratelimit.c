@@ -1,6 +1,7 @@
 #include "common/ratelimit.h"
 
 #include "common/strmap.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -91,14 +92,10 @@ bool ratelimit_take(ratelimit *rl, const char *who, int64_t now_ms)
         b = &rl->b[pos - 1];
         refill(rl, b, now_ms);
     } else {
-        if (rl->n == rl->cap) {
-            size_t ncap = rl->cap ? rl->cap * 2 : 64;
-            bucket *nb = realloc(rl->b, ncap * sizeof *nb);
-            if (!nb)
-                return false;
-            rl->b = nb;
-            rl->cap = ncap;
-        }
+        bucket *nb = grow(rl->b, &rl->cap, rl->n + 1, sizeof *nb, 64);
+        if (!nb)
+            return false;
+        rl->b = nb;
         b = &rl->b[rl->n];
         if (!(b->who = strdup(who)) ||
             strmap_put(rl->index, who, (void *)(uintptr_t)(rl->n + 1)) < 0) {

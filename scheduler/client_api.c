@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/logfold.h"
 #include "common/ratelimit.h"
+#include "common/grow.h"
 
 #include <stdio.h>
 #include <xxhash.h>
@@ -333,16 +334,12 @@ static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__Wai
         client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
         return;
     }
-    if (s->nwaiters == s->waiters_cap) {
-        size_t cap = s->waiters_cap ? s->waiters_cap * 2 : 64;
-        waiter *w = realloc(s->waiters, cap * sizeof *w);
-        if (!w) {
-            client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
-            return;
-        }
-        s->waiters = w;
-        s->waiters_cap = cap;
+    waiter *w = grow(s->waiters, &s->waiters_cap, s->nwaiters + 1, sizeof *w, 64);
+    if (!w) {
+        client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
+        return;
     }
+    s->waiters = w;
     uint32_t ms = rq->max_wait_ms > MAX_WAIT_MS ? MAX_WAIT_MS : rq->max_wait_ms;
     s->waiters[s->nwaiters++] = (waiter){
         .peer = *peer, .seq = seq, .job_id = j->id, .deadline = clock_mono_ms() + ms,

@@ -4,6 +4,7 @@
 #include "scheduler/sched.h"
 
 #include "common/clock.h"
+#include "common/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,10 @@ typedef struct walk {
 static int add(void *arg, const store_attempt *a)
 {
     walk *w = arg;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 8;
-        held *h = realloc(w->h, cap * sizeof *h);
-        if (!h)
-            return -1;
-        w->h = h;
-        w->cap = cap;
-    }
+    held *grown = grow(w->h, &w->cap, w->n + 1, sizeof *grown, 8);
+    if (!grown)
+        return -1;
+    w->h = grown;
     held *h = &w->h[w->n];
     memset(h, 0, sizeof *h);
     tern__attempt_info__init(&h->info);

@@ -2,6 +2,7 @@
 #include "scheduler/sched.h"
 
 #include "common/log.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,17 +19,10 @@ job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec)
         errno = EEXIST;
         return NULL;
     }
-    if (id > s->jobs_cap) {
-        size_t cap = s->jobs_cap ? s->jobs_cap : 1024;
-        while (cap < id)
-            cap *= 2;
-        job **n = realloc(s->jobs, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        memset(n + s->jobs_cap, 0, (cap - s->jobs_cap) * sizeof *n);
-        s->jobs = n;
-        s->jobs_cap = cap;
-    }
+    job **slots = grow(s->jobs, &s->jobs_cap, id, sizeof *slots, 1024);
+    if (!slots)
+        return NULL;
+    s->jobs = slots;
     job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;

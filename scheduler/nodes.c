@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,10 @@ node *sched_node(sched *s, const char *name)
 
 node *sched_node_add(sched *s, const char *name)
 {
-    if (s->nnodes == s->nodes_cap) {
-        size_t cap = s->nodes_cap ? s->nodes_cap * 2 : 64;
-        node **n = realloc(s->nodes, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        s->nodes = n;
-        s->nodes_cap = cap;
-    }
+    node **slots = grow(s->nodes, &s->nodes_cap, s->nnodes + 1, sizeof *slots, 64);
+    if (!slots)
+        return NULL;
+    s->nodes = slots;
     node *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;

@@ -4,6 +4,7 @@
 #include "scheduler/sched.h"
 
 #include "common/log.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,14 +15,10 @@
 
 static outmsg *outbox_slot(sched *s)
 {
-    if (s->nout == s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap * 2 : 256;
-        outmsg *n = realloc(s->out, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        s->out = n;
-        s->out_cap = cap;
-    }
+    outmsg *slots = grow(s->out, &s->out_cap, s->nout + 1, sizeof *slots, 256);
+    if (!slots)
+        return NULL;
+    s->out = slots;
     return &s->out[s->nout++];
 }
 

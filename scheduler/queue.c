@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/depend.h"
 #include "common/log.h"
+#include "common/grow.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,14 +24,10 @@ account *account_get(sched *s, const char *user)
     account *a = strmap_get(s->acct_by_name, name);
     if (a)
         return a;
-    if (s->naccts == s->accts_cap) {
-        size_t cap = s->accts_cap ? s->accts_cap * 2 : 16;
-        account **n = realloc(s->accts, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        s->accts = n;
-        s->accts_cap = cap;
-    }
+    account **slots = grow(s->accts, &s->accts_cap, s->naccts + 1, sizeof *slots, 16);
+    if (!slots)
+        return NULL;
+    s->accts = slots;
     if (!(a = calloc(1, sizeof *a)))
         return NULL;
     snprintf(a->name, sizeof a->name, "%s", name);

@@ -3,6 +3,7 @@
 #include "common/jobspec.h"
 #include "common/parse.h"
 #include "common/strmap.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -53,17 +54,13 @@ static void set(envb *b, const char *key, const char *fmt, ...)
         b->v[at - 1] = kv;
         return;
     }
-    if (b->n + 1 >= b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        char **nv = realloc(b->v, cap * sizeof *nv);
-        if (!nv) {
-            free(kv);
-            b->oom = true;
-            return;
-        }
-        b->v = nv;
-        b->cap = cap;
+    char **nv = grow(b->v, &b->cap, b->n + 2, sizeof *nv, 128);
+    if (!nv) {
+        free(kv);
+        b->oom = true;
+        return;
     }
+    b->v = nv;
     b->v[b->n++] = kv;
     b->v[b->n] = NULL;
     if (strmap_put(b->index, key, (void *)(uintptr_t)b->n) < 0)

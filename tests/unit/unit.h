@@ -20,6 +20,7 @@ int suite_metrics(void);
 int suite_auth(void);
 int suite_masterport(void);
 int suite_escape(void);
+int suite_grow(void);
 
 typedef struct unit_test {
     const char *name;
