@@ -62,19 +62,47 @@ char **cli_env(size_t *n);
 uint32_t cli_umask(void);
 
 /* Options most commands share: --json, --scheduler, --insecure (for every
- * connection this process opens: client_allow_plaintext), --help, -a. */
+ * connection this process opens: client_allow_plaintext), --help, -a; and
+ * the operands: job ids (CLI_ONE_JOB, CLI_JOBS, CLI_ANY_JOBS) or a node. */
 typedef struct cli_common {
     bool json, all, help;
     const char *scheduler;
+    uint64_t job;     /* CLI_ONE_JOB */
+    const char *node; /* CLI_ONE_NODE */
+    uint64_t *jobs;   /* CLI_JOBS, CLI_ANY_JOBS: njobs ids, the caller frees */
+    size_t njobs;
 } cli_common;
 
-/* Parses the shared options and those in 'extra' (getopt_long tables,
- * handled by 'fn'); returns the index of the first operand, or -1 after
- * printing the error. */
+/* The operands a command takes. */
+typedef enum cli_operands {
+    CLI_NONE,       /* none: "unexpected argument 'X'" */
+    CLI_ONE_JOB,    /* exactly one job id */
+    CLI_JOBS,       /* one job id or more */
+    CLI_ANY_JOBS,   /* any number of job ids, none included */
+    CLI_ONE_NODE,   /* exactly one node name */
+} cli_operands;
+
+/* What a command takes: its name ("cancel"), the text --help prints, its
+ * own options (a getopt_long table up to an entry of name NULL, and short
+ * options, each given to 'fn' with 'ctx'; 'fn' prints its error and
+ * returns -1 to stop), and its operands. */
 struct option;
-int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
-              const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
-              void *ctx);
+typedef struct cli_command {
+    const char *name;
+    const char *usage;
+    const char *shortopts;
+    const struct option *extra;
+    int (*fn)(int c, const char *arg, void *ctx);
+    void *ctx;
+    cli_operands operands;
+} cli_command;
+
+/* The start every command shares: parses the shared options and the
+ * command's, prints its usage for --help, checks and parses its operands.
+ * Returns -1 when the command goes on, *co filled; otherwise the exit status
+ * the command returns at once (0 after --help, 2 after the error it printed,
+ * 1 when out of memory). */
+int cli_begin(const cli_command *cmd, int argc, char **argv, cli_common *co);
 
 /* Describes the option getopt_long just rejected (it returned '?') into
  * 'buf': "unknown option '--bogus'", "option '--parsable' takes no value". */

@@ -12,41 +12,28 @@ static const char usage[] =
 int cmd_cancel(int argc, char **argv)
 {
     cli_common co;
-    int first = cli_parse("cancel", argc, argv, &co, NULL, NULL, NULL, NULL);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (first >= argc) {
-        cli_error("cancel", "give at least one job id (see 'tern cancel --help')");
-        return 2;
-    }
-    size_t n = (size_t)(argc - first);
-    uint64_t *ids = calloc(n, sizeof *ids);
-    if (!ids)
-        return 1;
-    for (size_t i = 0; i < n; i++) {
-        if (cli_job_id("cancel", argv[first + (int)i], &ids[i]) < 0) {
-            free(ids);
-            return 2;
-        }
-    }
+    const cli_command cmd = {
+        .name = "cancel",
+        .usage = usage,
+        .operands = CLI_JOBS,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     client *c = cli_connect("cancel", co.scheduler);
     if (!c) {
-        free(ids);
+        free(co.jobs);
         return 1;
     }
     Tern__Envelope env;
     Tern__CancelRequest rq = TERN__CANCEL_REQUEST__INIT;
     wire_init(&env, 0);
-    rq.n_job_ids = n;
-    rq.job_ids = ids;
+    rq.n_job_ids = co.njobs;
+    rq.job_ids = co.jobs;
     env.body_case = TERN__ENVELOPE__BODY_CANCEL;
     env.cancel = &rq;
     Tern__Envelope *rep = cli_call(c, "cancel", &env, TERN__ENVELOPE__BODY_CANCELLED);
-    int rc = 1;
+    rc = 1;
     if (rep) {
         for (size_t i = 0; i < rep->cancelled->n_errors; i++)
             cli_error("cancel", "%s", rep->cancelled->errors[i]);
@@ -54,6 +41,6 @@ int cmd_cancel(int argc, char **argv)
     }
     wire_free(rep);
     client_close(&c);
-    free(ids);
+    free(co.jobs);
     return rc;
 }

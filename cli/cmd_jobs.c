@@ -152,17 +152,14 @@ static const char queue_usage[] =
 int cmd_queue(int argc, char **argv)
 {
     cli_common co;
-    int first = cli_parse("queue", argc, argv, &co, NULL, NULL, NULL, NULL);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(queue_usage, stdout);
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("queue", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "queue",
+        .usage = queue_usage,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     client *c = cli_connect("queue", co.scheduler);
     if (!c)
         return 1;
@@ -170,7 +167,7 @@ int cmd_queue(int argc, char **argv)
     Tern__Envelope **pages = NULL;
     size_t npages = 0, njobs = 0;
     uint64_t after = 0;
-    int rc = 0;
+    rc = 0;
     do {
         Tern__Envelope *rep = cli_jobs_page(c, "queue", after, co.all);
         Tern__Envelope **np = rep ? realloc(pages, (npages + 1) * sizeof *np) : NULL;
@@ -361,20 +358,18 @@ int cmd_show(int argc, char **argv)
     static const struct option extra[] = { { "env", no_argument, 0, 'E' }, { 0, 0, 0, 0 } };
     bool env = false;
     cli_common co;
-    int first = cli_parse("show", argc, argv, &co, NULL, extra, env_option, &env);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(show_usage, stdout);
-        return 0;
-    }
-    if (first != argc - 1) {
-        cli_error("show", "give one job id (see 'tern show --help')");
-        return 2;
-    }
-    uint64_t id;
-    if (cli_job_id("show", argv[first], &id) < 0)
-        return 2;
+    const cli_command cmd = {
+        .name = "show",
+        .usage = show_usage,
+        .extra = extra,
+        .fn = env_option,
+        .ctx = &env,
+        .operands = CLI_ONE_JOB,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
+    uint64_t id = co.job;
     client *c = cli_connect("show", co.scheduler);
     if (!c)
         return 1;
@@ -382,7 +377,7 @@ int cmd_show(int argc, char **argv)
     client_close(&c);
     if (!rep)
         return 1;
-    int rc = 0;
+    rc = 0;
     if (co.json) {
         rc = cli_print_json(job_json(rep->jobs->jobs[0]));
     } else {
@@ -434,28 +429,25 @@ int cmd_history(int argc, char **argv)
     static const struct option extra[] = { { "env", no_argument, 0, 'E' }, { 0, 0, 0, 0 } };
     bool env_values = false;
     cli_common co;
-    int first = cli_parse("history", argc, argv, &co, NULL, extra, env_option, &env_values);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(history_usage, stdout);
-        return 0;
-    }
-    size_t nids = (size_t)(argc - first), cap = nids;
-    uint64_t *ids = calloc(nids ? nids : 1, sizeof *ids);
-    if (!ids)
-        return 1;
-    for (size_t i = 0; i < nids; i++)
-        if (cli_job_id("history", argv[first + (int)i], &ids[i]) < 0) {
-            free(ids);
-            return 2;
-        }
+    const cli_command cmd = {
+        .name = "history",
+        .usage = history_usage,
+        .extra = extra,
+        .fn = env_option,
+        .ctx = &env_values,
+        .operands = CLI_ANY_JOBS,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
+    uint64_t *ids = co.jobs;
+    size_t nids = co.njobs, cap = nids;
     client *c = cli_connect("history", co.scheduler);
     if (!c) {
         free(ids);
         return 1;
     }
-    int rc = 0;
+    rc = 0;
     /* No job named: every job the scheduler knows, in id order. */
     bool every = nids == 0;
     for (uint64_t after = 0; every && rc == 0;) {

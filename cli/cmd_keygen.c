@@ -41,17 +41,18 @@ int cmd_keygen(int argc, char **argv)
     };
     keygen_opts o = { 0 };
     cli_common co;
-    int first = cli_parse("keygen", argc, argv, &co, "o:", extra, set_keygen, &o);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("keygen", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "keygen",
+        .usage = usage,
+        .shortopts = "o:",
+        .extra = extra,
+        .fn = set_keygen,
+        .ctx = &o,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     char path[4200], err[4400];
     if (o.out) {
         snprintf(path, sizeof path, "%s", o.out);

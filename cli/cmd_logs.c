@@ -114,20 +114,19 @@ int cmd_logs(int argc, char **argv)
     };
     logs_opts lo = { .rank = -1 };
     cli_common co;
-    int first = cli_parse("logs", argc, argv, &co, "f", extra, set_opt, &lo);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (first != argc - 1) {
-        cli_error("logs", "give one job id (see 'tern logs --help')");
-        return 2;
-    }
-    uint64_t id;
-    if (cli_job_id("logs", argv[first], &id) < 0)
-        return 2;
+    const cli_command cmd = {
+        .name = "logs",
+        .usage = usage,
+        .shortopts = "f",
+        .extra = extra,
+        .fn = set_opt,
+        .ctx = &lo,
+        .operands = CLI_ONE_JOB,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
+    uint64_t id = co.job;
     client *c = cli_connect("logs", co.scheduler);
     if (!c)
         return 1;
@@ -140,7 +139,7 @@ int cmd_logs(int argc, char **argv)
     const Tern__JobSpec *sp = j->spec;
     /* A batch job writes one file: its script's, where its steps write too. */
     unsigned world = jobspec_one_process(sp) ? 1 : jobspec_world_size(sp);
-    int rc = 0;
+    rc = 0;
     source *src = NULL;
     size_t nsrc = 0;
     const char *pattern = lo.stderr_file && sp->stderr_pattern[0] ? sp->stderr_pattern

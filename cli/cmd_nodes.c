@@ -68,17 +68,14 @@ static json_t *node_json(const Tern__NodeInfo *n)
 int cmd_nodes(int argc, char **argv)
 {
     cli_common co;
-    int first = cli_parse("nodes", argc, argv, &co, NULL, NULL, NULL, NULL);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("nodes", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "nodes",
+        .usage = usage,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     client *c = cli_connect("nodes", co.scheduler);
     if (!c)
         return 1;
@@ -92,7 +89,7 @@ int cmd_nodes(int argc, char **argv)
     if (!rep)
         return 1;
     const Tern__NodesReply *r = rep->nodes;
-    int rc = 0;
+    rc = 0;
     if (co.json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < r->n_nodes; i++)
@@ -145,6 +142,15 @@ static int set_node_cmd(int c, const char *arg, void *ctx)
     return -1;
 }
 
+static const char preempt_usage[] =
+    "usage: tern preempt NODE [--in SECONDS] [--reason TEXT] [--scheduler ENDPOINT]\n"
+    "  a spot notice for NODE, as its cloud would give: nothing new is placed there,\n"
+    "  every job with a rank on it gets its preempt signal, checkpoints and moves\n"
+    "  to other nodes; the node goes away after SECONDS (default 30). 'tern resume\n"
+    "  NODE' withdraws the notice.\n";
+static const char drain_usage[] = "usage: tern drain NODE [--reason TEXT] [--scheduler ENDPOINT]\n";
+static const char resume_usage[] = "usage: tern resume NODE [--reason TEXT] [--scheduler ENDPOINT]\n";
+
 int cmd_node_command(int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -156,26 +162,19 @@ int cmd_node_command(int argc, char **argv)
     node_cmd_opts o = { 0 };
     bool preempt = strcmp(cmd, "preempt") == 0;
     cli_common co;
-    int first = cli_parse(cmd, argc, argv, &co, NULL, extra, set_node_cmd, &o);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        if (preempt)
-            puts("usage: tern preempt NODE [--in SECONDS] [--reason TEXT] [--scheduler ENDPOINT]\n"
-                 "  a spot notice for NODE, as its cloud would give: nothing new is placed there,\n"
-                 "  every job with a rank on it gets its preempt signal, checkpoints and moves\n"
-                 "  to other nodes; the node goes away after SECONDS (default 30). 'tern resume\n"
-                 "  NODE' withdraws the notice.");
-        else
-            printf("usage: tern %s NODE [--reason TEXT] [--scheduler ENDPOINT]\n", cmd);
-        return 0;
-    }
+    const cli_command spec = {
+        .name = cmd,
+        .usage = preempt ? preempt_usage : strcmp(cmd, "drain") == 0 ? drain_usage : resume_usage,
+        .extra = extra,
+        .fn = set_node_cmd,
+        .ctx = &o,
+        .operands = CLI_ONE_NODE,
+    };
+    int rc = cli_begin(&spec, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     if (o.notice_s && !preempt) {
         cli_error(cmd, "--in is an option of 'tern preempt'");
-        return 2;
-    }
-    if (first != argc - 1) {
-        cli_error(cmd, "give one node name (see 'tern %s --help')", cmd);
         return 2;
     }
     client *c = cli_connect(cmd, co.scheduler);
@@ -184,7 +183,7 @@ int cmd_node_command(int argc, char **argv)
     Tern__Envelope env;
     Tern__NodeCommand rq = TERN__NODE_COMMAND__INIT;
     wire_init(&env, 0);
-    rq.node = argv[first];
+    rq.node = (char *)co.node;
     rq.command = (char *)cmd;
     rq.reason = (char *)(o.reason ? o.reason : "");
     rq.notice_s = o.notice_s;
@@ -192,7 +191,7 @@ int cmd_node_command(int argc, char **argv)
     env.node_command = &rq;
     Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_OK);
     client_close(&c);
-    int rc = rep ? 0 : 1;
+    rc = rep ? 0 : 1;
     wire_free(rep);
     return rc;
 }

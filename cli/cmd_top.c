@@ -96,22 +96,22 @@ int cmd_top(int argc, char **argv)
     };
     top_opts o = { .interval_s = 1 };
     cli_common co;
-    int first = cli_parse("top", argc, argv, &co, NULL, extra, top_option, &o);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(top_usage, stdout);
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("top", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "top",
+        .usage = top_usage,
+        .extra = extra,
+        .fn = top_option,
+        .ctx = &o,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     bool live = !o.once && isatty(STDOUT_FILENO);
     client *c = cli_connect("top", co.scheduler);
     if (!c)
         return 1;
-    int rc = 0;
+    rc = 0;
     for (;;) {
         Tern__Envelope env;
         Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;

@@ -405,17 +405,17 @@ int cmd_up(int argc, char **argv)
     };
     up_opts o = { .workers = 2, .gpus = -1 };
     cli_common co;
-    int first = cli_parse("up", argc, argv, &co, NULL, extra, set_up, &o);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(up_usage, stdout);
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("up", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "up",
+        .usage = up_usage,
+        .extra = extra,
+        .fn = set_up,
+        .ctx = &o,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     cluster_info ci;
     char dir[4096], bin[4096];
     if (abs_dir(o.dir, dir, sizeof dir) < 0) {
@@ -505,18 +505,18 @@ int cmd_down(int argc, char **argv)
     };
     const char *d = NULL;
     cli_common co;
-    int first = cli_parse("down", argc, argv, &co, NULL, extra, set_down, &d);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        puts("usage: tern down [--dir DIR]\n  stops the local cluster's daemons (state and "
-             "logs stay in DIR)");
-        return 0;
-    }
-    if (first < argc) {
-        cli_error("down", "unexpected argument '%s'", argv[first]);
-        return 2;
-    }
+    const cli_command cmd = {
+        .name = "down",
+        .usage = "usage: tern down [--dir DIR]\n  stops the local cluster's daemons (state and "
+                 "logs stay in DIR)\n",
+        .extra = extra,
+        .fn = set_down,
+        .ctx = &d,
+        .operands = CLI_NONE,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
     char dir[4096];
     cluster_info ci;
     if (d) {

@@ -37,25 +37,23 @@ int cmd_wait(int argc, char **argv)
     };
     cli_common co;
     uint32_t timeout_s = 0;
-    int first = cli_parse("wait", argc, argv, &co, NULL, extra, set_timeout, &timeout_s);
-    if (first < 0)
-        return 2;
-    if (co.help) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    if (first != argc - 1) {
-        cli_error("wait", "give one job id (see 'tern wait --help')");
-        return 2;
-    }
-    uint64_t id;
-    if (cli_job_id("wait", argv[first], &id) < 0)
-        return 2;
+    const cli_command cmd = {
+        .name = "wait",
+        .usage = usage,
+        .extra = extra,
+        .fn = set_timeout,
+        .ctx = &timeout_s,
+        .operands = CLI_ONE_JOB,
+    };
+    int rc = cli_begin(&cmd, argc, argv, &co);
+    if (rc >= 0)
+        return rc;
+    uint64_t id = co.job;
     client *c = NULL;
     int64_t deadline = timeout_s ? clock_mono_ms() + (int64_t)timeout_s * 1000 : INT64_MAX;
     int64_t unreachable_since = 0;
     bool reached = false;
-    int rc = EXIT_WAIT_TIMEOUT;
+    rc = EXIT_WAIT_TIMEOUT;
     char last_state[8] = "?";
     for (;;) {
         int64_t left = deadline - clock_mono_ms();

@@ -122,10 +122,11 @@ void cli_bad_option(const struct option *opts, char *const argv[], char *buf, si
     snprintf(buf, len, "unknown option '%.*s'", (int)(n + 2), arg);
 }
 
-int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char *shortopts,
-              const struct option *extra, int (*fn)(int c, const char *arg, void *ctx),
-              void *ctx)
+/* Parses the shared options and the command's; returns the index of the
+ * first operand, or -1 after printing the error. */
+static int parse_options(const cli_command *cmd, int argc, char **argv, cli_common *co)
 {
+    const char *name = cmd->name;
     enum { O_JSON = 1000, O_SCHED, O_INSECURE };
     struct option opts[32];
     size_t n = 0;
@@ -134,11 +135,11 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
     opts[n++] = (struct option){ "insecure", no_argument, 0, O_INSECURE };
     opts[n++] = (struct option){ "all", no_argument, 0, 'a' };
     opts[n++] = (struct option){ "help", no_argument, 0, 'h' };
-    for (const struct option *e = extra; e && e->name && n < 31; e++)
+    for (const struct option *e = cmd->extra; e && e->name && n < 31; e++)
         opts[n++] = *e;
     opts[n] = (struct option){ 0, 0, 0, 0 };
     char optstring[64];
-    snprintf(optstring, sizeof optstring, ":ah%s", shortopts ? shortopts : "");
+    snprintf(optstring, sizeof optstring, ":ah%s", cmd->shortopts ? cmd->shortopts : "");
     memset(co, 0, sizeof *co);
     optind = 0;
     opterr = 0;
@@ -151,20 +152,78 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_common *co, const char
         case 'a': co->all = true; break;
         case 'h': co->help = true; break;
         case ':':
-            cli_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+            cli_error(name, "option '%s' needs a value", argv[optind - 1]);
             return -1;
         case '?': {
             char why[512];
             cli_bad_option(opts, argv, why, sizeof why);
-            cli_error(cmd, "%s (see 'tern %s --help')", why, cmd);
+            cli_error(name, "%s (see 'tern %s --help')", why, name);
             return -1;
         }
         default:
-            if (!fn || fn(c, optarg, ctx) < 0)
+            if (!cmd->fn || cmd->fn(c, optarg, cmd->ctx) < 0)
                 return -1;
         }
     }
     return optind;
+}
+
+/* The operands' job ids into co->jobs; returns -1, or the exit status after
+ * printing why (2: not a job id, 1: out of memory). */
+static int parse_jobs(const char *name, int n, char **ids, cli_common *co)
+{
+    co->jobs = calloc(n ? (size_t)n : 1, sizeof *co->jobs);
+    if (!co->jobs)
+        return 1;
+    co->njobs = (size_t)n;
+    for (int i = 0; i < n; i++)
+        if (cli_job_id(name, ids[i], &co->jobs[i]) < 0) {
+            free(co->jobs);
+            co->jobs = NULL;
+            return 2;
+        }
+    return -1;
+}
+
+int cli_begin(const cli_command *cmd, int argc, char **argv, cli_common *co)
+{
+    int first = parse_options(cmd, argc, argv, co);
+    if (first < 0)
+        return 2;
+    if (co->help) {
+        fputs(cmd->usage, stdout);
+        return 0;
+    }
+    int n = argc - first;
+    switch (cmd->operands) {
+    case CLI_NONE:
+        if (n == 0)
+            return -1;
+        cli_error(cmd->name, "unexpected argument '%s'", argv[first]);
+        return 2;
+    case CLI_ONE_JOB:
+        if (n != 1) {
+            cli_error(cmd->name, "give one job id (see 'tern %s --help')", cmd->name);
+            return 2;
+        }
+        return cli_job_id(cmd->name, argv[first], &co->job) < 0 ? 2 : -1;
+    case CLI_JOBS:
+        if (n == 0) {
+            cli_error(cmd->name, "give at least one job id (see 'tern %s --help')", cmd->name);
+            return 2;
+        }
+        /* fallthrough */
+    case CLI_ANY_JOBS:
+        break;
+    case CLI_ONE_NODE:
+        if (n != 1) {
+            cli_error(cmd->name, "give one node name (see 'tern %s --help')", cmd->name);
+            return 2;
+        }
+        co->node = argv[first];
+        return -1;
+    }
+    return parse_jobs(cmd->name, n, argv + first, co);
 }
 
 static Tern__Envelope *jobs_request(client *c, const char *cmd, Tern__JobsRequest *rq)
