@@ -254,6 +254,10 @@ $(BUILD)/fuzz/seed_envelopes: $(BUILD)/obj/tests/fuzz/seed_envelopes.o $(COMMON_
 	@echo "  LD      $@"
 	@$(CC) -fsanitize=address,undefined -o $@ $(filter %.o,$^) $(LDLIBS)
 
+# Configuration files go through the daemons' own option tables.
+$(BUILD)/fuzz/fuzz_config: $(call obj,scheduler/options.c worker/options.c common/promhttp.c)
+$(BUILD)/fuzz/fuzz_config: LDLIBS += $(MHD_LIBS)
+
 # Script directives are parsed by the CLI's own code.
 $(BUILD)/fuzz/fuzz_directives: $(call obj,cli/submit_opts.c cli/common.c cli/client.c)
 

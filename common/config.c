@@ -2,9 +2,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *trim(char *s)
 {
@@ -16,13 +19,36 @@ static char *trim(char *s)
     return s;
 }
 
+/* Opens 'path' for reading if it is a regular file: a FIFO or a device
+ * would block the daemon's start, or never end. O_NONBLOCK keeps the open
+ * of a FIFO from waiting for a writer. Returns the stream, or NULL with the
+ * reason in 'err'. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    FILE *f = NULL;
+    if (!S_ISREG(st.st_mode))
+        snprintf(err, errlen, "%s: %s", path, S_ISDIR(st.st_mode) ? strerror(EISDIR)
+                                                                 : "not a regular file");
+    else if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "r")))
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f)
+        close(fd);
+    return f;
+}
+
 int config_read(const char *path, config_fn fn, void *arg, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    FILE *f = open_regular(path, err, errlen);
+    if (!f)
         return -1;
-    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;

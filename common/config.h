@@ -11,7 +11,8 @@ typedef int (*config_fn)(void *arg, const char *key, const char *value,
                          char *err, size_t errlen);
 
 /* Reads 'path' and calls 'fn' for each setting, in order. On an unreadable
- * file, a malformed line, a line over 4 KiB, a non-text byte or a rejected
+ * file, one that is not a regular file (a FIFO, a device: "PATH: not a
+ * regular file", without waiting on it), a malformed line, a line over 4 KiB, a non-text byte or a rejected
  * setting, writes "PATH:LINE: what" to 'err' and returns -1. */
 int config_read(const char *path, config_fn fn, void *arg, char *err, size_t errlen);
 

@@ -59,6 +59,19 @@ int promhttp_parse_addr(const char *addr, char *host, size_t hostlen, uint16_t *
     return 0;
 }
 
+int promhttp_check_option(void *opts, const char *name, const char *v, char *err,
+                          size_t errlen)
+{
+    (void)opts;
+    char host[256];
+    uint16_t port;
+    if (promhttp_parse_addr(v, host, sizeof host, &port) == 0)
+        return 0;
+    snprintf(err, errlen, "%s '%s': expected HOST:PORT, e.g. 127.0.0.1:9400 (port 0 to 65535; "
+             "0: any free port)", name, v);
+    return -1;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *text,
                                size_t len, bool metrics)
 {

@@ -21,6 +21,12 @@ typedef struct promhttp promhttp;
  * Returns 0, or -1 when malformed (nothing written then). */
 int promhttp_parse_addr(const char *addr, char *host, size_t hostlen, uint16_t *port);
 
+/* Checks a daemon's --metrics value (an option_set_fn of common/options.h,
+ * 'opts' unused): 0 when promhttp_parse_addr reads it, or -1 with the
+ * message in 'err' ("metrics 'x': expected HOST:PORT ..."). */
+int promhttp_check_option(void *opts, const char *name, const char *v, char *err,
+                          size_t errlen);
+
 /* Binds 'addr' (as promhttp_parse_addr reads it) and serves from a new
  * thread; until the first promhttp_publish, /metrics is empty. Returns the
  * endpoint, or NULL with a one-line reason in 'err' ("127.0.0.1:9100:

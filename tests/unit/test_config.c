@@ -2,9 +2,13 @@
  * Every error must say "PATH:LINE: what" so an operator can find the line. */
 #include "tests/unit/unit.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/config.h"
 #include "common/options.h"
@@ -236,6 +240,22 @@ static void test_long_line(void)
     free(text);
 }
 
+/* A FIFO is refused at once: reading it would wait for a writer forever. */
+static void test_fifo(void)
+{
+    char *dir = unit_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char path[1024], err[1200];
+    snprintf(path, sizeof path, "%s/fifo.conf", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    seen s = { 0 };
+    CU_ASSERT_EQUAL(config_read(path, collect, &s, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file"));
+    CU_ASSERT_EQUAL(strncmp(err, path, strlen(path)), 0);
+    unit_rmrf(dir);
+    free(dir);
+}
+
 /* A small 'err' truncates the message, never overruns it. */
 static void test_small_err(void)
 {
@@ -258,13 +278,117 @@ static void test_includes_itself(void)
     snprintf(path, sizeof path, "%s/ternd.conf", dir);
     snprintf(text, sizeof text, "state = x\nconfig = %s\n", path);
     write_file(dir, "ternd.conf", text, strlen(text), path, sizeof path);
-    static const char *const names[] = { "state", NULL };
+    static const option_spec table[] = {
+        { "state", "FILE", OPTION_CUSTOM, 0, 0, 0, NULL, "", NULL, collect },
+        { NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+    };
     char *argv[] = { "ternd", "--config", path, NULL };
     seen s = { 0 };
     enum log_level level = LOG_INFO;
     /* (options_parse says why on stderr) */
-    CU_ASSERT_EQUAL(options_parse("ternd", 3, argv, names, "", collect, &s, &level), 2);
+    CU_ASSERT_EQUAL(options_parse("ternd", "", 3, argv, table, &s, &level), 2);
     CU_ASSERT_EQUAL(s.n, 8);   /* 'state' from each of the 8 files read */
+    unit_rmrf(dir);
+    free(dir);
+}
+
+typedef struct table_opts {
+    char *text;
+    uint32_t n, ms;
+    bool on;
+} table_opts;
+
+static int check_no_x(void *opts, const char *name, const char *v, char *err, size_t errlen)
+{
+    (void)opts;
+    if (!strchr(v, 'x'))
+        return 0;
+    snprintf(err, errlen, "%s '%s': no x", name, v);
+    return -1;
+}
+
+static const option_spec table[] = {
+    { "text", "T", OPTION_TEXT, offsetof(table_opts, text), 0, 0, "dflt", "some text", NULL,
+      check_no_x },
+    { "n", "N", OPTION_U32, offsetof(table_opts, n), 2, 9, "3", "a number (2 or more)", NULL,
+      NULL },
+    { "wait", "S", OPTION_SECONDS, offsetof(table_opts, ms), 0, 60, "5", "how long", NULL, NULL },
+    { "on", NULL, OPTION_SWITCH, offsetof(table_opts, on), 0, 0, NULL, "a switch", NULL, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+/* Defaults, then the command line, through each kind's setter. */
+static void test_option_table(void)
+{
+    static const struct {
+        const char *args[4];
+        int rc;
+        const char *text;
+        uint32_t n, ms;
+        bool on;
+    } rows[] = {
+        { { NULL }, 0, "dflt", 3, 5000, false },
+        { { "--text", "abc", "--n=9", NULL }, 0, "abc", 9, 5000, false },
+        { { "--wait", "0", "--on", NULL }, 0, "dflt", 3, 0, true },
+        { { "--on=false", "--wait=60", NULL }, 0, "dflt", 3, 60000, false },
+        { { "--text", "axe", NULL }, 2, "dflt", 3, 5000, false },   /* refused by its check */
+        { { "--n", "1", NULL }, 2, "dflt", 3, 5000, false },        /* below its min */
+        { { "--wait", "61", NULL }, 2, "dflt", 3, 5000, false },
+        { { "--on=maybe", NULL }, 2, "dflt", 3, 5000, false },
+        { { "--bogus", NULL }, 2, "dflt", 3, 5000, false },
+        { { "--n", NULL }, 2, "dflt", 3, 5000, false },             /* no value */
+        { { "--help", NULL }, 1, "dflt", 3, 5000, false },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *argv[6] = { "prog" };
+        int argc = 1;
+        for (int k = 0; rows[i].args[k]; k++)
+            argv[argc++] = (char *)rows[i].args[k];
+        table_opts o = { 0 };
+        enum log_level level = LOG_INFO;
+        FILE *saved = stdout;
+        stdout = fopen("/dev/null", "w");
+        int rc = options_parse("prog", "[options]", argc, argv, table, &o, &level);
+        fclose(stdout);
+        stdout = saved;
+        CU_ASSERT_EQUAL(rc, rows[i].rc);
+        CU_ASSERT_STRING_EQUAL(o.text, rows[i].text);
+        CU_ASSERT_EQUAL(o.n, rows[i].n);
+        CU_ASSERT_EQUAL(o.ms, rows[i].ms);
+        CU_ASSERT_EQUAL(o.on, rows[i].on);
+        options_free(table, &o);
+        CU_ASSERT_PTR_NULL(o.text);
+    }
+}
+
+/* --help comes from the table: each option with its value and default. */
+static void test_option_usage(void)
+{
+    char *dir = unit_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/usage", dir);
+    FILE *f = fopen(path, "w+");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    FILE *saved = stdout;
+    stdout = f;
+    char *argv[] = { "prog", "--help", NULL };
+    table_opts o = { 0 };
+    enum log_level level = LOG_INFO;
+    CU_ASSERT_EQUAL(options_parse("prog", "[options]", 2, argv, table, &o, &level), 1);
+    fflush(stdout);
+    stdout = saved;
+    options_free(table, &o);
+    char text[2048] = "";
+    rewind(f);
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    CU_ASSERT_EQUAL(strncmp(text, "usage: prog [options]\n", 22), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n  --text T              some text (default dflt)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n  --n N                 a number (2 or more; default 3)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n  --on                  a switch\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n  --config FILE"));
     unit_rmrf(dir);
     free(dir);
 }
@@ -279,7 +403,10 @@ int suite_config(void)
         { "binary", test_binary },
         { "long line", test_long_line },
         { "small err", test_small_err },
+        { "fifo", test_fifo },
         { "includes itself", test_includes_itself },
+        { "option table", test_option_table },
+        { "option usage", test_option_usage },
         { NULL, NULL },
     };
     return unit_add("config", tests);
