@@ -5,8 +5,7 @@
  * Prometheus metrics on a loopback port, named in DIR/ternd.endpoints
  * (metrics=URL) and in what 'tern up' prints. */
 #include "cli/cli.h"
-
-#include "common/curve.h"
+#include "cli/up.h"
 
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -14,15 +13,12 @@
 #include "common/proc.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 15000
@@ -33,7 +29,8 @@ static const char up_usage[] =
     "               [--spot-workers S] [--notice-url URL] [--rate-limit N]\n"
     "  starts ternd and N workers on this machine (default: ./.tern, 2 workers,\n"
     "  the machine's CPUs each, no GPUs); on an existing cluster, restarts the\n"
-    "  daemons that are not running. The last S workers are spot nodes (price 1.00\n"
+    "  daemons that are not running, and --workers N starts or stops workers to\n"
+    "  make N (never one that runs a job; spot workers stay). The last S workers are spot nodes (price 1.00\n"
     "  an hour, on-demand ones 3.00) polling URL for spot notices. ternd and the\n"
     "  workers authenticate with keys made in DIR/keys (see tern keygen); N is\n"
     "  ternd's --rate-limit (client requests a second per user; 0: none). DIR and\n"
@@ -43,7 +40,9 @@ static const char up_usage[] =
 typedef struct up_opts {
     const char *dir;
     uint32_t workers, cpus, spot;
+    bool cpus_set, gpus_set, spot_set, url_set;   /* given: an existing cluster must agree */
     int gpus;                      /* -1: discover */
+    bool resize;                   /* --workers given */
     const char *notice_url;
     const char *rate_limit;        /* ternd's --rate-limit; NULL: its default */
 } up_opts;
@@ -51,13 +50,19 @@ typedef struct up_opts {
 static int set_up(int c, const char *arg, void *ctx)
 {
     up_opts *o = ctx;
+    o->cpus_set |= c == 'c';
+    o->gpus_set |= c == 'g';
+    o->spot_set |= c == 's';
+    o->url_set |= c == 'u';
     switch (c) {
     case 'd':
         o->dir = arg;
         return 0;
     case 'w':
-        if (parse_u32(arg, 1, 256, &o->workers) == 0)
+        if (parse_u32(arg, 1, 256, &o->workers) == 0) {
+            o->resize = true;
             return 0;
+        }
         cli_error("up", "--workers '%s': expected 1 to 256", arg);
         return -1;
     case 'c':
@@ -161,90 +166,6 @@ static void metrics_addr_of(const char *url, char *out, size_t len)
         snprintf(out, len, "%s:%u", host, port);
 }
 
-/* The cluster's keys, made once (DIR/keys, mode 0700, made so again): ternd's, one the
- * workers share, and an admin key for whoever ran 'tern up', listed in
- * DIR/keys/authorized_keys (which an admin may extend: it is never
- * rewritten). Sets ci->server_key. Returns 0, or -1 after saying why. */
-static int cluster_keys(cluster_info *ci)
-{
-    static const char *const files[] = { CLUSTER_SERVER_KEY, CLUSTER_WORKER_KEY,
-                                         CLUSTER_ADMIN_KEY };
-    curve_key k[3];
-    char path[4200], err[4400];
-    snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_KEYS_DIR);
-    if (fs_mkdir_p(path, 0700) < 0 || chmod(path, 0700) < 0) {
-        cli_error("up", "cannot create %s: %s", path, strerror(errno));
-        return -1;
-    }
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/%s", ci->dir, files[i]);
-        if (access(path, F_OK) == 0 ? curve_key_load(path, &k[i], err, sizeof err) < 0
-                                    : curve_keygen(&k[i]) < 0 ||
-                                          curve_key_save(path, &k[i], false, err, sizeof err) < 0) {
-            cli_error("up", "%s", err);
-            return -1;
-        }
-    }
-    snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_AUTHORIZED_KEYS);
-    if (access(path, F_OK) < 0) {
-        char uname[64], text[512];
-        struct passwd *pw = getpwuid(getuid());
-        if (pw)
-            snprintf(uname, sizeof uname, "%s", pw->pw_name);
-        else
-            snprintf(uname, sizeof uname, "uid%u", (unsigned)getuid());
-        int n = snprintf(text, sizeof text,
-                         "# Who may connect to this cluster's ternd: ROLE NAME PUBLICKEY\n"
-                         "# (ROLE user, admin or worker; add users' 'tern keygen' keys here)\n"
-                         "admin %s %s\nworker * %s\n", uname, k[2].pub, k[1].pub);
-        if (fs_write_atomic(path, text, (size_t)n, 0600) < 0) {
-            cli_error("up", "cannot write %s: %s", path, strerror(errno));
-            return -1;
-        }
-    }
-    snprintf(ci->server_key, sizeof ci->server_key, "%s", k[0].pub);
-    return 0;
-}
-
-/* A daemon's log file, made (or kept) mode 0600 before the daemon appends
- * to it: what ternd and the workers log (job names, users, nodes, refused
- * keys) is for whoever runs the cluster. Returns 0, or -1 after saying why. */
-static int private_log(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 || fchmod(fd, 0600) < 0) {
-        cli_error("up", "cannot make %s private: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-/* The cluster directory and its logs/ (the jobs' directories, which ternd
- * and the workers make in it): 0711, so that a job's user reaches their
- * own job's directory and the cluster file (0644: endpoints, pids and
- * ternd's public key) without listing anyone's. An existing cluster is
- * brought to these modes too; a directory of the user's own that --dir
- * names for a new cluster keeps its mode. Returns 0, or -1 after saying why. */
-static int cluster_dirs(const char *dir)
-{
-    char logs[4200], file[4200];
-    struct stat st;
-    snprintf(logs, sizeof logs, "%s/logs", dir);
-    snprintf(file, sizeof file, "%s/%s", dir, CLUSTER_FILE);
-    bool own = stat(dir, &st) < 0 || stat(file, &st) == 0;
-    const char *const dirs[] = { dir, logs };
-    for (size_t i = 0; i < 2; i++) {
-        if (fs_mkdir_p(dirs[i], 0711) < 0 || ((own || i) && chmod(dirs[i], 0711) < 0)) {
-            cli_error("up", "cannot create %s (mode 0711): %s", dirs[i], strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char *rate_limit,
                        char *metrics, size_t mlen)
 {
@@ -274,7 +195,7 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char
         rate_limit ? "--rate-limit" : NULL, (char *)rate_limit, NULL,
     };
     unlink(epfile);
-    if (private_log(logfile) < 0)
+    if (up_private_log(logfile) < 0)
         return -1;
     pid_t pid = proc_spawn_daemon(argv, logfile);
     if (pid < 0) {
@@ -299,7 +220,7 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char
     return 0;
 }
 
-static int start_worker(cluster_info *ci, int i, const char *bin)
+int up_start_worker(cluster_info *ci, int i, const char *bin)
 {
     char exe[4200], logfile[4200], cpus[16], gpus[16];
     snprintf(exe, sizeof exe, "%s/tern-worker", bin);
@@ -331,7 +252,7 @@ static int start_worker(cluster_info *ci, int i, const char *bin)
         argv[n++] = cpus;
     }
     argv[n] = NULL;
-    if (private_log(logfile) < 0)
+    if (up_private_log(logfile) < 0)
         return -1;
     pid_t pid = proc_spawn_daemon(argv, logfile);
     if (pid < 0) {
@@ -391,6 +312,20 @@ static int wait_registered(const cluster_info *ci)
     return rc;
 }
 
+/* The option given that an existing cluster's workers do not match, or NULL. */
+static const char *layout_differs(const up_opts *o, const cluster_info *ci)
+{
+    if (o->cpus_set && o->cpus != ci->cpus_per_worker)
+        return "--cpus-per-worker";
+    if (o->gpus_set && o->gpus != ci->gpus_per_worker)
+        return "--gpus-per-worker";
+    if (o->spot_set && (int)o->spot != ci->spot_workers)
+        return "--spot-workers";
+    if (o->url_set && strcmp(o->notice_url, ci->notice_url) != 0)
+        return "--notice-url";
+    return NULL;
+}
+
 int cmd_up(int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -422,7 +357,7 @@ int cmd_up(int argc, char **argv)
         cli_error("up", "cannot create %s: %s", o.dir ? o.dir : CLUSTER_DIR, strerror(errno));
         return 1;
     }
-    if (cluster_dirs(dir) < 0)
+    if (up_dirs(dir) < 0)
         return 1;
     bindir(bin, sizeof bin);
     bool fresh = cluster_read(dir, &ci) < 0;
@@ -441,7 +376,14 @@ int cmd_up(int argc, char **argv)
         for (int i = 0; i < ci.nworkers; i++)
             snprintf(ci.worker_names[i], sizeof ci.worker_names[i], "node%d", i + 1);
     }
-    if (cluster_keys(&ci) < 0)
+    const char *differs = fresh ? NULL : layout_differs(&o, &ci);
+    if (differs) {
+        cli_error("up", "%s: the cluster in %s has its workers started otherwise, and they "
+                  "keep it ('tern down', remove %s, then 'tern up' anew to change it)", differs,
+                  dir, dir);
+        return 2;
+    }
+    if (up_keys(&ci) < 0)
         return 1;
     int started = 0;
     char metrics[512] = "", epfile[4200];
@@ -454,10 +396,14 @@ int cmd_up(int argc, char **argv)
         snprintf(epfile, sizeof epfile, "%s/ternd.endpoints", dir);
         read_endpoints(epfile, ci.ternd_pid, &now, metrics, sizeof metrics);
     }
+    bool added[256] = { false };
+    int before = ci.nworkers;
+    if (!fresh && o.resize && (rc = up_resize(&ci, (int)o.workers, added)) != 0)
+        return rc;
     for (int i = 0; i < ci.nworkers; i++) {
         if (!fresh && proc_is(ci.worker_pids[i], "tern-worker"))
             continue;
-        if (start_worker(&ci, i, bin) < 0)
+        if (up_start_worker(&ci, i, bin) < 0)
             return 1;
         started++;
     }
@@ -465,9 +411,12 @@ int cmd_up(int argc, char **argv)
         cli_error("up", "cannot write %s/%s: %s", dir, CLUSTER_FILE, strerror(errno));
         return 1;
     }
-    if (wait_registered(&ci) < 0)
+    if (wait_registered(&ci) < 0 || up_resume_added(&ci, added) < 0)
         return 1;
-    if (started == 0)
+    if (ci.nworkers != before && !fresh)
+        printf("local cluster in %s: %d workers, was %d: scheduler %s%s%s\n", dir, ci.nworkers,
+               before, ci.scheduler, metrics[0] ? ", metrics " : "", metrics);
+    else if (started == 0)
         printf("local cluster in %s is already up: scheduler %s, %d workers%s%s\n", dir,
                ci.scheduler, ci.nworkers, metrics[0] ? ", metrics " : "", metrics);
     else
@@ -477,7 +426,7 @@ int cmd_up(int argc, char **argv)
     return 0;
 }
 
-static int stop(pid_t pid, const char *name)
+int up_stop(pid_t pid, const char *name)
 {
     if (!proc_is(pid, name))
         return 0;
@@ -539,8 +488,8 @@ int cmd_down(int argc, char **argv)
     }
     int stopped = 0;
     for (int i = 0; i < ci.nworkers; i++)
-        stopped += stop(ci.worker_pids[i], "tern-worker");
-    stopped += stop(ci.ternd_pid, "ternd");
+        stopped += up_stop(ci.worker_pids[i], "tern-worker");
+    stopped += up_stop(ci.ternd_pid, "ternd");
     printf("local cluster in %s stopped (%d daemons)\n", dir, stopped);
     return 0;
 }
