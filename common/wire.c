@@ -257,16 +257,18 @@ void wire_error(Tern__Envelope *env, Tern__Error *e, uint64_t seq, const char *t
     env->error = e;
 }
 
+Tern__Envelope *wire_error_vfmt(wire_errmsg *m, uint64_t seq, const char *fmt, va_list ap)
+{
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
+    wire_error(&m->env, &m->e, seq, m->text);
+    return &m->env;
+}
+
 void wire_send_error(void *sock, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
 {
-    char text[1024];
+    wire_errmsg m;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    (void)wire_send(sock, peer, wire_error_vfmt(&m, seq, fmt, ap), ZMQ_DONTWAIT);
     va_end(ap);
-
-    Tern__Envelope env;
-    Tern__Error e;
-    wire_error(&env, &e, seq, text);
-    (void)wire_send(sock, peer, &env, ZMQ_DONTWAIT);
 }

@@ -7,6 +7,7 @@
 #ifndef TERN_WIRE_H
 #define TERN_WIRE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,18 @@ void wire_free(Tern__Envelope *env);
 /* Makes 'env' an Error envelope with 'seq' carrying 'text' (borrowed;
  * 'e' is the storage for the body). */
 void wire_error(Tern__Envelope *env, Tern__Error *e, uint64_t seq, const char *text);
+
+/* An Error envelope with the storage of its body and message. */
+typedef struct wire_errmsg {
+    Tern__Envelope env;
+    Tern__Error e;
+    char text[1024];
+} wire_errmsg;
+
+/* Makes m->env an Error envelope with 'seq' carrying 'fmt' formatted with
+ * 'ap' (cut at sizeof m->text). Returns &m->env, valid while 'm' is. */
+Tern__Envelope *wire_error_vfmt(wire_errmsg *m, uint64_t seq, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Sends an Error envelope with 'seq' and a printf-style message; failures
  * to send are ignored (the peer may be gone). */

@@ -1,13 +1,19 @@
-/* The life of an attempt: placed as one gang, launched on every node,
- * torn down on every node as soon as one rank fails, finished when the
- * last rank is gone. The attempt number fences all of it. */
-#include "scheduler/sched.h"
+/* The life of an attempt (attempt.h). */
+#include "scheduler/attempt.h"
 
 #include "common/clock.h"
 #include "common/jobspec.h"
-#include "scheduler/metrics.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "scheduler/auth.h"
+#include "scheduler/jobs.h"
+#include "scheduler/launch.h"
+#include "scheduler/metrics.h"
+#include "scheduler/nodes.h"
+#include "scheduler/outbox.h"
+#include "scheduler/queue.h"
+#include "scheduler/steps.h"
+#include "scheduler/waiters.h"
 #include "tern/tern.h"
 
 #include <signal.h>
@@ -143,7 +149,7 @@ static int placement_build(sched *s, job *j, const place_choice *choice)
     p.n_nodes = nn;
     p.nodes = pptr;
     p.master_addr = s->nodes[choice[0].node]->info->addr;
-    p.master_port = attempt_pick_port(s, p.master_addr);
+    p.master_port = launch_pick_port(s, p.master_addr);
     size_t len = tern__placement__get_packed_size(&p);
     if (!(buf = malloc(len ? len : 1)))
         goto done;
@@ -192,10 +198,7 @@ int attempt_start(sched *s, job *j, const place_choice *choice)
         snprintf(nodelist + used, sizeof nodelist - used, "%s%s", k ? "," : "",
                  j->placement->nodes[k]->name);
     }
-    /* The first node checks the master port before the others hear of it
-     * (attempt_started). */
-    j->launch_held = j->placement->n_nodes > 1;
-    attempt_launch_nodes(s, j, 0, 1);
+    launch_attempt(s, j);
     sched_db(s, store_event(s->db, j->id, nodelist, "start", NULL));
     log_info("job=%llu attempt=%u start nodes=%s master=%s:%u", (unsigned long long)j->id,
              j->attempt, nodelist, j->placement->master_addr, j->placement->master_port);
@@ -204,17 +207,13 @@ int attempt_start(sched *s, job *j, const place_choice *choice)
 
 void attempt_signal(sched *s, const job *j, int sig)
 {
-    Tern__Envelope env;
     Tern__Signal sg = TERN__SIGNAL__INIT;
-    wire_init(&env, 0);
     sg.job_id = j->id;
     sg.attempt = j->attempt;
     sg.signal = sig;
-    env.body_case = TERN__ENVELOPE__BODY_SIGNAL;
-    env.signal = &sg;
     for (size_t k = 0; k < j->placement->n_nodes; k++)
         if (j->nodes[k]->connected)
-            outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
+            outbox_worker(s, &j->nodes[k]->peer, 0, TERN__ENVELOPE__BODY_SIGNAL, &sg);
 }
 
 void attempt_time_limits(sched *s, int64_t now_wall)
@@ -250,33 +249,14 @@ void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t a
 {
     if (!n->connected)
         return;
-    Tern__Envelope env;
     Tern__Kill k = TERN__KILL__INIT;
-    wire_init(&env, 0);
     k.job_id = job_id;
     k.attempt = attempt;
     k.step = step;
     k.signal = sig;
     k.grace_ms = grace_ms;
     k.reason = (char *)why;
-    env.body_case = TERN__ENVELOPE__BODY_KILL;
-    env.kill = &k;
-    outbox_add(s, s->workers, &n->peer, &env, false);
-}
-
-void sched_wake_waiters(sched *s, job *j)
-{
-    if (!job_state_final(j->state))
-        return;
-    size_t keep = 0;
-    for (size_t i = 0; i < s->nwaiters; i++) {
-        waiter *w = &s->waiters[i];
-        if (w->job_id == j->id)
-            client_reply_jobs(s, &w->peer, NULL, w->seq, &j, 1, false, 0);
-        else
-            s->waiters[keep++] = *w;
-    }
-    s->nwaiters = keep;
+    outbox_worker(s, &n->peer, 0, TERN__ENVELOPE__BODY_KILL, &k);
 }
 
 /* The attempt is over but the job is not: it goes back to the queue as
@@ -354,7 +334,7 @@ static void attempt_done(sched *s, job *j)
     log_info("job=%llu attempt=%u end state=%s exit=%d", (unsigned long long)j->id, j->attempt,
              job_state_code(final), j->exit_code);
     queue_job_final(s, j);
-    sched_wake_waiters(s, j);
+    waiters_wake(s, j);
     s->dirty = true;
 }
 
@@ -372,14 +352,9 @@ void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_m
         return;
     j->ending = true;
     /* Nodes after the first that were never launched have no ranks to wait for. */
-    if (j->launch_held && !jobspec_one_process(j->spec)) {
-        for (uint32_t r = j->spec->tasks_per_node; r < attempt_world(j->spec); r++) {
-            if (!j->rank_exited[r]) {
-                j->rank_exited[r] = 1;
-                j->ranks_left--;
-            }
-        }
-    }
+    if (j->launch_held && !jobspec_one_process(j->spec))
+        j->ranks_left -= attempt_mark_exited(j->rank_exited, j->spec->tasks_per_node,
+                                             attempt_world(j->spec));
     j->launch_held = false;
     j->end_state = end;
     j->end_signal = sig;
@@ -444,6 +419,16 @@ void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char
         attempt_done(s, j);
 }
 
+uint32_t attempt_mark_exited(uint8_t *exited, uint32_t lo, uint32_t hi)
+{
+    uint32_t marked = 0;
+    for (uint32_t r = lo; r < hi; r++) {
+        marked += !exited[r];
+        exited[r] = 1;
+    }
+    return marked;
+}
+
 /* Adds 'name' to the nodes j's restarts avoid (the oldest make room). */
 static void avoid_add(job *j, const char *name)
 {
@@ -465,14 +450,8 @@ static void avoid_add(job *j, const char *name)
 static void ranks_lost(sched *s, job *j, const node *n, uint32_t lo, uint32_t hi,
                        const char *why)
 {
-    uint32_t lost = 0;
-    for (uint32_t r = lo; r < hi; r++) {
-        if (!j->rank_exited[r]) {
-            j->rank_exited[r] = 1;
-            j->ranks_left--;
-            lost++;
-        }
-    }
+    uint32_t lost = attempt_mark_exited(j->rank_exited, lo, hi);
+    j->ranks_left -= lost;
     /* Ranks that had all finished well lose nothing with their node. */
     if (lost) {
         char msg[192];
@@ -560,7 +539,7 @@ int sched_cancel(sched *s, job *j, char *err, size_t errlen)
         sched_db(s, store_event(s->db, j->id, NULL, "end", "CA pending"));
         log_info("job=%llu cancelled while pending", (unsigned long long)j->id);
         queue_job_final(s, j);
-        sched_wake_waiters(s, j);
+        waiters_wake(s, j);
         s->dirty = true;
         return 0;
     }

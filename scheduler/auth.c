@@ -14,12 +14,14 @@
  * An attempt's key is derived from ternd's secret key, the job id and the
  * attempt (BLAKE2b), so a restarted ternd knows the keys of the attempts
  * still running without storing them. */
-#include "scheduler/sched.h"
+#include "scheduler/auth.h"
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/logfold.h"
 #include "common/zap.h"
+#include "scheduler/attempt.h"
+#include "scheduler/jobs.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -223,7 +225,7 @@ void auth_caller(const sched *s, const wire_peer *peer, caller *c)
      * the attempt runs and its user still has a key of the role that
      * submitted it (a removed user's jobs cannot go on submitting). */
     uint64_t id = (uint64_t)(uintptr_t)strmap_get(s->auth->jobs, peer->user);
-    const job *j = id ? sched_job((sched *)s, id) : NULL;
+    const job *j = id ? sched_job(s, id) : NULL;
     if (j && job_live(j) &&
         authkeys_has(s->auth->keys, j->spec->admin ? AUTHKEY_ADMIN : AUTHKEY_USER, j->spec->user)) {
         c->role = CALLER_JOB;

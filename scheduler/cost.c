@@ -1,10 +1,9 @@
-/* What each attempt of a job used and cost: node-hours from its placement
- * and times, priced per node at what the node's price label said when the
- * attempt was placed. */
-#include "scheduler/sched.h"
+/* What each attempt of a job used and cost (cost.h). */
+#include "scheduler/cost.h"
 
 #include "common/clock.h"
 #include "common/grow.h"
+#include "scheduler/attempt.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,14 +1,22 @@
 /* The job table (indexed by id), the pending queue and the active list. */
-#include "scheduler/sched.h"
+#include "scheduler/jobs.h"
 
 #include "common/log.h"
 #include "common/grow.h"
+#include "scheduler/queue.h"
+#include "scheduler/steps.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-job *sched_job(sched *s, uint64_t id)
+/* The scalar fields a job, its row (store_job) and its listing
+ * (Tern__JobInfo) name alike: copied between them field by field. */
+#define JOB_SCALARS(X) X(exit_code) X(attempt) X(submit_ms) X(start_ms) X(end_ms) X(failed_rank) \
+                       X(restarts)
+
+job *sched_job(const sched *s, uint64_t id)
 {
     return id >= 1 && id <= s->njobs ? s->jobs[id - 1] : NULL;
 }
@@ -136,21 +144,28 @@ int sched_job_save(sched *s, job *j)
         .id = j->id,
         .state = (int)j->state,
         .reason = j->reason,
-        .exit_code = j->exit_code,
-        .attempt = j->attempt,
-        .submit_ms = j->submit_ms,
-        .start_ms = j->start_ms,
-        .end_ms = j->end_ms,
-        .failed_rank = j->failed_rank,
         .failed_node = j->failed_node,
-        .restarts = j->restarts,
         .avoid = j->avoid,
     };
+#define TO_ROW(f) row.f = j->f;
+    JOB_SCALARS(TO_ROW)
+#undef TO_ROW
     if (sched_db(s, store_job_update(s->db, &row)) < 0) {
         log_err("job=%llu cannot save: %s", (unsigned long long)j->id, store_errmsg(s->db));
         return -1;
     }
     return 0;
+}
+
+void job_load(job *j, const store_job *row)
+{
+    j->state = (enum job_state)row->state;
+    snprintf(j->reason, sizeof j->reason, "%s", row->reason ? row->reason : "");
+    snprintf(j->failed_node, sizeof j->failed_node, "%s", row->failed_node ? row->failed_node : "");
+    snprintf(j->avoid, sizeof j->avoid, "%s", row->avoid ? row->avoid : "");
+#define FROM_ROW(f) j->f = row->f;
+    JOB_SCALARS(FROM_ROW)
+#undef FROM_ROW
 }
 
 const char *job_reason(const sched *s, const job *j)
@@ -177,14 +192,10 @@ void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, 
     info->spec = spec_copy;
     info->state = (char *)job_state_code(j->state);
     info->reason = (char *)j->reason;
-    info->exit_code = j->exit_code;
-    info->attempt = j->attempt;
-    info->submit_ms = j->submit_ms;
-    info->start_ms = j->start_ms;
-    info->end_ms = j->end_ms;
-    info->failed_rank = j->failed_rank;
+#define TO_INFO(f) info->f = j->f;
+    JOB_SCALARS(TO_INFO)
+#undef TO_INFO
     info->failed_node = (char *)j->failed_node;
-    info->restarts = j->restarts;
     info->est_start_ms = j->state == JOB_PENDING ? j->est_start_ms : 0;
     info->progress = j->progress;
     if (j->placement) {

@@ -1,12 +1,12 @@
-/* Launching an attempt: its MASTER_PORT, the Launch each node gets, and
- * the hold on the nodes after the first until it has started. Node rank 0
- * checks the port is free there (another process may hold it) and says
- * which it took in its Started; the others are launched with that one. */
-#include "scheduler/sched.h"
+/* Launching an attempt, and the Launches of any gang (launch.h). */
+#include "scheduler/launch.h"
 
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "scheduler/attempt.h"
+#include "scheduler/auth.h"
+#include "scheduler/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 
 /* A MASTER_PORT no running attempt with the same master address uses
  * (steps of batch jobs take theirs at random in the same range). */
-uint32_t attempt_pick_port(sched *s, const char *addr)
+uint32_t launch_pick_port(sched *s, const char *addr)
 {
     uint32_t span = s->opt.port_hi - s->opt.port_lo + 1;
     for (uint32_t tries = 0; tries < span; tries++) {
@@ -30,59 +30,81 @@ uint32_t attempt_pick_port(sched *s, const char *addr)
     return s->opt.port_lo;
 }
 
-void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_key *key)
+bool launch_port_ok(const sched *s, uint32_t port)
 {
-    l->job_id = j->id;
-    l->attempt = j->attempt;
-    l->kill_wait_ms = s->opt.kill_wait_ms;
-    l->port_lo = s->opt.port_lo;
-    l->port_hi = s->opt.port_hi;
-    if (auth_job_key(s, j, key))
-        l->job_key = key->sec;
+    return port >= s->opt.port_lo && port <= s->opt.port_hi;
 }
 
-static void send_launch(sched *s, const job *j, size_t k, const char *job_dir, char **names)
+/* The position in j's placement of node rank k of gang 'g'. */
+static size_t gang_node(const launch_gang *g, uint32_t k)
 {
-    const Tern__PlacedNode *pn = j->placement->nodes[k];
-    Tern__Envelope env;
-    Tern__Launch l = TERN__LAUNCH__INIT;
-    curve_key key;
-    wire_init(&env, 0);
-    attempt_launch_init(s, j, &l, &key);
-    l.spec = j->spec;
-    l.node_rank = (uint32_t)k;
-    l.nnodes = (uint32_t)j->placement->n_nodes;
-    l.master_addr = j->placement->master_addr;
-    l.master_port = j->placement->master_port;
-    l.n_gpus = pn->n_gpus;
-    l.gpus = pn->gpus;
-    l.job_dir = (char *)job_dir;
-    l.n_node_names = j->placement->n_nodes;
-    l.node_names = names;
-    l.client_port = jobspec_one_process(j->spec) ? s->client_port : 0;
-    env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
-    env.launch = &l;
-    outbox_add(s, s->workers, &j->nodes[k]->peer, &env, false);
+    return g->node_idx ? g->node_idx[k] : k;
 }
 
-void attempt_launch_nodes(sched *s, job *j, size_t from, size_t to)
+int launch_nodes(sched *s, const job *j, const launch_gang *g, uint32_t from, uint32_t to)
 {
+    char **names = calloc(g->nnodes ? g->nnodes : 1, sizeof *names);
+    if (!names)
+        return -1;
+    for (uint32_t k = 0; k < g->nnodes; k++)
+        names[k] = j->placement->nodes[gang_node(g, k)]->name;
     char job_dir[4096];
     snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
-    char **names = calloc(j->placement->n_nodes, sizeof *names);
-    if (!names) {
-        log_err("job=%llu attempt=%u: out of memory launching", (unsigned long long)j->id,
-                j->attempt);
-        return;   /* its nodes do not report it: lost after the launch grace */
+    Tern__Launch l = TERN__LAUNCH__INIT;
+    curve_key key;
+    l.job_id = j->id;
+    l.attempt = j->attempt;
+    l.step = g->step;
+    l.spec = (Tern__JobSpec *)g->spec;
+    l.kill_wait_ms = s->opt.kill_wait_ms;
+    l.port_lo = s->opt.port_lo;
+    l.port_hi = s->opt.port_hi;
+    if (auth_job_key(s, j, &key))
+        l.job_key = key.sec;
+    l.nnodes = g->nnodes;
+    l.master_addr = (char *)g->master_addr;
+    l.master_port = g->master_port;
+    l.job_dir = job_dir;
+    l.n_node_names = g->nnodes;
+    l.node_names = names;
+    l.client_port = g->client_port;
+    for (uint32_t k = from; k < to; k++) {
+        const Tern__PlacedNode *pn = j->placement->nodes[gang_node(g, k)];
+        l.node_rank = k;
+        l.n_gpus = pn->n_gpus;
+        l.gpus = pn->gpus;
+        outbox_worker(s, &j->nodes[gang_node(g, k)]->peer, 0, TERN__ENVELOPE__BODY_LAUNCH, &l);
     }
-    for (size_t k = 0; k < j->placement->n_nodes; k++)
-        names[k] = j->placement->nodes[k]->name;
-    for (size_t k = from; k < to; k++)
-        send_launch(s, j, k, job_dir, names);
     free(names);
+    return 0;
 }
 
-void attempt_started(sched *s, job *j, const Tern__Started *st)
+/* Sends the Launches of j's attempt to its nodes from..to-1. */
+static void launch_attempt_nodes(sched *s, job *j, uint32_t from, uint32_t to)
+{
+    launch_gang g = {
+        .spec = j->spec,
+        .nnodes = (uint32_t)j->placement->n_nodes,
+        .master_addr = j->placement->master_addr,
+        .master_port = j->placement->master_port,
+        /* srun reaches ternd from a batch script */
+        .client_port = jobspec_one_process(j->spec) ? s->client_port : 0,
+    };
+    /* Out of memory its nodes do not report it: lost after the launch grace. */
+    if (launch_nodes(s, j, &g, from, to) < 0)
+        log_err("job=%llu attempt=%u: out of memory launching", (unsigned long long)j->id,
+                j->attempt);
+}
+
+void launch_attempt(sched *s, job *j)
+{
+    /* The first node checks the master port before the others hear of it
+     * (launch_started). */
+    j->launch_held = j->placement->n_nodes > 1;
+    launch_attempt_nodes(s, j, 0, 1);
+}
+
+void launch_started(sched *s, job *j, const Tern__Started *st)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "attempt=%u uid=%u gid=%u", j->attempt, st->uid, st->gid);
@@ -91,8 +113,7 @@ void attempt_started(sched *s, job *j, const Tern__Started *st)
      * (a late or repeated Started), and not for an attempt that is ending. */
     uint32_t port = st->master_port;
     bool may_move = !j->ending && (j->launch_held || j->placement->n_nodes == 1);
-    if (may_move && port != j->placement->master_port && port >= s->opt.port_lo &&
-        port <= s->opt.port_hi) {
+    if (may_move && port != j->placement->master_port && launch_port_ok(s, port)) {
         log_info("job=%llu attempt=%u: MASTER_PORT %u is held on %s; the ranks use %u",
                  (unsigned long long)j->id, j->attempt, j->placement->master_port,
                  j->placement->nodes[0]->name, port);
@@ -100,12 +121,12 @@ void attempt_started(sched *s, job *j, const Tern__Started *st)
         attempt_save(s, j, JOB_RUNNING);
     }
     if (j->launch_held && !j->ending)
-        attempt_launch_rest(s, j);
+        launch_rest(s, j);
 }
 
-void attempt_launch_rest(sched *s, job *j)
+void launch_rest(sched *s, job *j)
 {
     j->launch_held = false;
     j->launched_mono = clock_mono_ms();
-    attempt_launch_nodes(s, j, 1, j->placement->n_nodes);
+    launch_attempt_nodes(s, j, 1, (uint32_t)j->placement->n_nodes);
 }

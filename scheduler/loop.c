@@ -1,20 +1,22 @@
-/* ternd's event loop and its group commit.
- *
- * One turn: wait for messages; open a transaction; handle every message
- * waiting on both sockets; check timers; place pending jobs; commit; send
- * what the turn produced. A burst of submissions thus costs one fsync, and
- * nothing leaves ternd that the database does not already hold. If the
- * commit fails (a full disk), the turn is rolled back, its clients are told,
- * and the model is rebuilt from the database as it was. */
-#include "scheduler/sched.h"
-
-#include "scheduler/metrics.h"
+/* ternd's event loop and its group commit (loop.h). */
+#include "scheduler/loop.h"
 
 #include "common/clock.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/logfold.h"
 #include "common/ratelimit.h"
+#include "scheduler/agents.h"
+#include "scheduler/attempt.h"
+#include "scheduler/auth.h"
+#include "scheduler/jobs.h"
+#include "scheduler/metrics.h"
+#include "scheduler/nodes.h"
+#include "scheduler/outbox.h"
+#include "scheduler/queue.h"
+#include "scheduler/requests.h"
+#include "scheduler/schedule.h"
+#include "scheduler/waiters.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -67,17 +69,7 @@ static int job_cb(void *arg, const store_job *row)
         tern__job_spec__free_unpacked(spec, NULL);
         return -1;
     }
-    j->state = (enum job_state)row->state;
-    snprintf(j->reason, sizeof j->reason, "%s", row->reason ? row->reason : "");
-    j->exit_code = row->exit_code;
-    j->attempt = row->attempt;
-    j->submit_ms = row->submit_ms;
-    j->start_ms = row->start_ms;
-    j->end_ms = row->end_ms;
-    j->failed_rank = row->failed_rank;
-    snprintf(j->failed_node, sizeof j->failed_node, "%s", row->failed_node ? row->failed_node : "");
-    j->restarts = row->restarts;
-    snprintf(j->avoid, sizeof j->avoid, "%s", row->avoid ? row->avoid : "");
+    job_load(j, row);
 
     store_attempt a = { 0 };
     bool placed = j->state != JOB_PENDING &&
@@ -200,6 +192,35 @@ static void *router(sched *s, bool workers)
     return sock;
 }
 
+/* SIGTERM and SIGINT, blocked, come through the returned descriptor (-1:
+ * none could be made); SIGPIPE is ignored. */
+static int stop_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Writes s->opt.endpoints_file: the endpoints bound, the metrics URL, the
+ * server key and our pid. Returns 0, or -1 logged. */
+static int write_endpoints(sched *s, const char *cep, const char *wep)
+{
+    char buf[1700];
+    const char *murl = metrics_url(s);
+    int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%sserver_key=%s\npid=%d\n", cep,
+                     wep, murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
+                     auth_public(s), (int)getpid());
+    if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0600) < 0) {
+        log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int sched_start(sched *s)
 {
     char err[1024];
@@ -219,14 +240,7 @@ int sched_start(sched *s)
     if (!(s->node_by_name = strmap_new()))
         return -1;
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-
+    s->sigfd = stop_signals();
     s->zctx = zmq_ctx_new();
     if (!s->zctx || auth_start(s) < 0)
         return -1;
@@ -254,17 +268,8 @@ int sched_start(sched *s)
     if (sched_reload(s) < 0)
         return -1;
     metrics_tick(s, clock_mono_ms());   /* the first snapshot, before anyone is told */
-    if (s->opt.endpoints_file) {
-        char buf[1700];
-        const char *murl = metrics_url(s);
-        int n = snprintf(buf, sizeof buf, "client=%s\nworker=%s\n%s%s%sserver_key=%s\npid=%d\n",
-                         cep, wep, murl ? "metrics=" : "", murl ? murl : "", murl ? "\n" : "",
-                         auth_public(s), (int)getpid());
-        if (fs_write_atomic(s->opt.endpoints_file, buf, (size_t)n, 0600) < 0) {
-            log_err("cannot write %s: %s", s->opt.endpoints_file, strerror(errno));
-            return -1;
-        }
-    }
+    if (s->opt.endpoints_file && write_endpoints(s, cep, wep) < 0)
+        return -1;
     log_info("serving clients on %s, workers on %s, state %s", cep, wep, s->opt.state_path);
     if (!s->auth)
         log_warn("authentication is off (no --key): every client is trusted as what it says, "
@@ -284,17 +289,17 @@ static void drain(sched *s, void *sock, bool clients)
         if (rc == -1)
             return;
         if (rc == -2 && clients) {
-            client_malformed(s, &peer, err, now);
+            requests_malformed(s, &peer, err, now);
             continue;
         }
         if (rc == -2) {
-            worker_malformed(s, &peer, err, now);
+            agents_malformed(s, &peer, err, now);
             continue;
         }
         if (clients)
-            client_handle(s, &peer, env, now);
+            requests_handle(s, &peer, env, now);
         else
-            worker_handle(s, &peer, env);
+            agents_handle(s, &peer, env);
         wire_free(env);
     }
 }
@@ -316,7 +321,7 @@ static void sweep(sched *s, int64_t now)
         sched_node_down(s, n, why);
     }
     attempt_time_limits(s, clock_wall_ms());
-    client_expire_waiters(s, now);
+    waiters_expire(s, now);
     logfold_flush(s->folds, now);
 }
 

@@ -1,4 +1,5 @@
 /* ternd: the tern scheduler daemon. */
+#include "scheduler/loop.h"
 #include "scheduler/options.h"
 #include "scheduler/sched.h"
 

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/promhttp.h"
 #include "common/promtext.h"
+#include "scheduler/nodes.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -1,10 +1,11 @@
-/* The node registry: what each worker registered, whether it is alive,
- * and what of it is in use. */
-#include "scheduler/sched.h"
+/* The node registry (nodes.h). */
+#include "scheduler/nodes.h"
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/grow.h"
+#include "scheduler/attempt.h"
+#include "scheduler/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,14 +256,10 @@ void node_send_notice(sched *s, const node *n, int64_t deadline, const char *why
 {
     if (!n->connected)
         return;
-    Tern__Envelope env;
     Tern__Notice nt = TERN__NOTICE__INIT;
-    wire_init(&env, 0);
     nt.deadline_ms = deadline;
     nt.source = (char *)why;
-    env.body_case = TERN__ENVELOPE__BODY_NOTICE;
-    env.notice = &nt;
-    outbox_add(s, s->workers, &n->peer, &env, false);
+    outbox_worker(s, &n->peer, 0, TERN__ENVELOPE__BODY_NOTICE, &nt);
 }
 
 void sched_node_down(sched *s, node *n, const char *why)

@@ -1,11 +1,11 @@
-/* Messages held until the transaction that justifies them is committed:
- * a submitter hears "accepted" only for a job that is on disk, and a worker
- * launches only an attempt that is on disk. */
-#include "scheduler/sched.h"
+/* Messages held until the transaction that justifies them is committed
+ * (outbox.h). */
+#include "scheduler/outbox.h"
 
 #include "common/log.h"
 #include "common/grow.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,17 +53,40 @@ void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env
     m->seq = env->seq;
 }
 
+void outbox_body(sched *s, void *sock, const wire_peer *peer, uint64_t seq,
+                 Tern__Envelope__BodyCase body, const void *msg, bool client)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&tern__envelope__descriptor, (unsigned)body);
+    assert(f && f->descriptor == ((const ProtobufCMessage *)msg)->descriptor);
+    Tern__Envelope env;
+    wire_init(&env, seq);
+    env.body_case = body;
+    /* The oneof's members share one place: the pointer goes where the
+     * field's descriptor says. */
+    memcpy((char *)&env + f->offset, &msg, sizeof msg);
+    outbox_add(s, sock, peer, &env, client);
+}
+
+void outbox_reply(sched *s, const wire_peer *peer, uint64_t seq, Tern__Envelope__BodyCase body,
+                  const void *msg)
+{
+    outbox_body(s, s->clients, peer, seq, body, msg, true);
+}
+
+void outbox_worker(sched *s, const wire_peer *peer, uint64_t seq, Tern__Envelope__BodyCase body,
+                   const void *msg)
+{
+    outbox_body(s, s->workers, peer, seq, body, msg, false);
+}
+
 void outbox_error(sched *s, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
 {
-    char text[1024];
+    wire_errmsg m;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    outbox_add(s, s->clients, peer, wire_error_vfmt(&m, seq, fmt, ap), true);
     va_end(ap);
-    Tern__Envelope env;
-    Tern__Error e;
-    wire_error(&env, &e, seq, text);
-    outbox_add(s, s->clients, peer, &env, true);
 }
 
 static void send_raw(void *sock, const outmsg *m)

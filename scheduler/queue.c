@@ -1,13 +1,12 @@
-/* Who goes next: a queue per user, merged by priority and then fair share
- * (the user who has used the least, decayed over time, goes first);
- * dependencies and array throttles hold jobs out of the queues until they
- * may run, so a pass never walks past jobs that cannot start. */
-#include "scheduler/sched.h"
+/* Who goes next: per-user queues, fair share, dependencies and array
+ * throttles (queue.h). */
+#include "scheduler/queue.h"
 
 #include "common/clock.h"
 #include "common/depend.h"
 #include "common/log.h"
 #include "common/grow.h"
+#include "scheduler/jobs.h"
 
 #include <math.h>
 #include <stdio.h>

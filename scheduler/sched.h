@@ -3,15 +3,35 @@
  * The database (store.h) is the truth; this model is rebuilt from it at start
  * and after a failed commit. One thread runs everything: each turn of the
  * loop handles every waiting message inside one transaction, places pending
- * jobs, commits, and only then sends replies, launches and kills (outbox). */
+ * jobs, commits, and only then sends replies, launches and kills (outbox.h).
+ *
+ * This header holds the types every module shares: the sched itself, its
+ * jobs (with their current attempt and steps), nodes and accounts. Each
+ * module's functions are in its own header, scheduler/X.h for scheduler/X.c:
+ *   loop.h      start, run and stop; the turn and its group commit
+ *   jobs.h      the job table and job lists
+ *   queue.h     who goes next: accounts (fair share), dependencies, arrays
+ *   schedule.h  placing pending jobs: reservation, backfill, preemption
+ *   attempt.h   the life of an attempt: start, rank exits, end, cancel
+ *   launch.h    an attempt's Launches, its master port, the hold on its nodes
+ *   steps.h     srun inside a batch job
+ *   nodes.h     the node registry
+ *   cost.h      what each attempt used and cost (tern show)
+ *   auth.h      who may connect, and what a caller may do
+ *   requests.h  the client endpoint: requests from tern and srun
+ *   submit.h    tern submit
+ *   waiters.h   tern wait: replies held until a job ends
+ *   agents.h    the worker endpoint: messages from tern-worker agents
+ *   outbox.h    what is sent after the commit
+ *   metrics.h, placement.h, store.h
+ * Job pointers stay valid until sched_reload (or sched_finish), node
+ * pointers until sched_finish: the functions that take one never free it. */
 #ifndef TERN_SCHED_H
 #define TERN_SCHED_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/authkeys.h"
-#include "common/curve.h"
 #include "common/jobstate.h"
 #include "common/strmap.h"
 #include "common/wire.h"
@@ -211,17 +231,6 @@ typedef struct sched {
     uint32_t rng;
 } sched;
 
-/* ---- loop.c: start, run, stop ---- */
-/* Opens the database, binds the sockets and loads the state. Returns 0, or
- * -1 after logging why. */
-int sched_start(sched *s);
-/* Runs until SIGTERM/SIGINT. Returns 0. */
-int sched_run(sched *s);
-void sched_finish(sched *s);
-/* Rebuilds jobs (and node usage) from the database; live node connections
- * are kept. Returns 0, or -1 with the reason logged. */
-int sched_reload(sched *s);
-
 /* Notes the result of a store call; a failure dooms this turn's
  * transaction (rolled back, model reloaded). Returns rc. */
 static inline int sched_db(sched *s, int rc)
@@ -232,287 +241,5 @@ static inline int sched_db(sched *s, int rc)
     }
     return rc;
 }
-
-/* ---- auth.c: who may connect, and what a caller may do ---- */
-/* What a request's sender is. With authentication off every client is
- * TRUSTED: taken for the user it says it is, and allowed what an admin is. */
-enum caller_role {
-    CALLER_TRUSTED, CALLER_USER, CALLER_ADMIN, CALLER_WORKER,
-    CALLER_JOB,                    /* a running attempt's key: its job's user, for that job */
-    CALLER_REVOKED,                /* a key no longer authorized, or its attempt ended */
-};
-typedef struct caller {
-    enum caller_role role;
-    char name[AUTHKEY_NAME_MAX + 1]; /* the key's user (a job key: the job's user) */
-    bool admin;                    /* an admin key, or the key of an admin's job */
-    uint64_t job_id;               /* CALLER_JOB: the job it may act on */
-} caller;
-
-/* Reads ternd's key and the authorized keys and starts the ZAP handler;
- * nothing when no key is configured. Returns 0, or -1 (logged). */
-int auth_start(sched *s);
-void auth_stop(sched *s);
-/* Makes a ROUTER socket a CURVE server (when on). Returns 0, or -1. */
-int auth_socket(sched *s, void *sock, bool workers);
-/* ZAP's socket to poll with the others; NULL when off. */
-void *auth_zap(const sched *s);
-/* Answers waiting ZAP requests. */
-void auth_serve(sched *s);
-/* The server's public key ("" when off), for the endpoints file. */
-const char *auth_public(const sched *s);
-/* The CURVE key of j's current attempt (derived from ternd's key, so it
- * survives a restart): its ranks' rendezvous and its srun calls. Returns
- * false when authentication is off. */
-bool auth_job_key(const sched *s, const job *j, curve_key *k);
-/* j's attempt starts or ends: its key may connect, or not any more. */
-void auth_attempt_bound(sched *s, const job *j);
-void auth_attempt_released(sched *s, const job *j);
-void auth_forget_jobs(sched *s);
-/* Who sent a request that arrived from 'peer' on the client socket, by
- * the authorized keys and attempts of now (not of the handshake). */
-void auth_caller(const sched *s, const wire_peer *peer, caller *c);
-/* Whether 'c' may cancel, signal, start steps in or read the environment
- * of 'j': an admin; its user's own key unless an admin submitted it; the
- * key of its running attempt. */
-bool auth_may_manage(const caller *c, const job *j);
-/* The rate-limit bucket of a request: its user in its role ("user:alice",
- * "admin:root": their key and their jobs' keys alike), else its key or its
- * connection. Returns buf. */
-const char *auth_rate_key(const caller *c, const wire_peer *peer, char *buf, size_t len);
-/* The node a worker connection may speak for: its worker key's name ("*":
- * any), "*" with authentication off, NULL when its key is no longer
- * authorized. */
-const char *auth_worker_node(const sched *s, const wire_peer *peer);
-/* "user NAME", "admin NAME", "user NAME (the key of job N)" for messages. */
-const char *auth_caller_name(const caller *c, char *buf, size_t len);
-
-/* ---- outbox.c: messages sent after the commit ---- */
-void outbox_add(sched *s, void *sock, const wire_peer *peer, Tern__Envelope *env, bool client);
-void outbox_error(sched *s, const wire_peer *peer, uint64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void outbox_flush(sched *s);
-/* Drops everything; each client reply becomes an error saying 'why'. */
-void outbox_fail(sched *s, const char *why);
-
-/* ---- jobs.c: the job table and queues ---- */
-job *sched_job(sched *s, uint64_t id);
-/* Takes ownership of 'spec'. Returns the job, or NULL (ENOMEM). */
-job *sched_job_add(sched *s, uint64_t id, Tern__JobSpec *spec);
-void sched_jobs_clear(sched *s);
-void job_list_push(job_list *l, job *j);
-void job_list_remove(job_list *l, job *j);
-/* Puts a pending job into s->pending by priority, then id. */
-void sched_queue_pending(sched *s, job *j);
-/* Inserts j into l by priority, then id, through the links 'prev'/'next'
- * or (aux) 'uprev'/'unext'. */
-void job_list_insert(job_list *l, job *j, bool aux);
-void job_list_unlink(job_list *l, job *j, bool aux);
-/* Writes the job's row; logs and returns -1 on failure (the commit fails). */
-int sched_job_save(sched *s, job *j);
-/* Fills 'info' with pointers into 'j' (valid while j lives and is unchanged).
- * 'spec_copy' receives the spec shown: without environment and script
- * unless 'full'. 'names' must hold placement->n_nodes pointers. */
-void job_info_fill(const job *j, Tern__JobInfo *info, Tern__JobSpec *spec_copy, char **names,
-                   bool full);
-/* What 'tern queue' shows as the reason of a pending job. */
-const char *job_reason(const sched *s, const job *j);
-
-/* ---- queue.c: who goes next (fair-share, dependencies, arrays) ---- */
-/* A job enters PENDING (submit, requeue, reload): into s->pending, and into
- * its user's queue or held. */
-void queue_add(sched *s, job *j);
-/* A job leaves PENDING (start, cancel). */
-void queue_remove(sched *s, job *j);
-/* A job reached a final state: lets out the next task of its array. */
-void queue_job_final(sched *s, job *j);
-/* A running job loaded at start: counts against its array's %N. */
-void queue_note_running(sched *s, job *j);
-/* The first attempt of j started: counts for its array's 'after'. */
-void queue_job_started(sched *s, job *j);
-/* Counts, on each array's first task, its tasks started, done and failed
- * (after a load). */
-void queue_count_arrays(sched *s);
-/* Moves held jobs whose dependencies now hold into their queues. */
-void queue_check_deps(sched *s);
-/* Whether dependency text 'dep' names only jobs that exist. Returns 0, or
- * -1 with the reason. */
-int queue_deps_valid(sched *s, const char *dep, char *err, size_t errlen);
-/* Starts a scheduling pass: every queue's cursor at its head. */
-void queue_pass_begin(sched *s);
-/* The next job of the pass: of the queues' next jobs, the highest
- * priority, then the user with the least usage, then the fewest units
- * running, then the lowest id. NULL when every queue is done. */
-job *queue_pass_next(sched *s);
-/* The attempt of j takes (sign 1) or gives back (-1) its resources: the
- * user's running units, and usage when they come back. */
-void account_run(sched *s, job *j, int sign);
-/* j is a job of its user's not ended (sign 1, at submit and load), or ended
- * (-1): what --max-pending-per-user bounds. */
-void account_count_job(sched *s, const job *j, int sign);
-/* The user's usage now (decayed past plus running), unit-seconds. */
-double account_usage(const account *a, int64_t now_ms, double halflife_s);
-account *account_get(sched *s, const char *user);
-void accounts_clear(sched *s);
-/* Loads the accounts from the database. Returns 0 or -1. */
-int accounts_load(sched *s);
-
-/* ---- schedule.c: placing pending jobs (sched_schedule above) ---- */
-/* The place_request of j (spot and partition rules, nodes to avoid). */
-void job_place_request(sched *s, const job *j, place_request *req, uint8_t *avoid);
-/* The partition bit of a name given with -p; 0 for "", "spot" and
- * "ondemand"; UINT32_MAX for a partition no node has. */
-uint32_t sched_partition_bit(sched *s, const char *name);
-
-/* ---- nodes.c: the node registry ---- */
-node *sched_node(sched *s, const char *name);
-/* Adds a node known by name only (no info yet). Returns NULL on ENOMEM. */
-node *sched_node_add(sched *s, const char *name);
-uint32_t node_cpus(const node *n);
-uint32_t node_gpus(const node *n);
-bool node_usable(const node *n);
-const char *node_state_name(enum node_state st);
-int node_state_parse(const char *s, enum node_state *out);
-/* What 'tern nodes' shows: UNKNOWN (not registered since ternd started),
- * DOWN, DRAIN or UP. */
-const char *node_display_state(const node *n);
-/* Makes 'n' UP again (from DOWN or PREEMPTING), forgetting why it was not
- * and any notice; the caller saves it. */
-void node_up(node *n);
-/* Fills view[0..nnodes) with what placement sees of each node. */
-void sched_place_view(sched *s, place_node *view);
-/* Reads from n->info what the scheduler keeps at hand: spot= and price=
- * labels, each GPU's NVLink island. */
-void node_info_apply(sched *s, node *n);
-/* A spot notice for 'n' (from its worker or 'tern preempt'): the node takes
- * nothing new and every job with a rank on it checkpoints and is requeued.
- * 'deadline' is unix ms. */
-void sched_node_preempt(sched *s, node *n, int64_t deadline, const char *why);
-/* Tells the worker of 'n' of a notice ('tern preempt'); deadline 0
- * withdraws it. */
-void node_send_notice(sched *s, const node *n, int64_t deadline, const char *why);
-/* Ends, as lost, the ranks every running attempt had on 'n'. */
-void node_attempts_lost(sched *s, node *n, const char *why);
-int sched_node_save(sched *s, node *n);
-/* Marks 'n' DOWN with 'why' and fails the attempts that had ranks on it. */
-void sched_node_down(sched *s, node *n, const char *why);
-
-/* ---- schedule.c ---- */
-/* Places pending jobs: in queue order (queue_pass_next) while they fit;
- * when the top job must wait, it may preempt lower-priority --preemptible
- * jobs, gets a reservation (when running jobs will have freed its nodes,
- * from their time limits), and jobs behind it start only where they cannot
- * delay that reservation (backfill). */
-void sched_schedule(sched *s);
-
-/* ---- attempt.c: the life of an attempt ---- */
-/* Starts the attempt of j on the nodes 'choice' (req->nodes of them). */
-int attempt_start(sched *s, job *j, const place_choice *choice);
-/* Takes resources and sets up rank tracking for j->placement. Returns 0, or
- * -1 when a placed node is unknown or memory runs out. */
-int attempt_bind(sched *s, job *j);
-/* A rank of the current attempt exited with 'code'; 'msg' (may be NULL or
- * empty) says why when it could not be started. */
-void attempt_rank_exit(sched *s, job *j, uint32_t rank, int32_t code, const char *node,
-                       const char *msg);
-/* The ranks of j's attempt on 'n' are gone without a report. */
-void attempt_ranks_lost(sched *s, job *j, const node *n, const char *why);
-/* One rank of j's attempt, on 'n', is gone with its node (its worker killed
- * it, cut off from ternd). */
-void attempt_rank_lost(sched *s, job *j, const node *n, uint32_t rank, const char *why);
-/* Tells every rank of the attempt to stop; the job becomes 'end' once they
- * are gone. Does nothing if it is already ending. */
-void attempt_end(sched *s, job *j, enum job_state end, int sig, uint32_t grace_ms,
-                 const char *why);
-/* Sends 'sig' to every rank of j's attempt, on every node. */
-void attempt_signal(sched *s, const job *j, int sig);
-/* Ends jobs that ran past their time limit, after the --signal warning. */
-void attempt_time_limits(sched *s, int64_t now_wall);
-/* Tells the worker of 'n' to stop the ranks of (job_id, attempt): 'sig',
- * then SIGKILL after grace_ms. Nothing is sent to a node not connected. */
-void attempt_send_kill(sched *s, const node *n, uint64_t job_id, uint32_t attempt, int sig,
-                       uint32_t grace_ms, const char *why);
-/* The same for one step (1-based) of the attempt. */
-void attempt_send_kill_step(sched *s, const node *n, uint64_t job_id, uint32_t attempt,
-                            uint32_t step, int sig, uint32_t grace_ms, const char *why);
-/* Ranks an attempt of j tracks: the batch script alone for a batch job. */
-uint32_t attempt_world(const Tern__JobSpec *sp);
-/* Records j's attempt as in state 'st' (its placement too). Returns 0 or -1. */
-int attempt_save(sched *s, const job *j, enum job_state st);
-
-/* ---- launch.c: launching an attempt ---- */
-/* A fresh MASTER_PORT on 'addr' for a job or a step. */
-uint32_t attempt_pick_port(sched *s, const char *addr);
-/* Fills what every Launch of j's attempt carries (ids, kill wait, the
- * master port range, the attempt's key, kept in 'key'). */
-void attempt_launch_init(const sched *s, const job *j, Tern__Launch *l, curve_key *key);
-/* Sends the launches of j's attempt to its nodes from..to-1. */
-void attempt_launch_nodes(sched *s, job *j, size_t from, size_t to);
-/* Node rank 0 of j's attempt started its ranks: the master port it found
- * free goes to the other nodes, launched now, and the uid/gid it ran them as
- * to the audit. */
-void attempt_started(sched *s, job *j, const Tern__Started *st);
-/* Launches the nodes after the first of j's held attempt, with the
- * placement's master port: after its Started, or when none came in time
- * (an older worker, a lost message). */
-void attempt_launch_rest(sched *s, job *j);
-
-/* ---- steps.c: srun inside a batch job ---- */
-/* Starts a step of a running batch job (StepRequest). Returns the step
- * number (1-based), or 0 with 'err' filled. */
-uint32_t step_start(sched *s, const Tern__StepRequest *rq, char *err, size_t errlen);
-/* The step's state into 'info'; NULL when there is no such step. */
-const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id);
-/* The first node of step st->step started its tasks: launch the others
- * with the master port it checked. */
-void step_started(sched *s, job *j, const node *n, const Tern__Started *st);
-/* A task of step 'id' of j's attempt, on 'n', exited with 'code' (one of
- * the first node's before its Started: the others are never launched). */
-void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task, int32_t code,
-                    const char *msg);
-/* Frees the steps of j's attempt (it ended). */
-void steps_free(job *j);
-/* Cancels a pending or running job. Returns 0, or -1 with 'err' filled. */
-int sched_cancel(sched *s, job *j, char *err, size_t errlen);
-/* Answers the waiters of j, if it is final. */
-void sched_wake_waiters(sched *s, job *j);
-/* Index of n in j's placement, or -1. */
-int attempt_node_rank(const job *j, const node *n);
-/* Whether j has an attempt on nodes now (R, CG, or PR winding down). */
-bool job_live(const job *j);
-/* The signal and the grace left for ranks still running of an ending attempt. */
-int ending_signal(const job *j);
-uint32_t ending_grace(const sched *s, const job *j);
-/* Tells every rank of j's attempt to checkpoint and stop (its preempt
- * signal), SIGKILL after grace_ms; the job is then requeued. */
-void attempt_preempt(sched *s, job *j, uint32_t grace_ms, const char *why);
-
-/* ---- cost.c ---- */
-/* Every attempt of j, oldest first, with node-hours and cost. Returns a
- * handle for attempts_info_free and sets *out (free()d by the caller) and
- * *n; NULL with *n = 0 when there are none or memory ran out. */
-void *attempts_info(sched *s, const job *j, Tern__AttemptInfo ***out, size_t *n);
-void attempts_info_free(void *handle, size_t n);
-
-/* ---- client_api.c, worker_api.c ---- */
-/* A request on the client endpoint at monotonic 'now' (ms): its sender is
- * authorized and rate-limited here, per request. */
-void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now);
-/* submit.c: a submission from 'c', answered with its job id or why not. */
-void client_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
-                   Tern__SubmitRequest *rq);
-/* A message on the client endpoint that could not be decoded ('why'):
- * counted against its sender's rate limit, logged folded, answered. */
-void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);
-void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env);
-void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now);
-/* Answers waiters whose deadline passed. */
-void client_expire_waiters(sched *s, int64_t now);
-/* Answers with the jobs; 'full' (one job) includes its attempts, environment
- * and script, whose values the caller 'c' sees when auth_may_manage says so
- * ('c' may be NULL when not 'full');
- * 'next_after' tells the client where the next page starts (0: done). */
-void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
-                       job **jobs, size_t n,
-                       bool full, uint64_t next_after);
 
 #endif

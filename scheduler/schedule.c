@@ -1,5 +1,4 @@
-/* Placing pending jobs: queue order, the top waiting job's reservation,
- * backfill behind it, and preemption of lower-priority --preemptible jobs.
+/* Placing pending jobs (schedule.h).
  *
  * Reservation (EASY backfill): when the top job cannot start, ternd works
  * out when it could — releasing the running jobs in the order their time
@@ -8,10 +7,13 @@
  * nodes; so the reservation never moves later. Without time limits the
  * start is unknown and the jobs behind keep off every node the top job
  * could use. */
-#include "scheduler/sched.h"
+#include "scheduler/schedule.h"
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "scheduler/attempt.h"
+#include "scheduler/nodes.h"
+#include "scheduler/queue.h"
 
 #include <signal.h>
 #include <stdio.h>

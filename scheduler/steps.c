@@ -1,11 +1,11 @@
-/* srun inside a batch job: a step runs tasks on some of the job's nodes,
- * within its allocation, and srun learns how they ended. Steps live as long
- * as the attempt and in memory only (a ternd restart forgets them: their
- * srun is told the step is gone, their tasks end with the batch script). */
-#include "scheduler/sched.h"
+/* srun inside a batch job (steps.h). */
+#include "scheduler/steps.h"
 
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "scheduler/attempt.h"
+#include "scheduler/jobs.h"
+#include "scheduler/launch.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -73,49 +73,21 @@ static int step_nodes(const job *j, const Tern__StepRequest *rq, step *st, char 
 }
 
 /* Sends step 'id' of j (its spec packed in st->held) to the step's nodes
- * from..to-1 with master 'addr':'port'. Returns 0, or -1 when the spec
- * cannot be read back (out of memory). */
+ * from..to-1 with master 'addr':'port'. Returns 0, or -1 when out of
+ * memory. */
 static int step_launch(sched *s, const job *j, uint32_t id, const step *st, const char *addr,
                        uint32_t port, uint32_t from, uint32_t to)
 {
     Tern__JobSpec *spec = tern__job_spec__unpack(NULL, st->held_len, st->held);
-    char **names = calloc(st->nnodes, sizeof *names);
-    if (!spec || !names) {
-        if (spec)
-            tern__job_spec__free_unpacked(spec, NULL);
-        free(names);
+    if (!spec)
         return -1;
-    }
-    char job_dir[4096];
-    snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
-    for (uint32_t k = 0; k < st->nnodes; k++)
-        names[k] = j->placement->nodes[st->node_idx[k]]->name;
-    for (uint32_t k = from; k < to; k++) {
-        const Tern__PlacedNode *pn = j->placement->nodes[st->node_idx[k]];
-        Tern__Envelope env;
-        Tern__Launch l = TERN__LAUNCH__INIT;
-        curve_key key;
-        wire_init(&env, 0);
-        attempt_launch_init(s, j, &l, &key);
-        l.step = id;
-        l.spec = spec;
-        l.node_rank = k;
-        l.nnodes = st->nnodes;
-        l.master_addr = (char *)addr;
-        l.master_port = port;
-        l.n_gpus = pn->n_gpus;
-        l.gpus = pn->gpus;
-        l.job_dir = job_dir;
-        l.n_node_names = st->nnodes;
-        l.node_names = names;
-        l.client_port = s->client_port;
-        env.body_case = TERN__ENVELOPE__BODY_LAUNCH;
-        env.launch = &l;
-        outbox_add(s, s->workers, &j->nodes[st->node_idx[k]]->peer, &env, false);
-    }
+    launch_gang g = {
+        .step = id, .spec = spec, .nnodes = st->nnodes, .node_idx = st->node_idx,
+        .master_addr = addr, .master_port = port, .client_port = s->client_port,
+    };
+    int rc = launch_nodes(s, j, &g, from, to);
     tern__job_spec__free_unpacked(spec, NULL);
-    free(names);
-    return 0;
+    return rc;
 }
 
 /* The address ranks of step 'st' reach its first node at. */
@@ -139,8 +111,7 @@ void step_started(sched *s, job *j, const node *n, const Tern__Started *started)
         return;
     step *st = &j->steps[id - 1];
     uint32_t port = started->master_port;
-    if (!st->held || j->nodes[st->node_idx[0]] != n || port < s->opt.port_lo ||
-        port > s->opt.port_hi)
+    if (!st->held || j->nodes[st->node_idx[0]] != n || !launch_port_ok(s, port))
         return;
     if (step_launch(s, j, id, st, step_addr(j, st), port, 1, st->nnodes) < 0)
         log_err("job=%llu attempt=%u step=%u: out of memory launching its other nodes",
@@ -148,91 +119,116 @@ void step_started(sched *s, job *j, const node *n, const Tern__Started *started)
     step_unhold(st);
 }
 
-/* step_start of 'sp', the request's spec less secrets. */
-static uint32_t start(sched *s, const Tern__StepRequest *rq, const Tern__JobSpec *sp, char *err,
-                      size_t errlen)
+/* Whether step 'sp' may start in job j (NULL: no such job) as 'rq' asks.
+ * Returns 0, or -1 with 'err' filled. */
+static int step_fits(const job *j, const Tern__StepRequest *rq, const Tern__JobSpec *sp,
+                     char *err, size_t errlen)
 {
-    job *j = sched_job(s, rq->job_id);
     if (!j || !jobspec_one_process(j->spec)) {
         snprintf(err, errlen, "srun: job %llu is not a batch or MPI job of this scheduler",
                  (unsigned long long)rq->job_id);
-        return 0;
+        return -1;
     }
     if (j->attempt != rq->attempt || j->state != JOB_RUNNING || j->ending || !j->nodes) {
         snprintf(err, errlen, "srun: job %llu attempt %u is not running", (unsigned long long)j->id,
                  rq->attempt);
-        return 0;
+        return -1;
     }
     if (!sp || jobspec_validate(sp, err, errlen) < 0)
-        return 0;
-    uint64_t want = (uint64_t)sp->tasks_per_node * (sp->cpus_per_task ? sp->cpus_per_task : 1);
-    uint64_t have = (uint64_t)j->spec->tasks_per_node *
-                    (j->spec->cpus_per_task ? j->spec->cpus_per_task : 1);
-    if (want > have) {
+        return -1;
+    uint32_t cpt = sp->cpus_per_task ? sp->cpus_per_task : 1;
+    uint32_t job_cpt = j->spec->cpus_per_task ? j->spec->cpus_per_task : 1;
+    if ((uint64_t)sp->tasks_per_node * cpt > (uint64_t)j->spec->tasks_per_node * job_cpt) {
         snprintf(err, errlen, "srun: %u tasks x %u CPUs per node exceed the job's %u x %u",
-                 sp->tasks_per_node, sp->cpus_per_task ? sp->cpus_per_task : 1,
-                 j->spec->tasks_per_node, j->spec->cpus_per_task ? j->spec->cpus_per_task : 1);
-        return 0;
+                 sp->tasks_per_node, cpt, j->spec->tasks_per_node, job_cpt);
+        return -1;
     }
     if (sp->gpus_per_node > j->spec->gpus_per_node) {
         snprintf(err, errlen, "srun: %u GPUs per node, the job has %u", sp->gpus_per_node,
                  j->spec->gpus_per_node);
-        return 0;
+        return -1;
     }
     if (j->nsteps >= MAX_STEPS) {
         snprintf(err, errlen, "srun: job %llu has run %u steps, the most one attempt may",
                  (unsigned long long)j->id, MAX_STEPS);
-        return 0;
+        return -1;
     }
+    return 0;
+}
+
+/* A new step of j with 'tpn' tasks on each of its nodes (chosen as 'rq'
+ * asks), appended to j->steps. Returns it, or NULL with 'err' filled. */
+static step *step_add(job *j, const Tern__StepRequest *rq, uint32_t tpn, char *err,
+                      size_t errlen)
+{
     step *grown = realloc(j->steps, (j->nsteps + 1) * sizeof *grown);
     if (!grown) {
         snprintf(err, errlen, "ternd: out of memory");
-        return 0;
+        return NULL;
     }
     j->steps = grown;
     step *st = &j->steps[j->nsteps];
     memset(st, 0, sizeof *st);
-    st->tpn = sp->tasks_per_node;
+    st->tpn = tpn;
     if (step_nodes(j, rq, st, err, errlen) < 0 ||
         !(st->exited = calloc((size_t)st->nnodes * st->tpn, 1))) {
         if (!err[0])
             snprintf(err, errlen, "ternd: out of memory");
         free(st->node_idx);
-        return 0;
+        return NULL;
     }
     st->left = st->nnodes * st->tpn;
-    uint32_t id = ++j->nsteps;
-    const char *addr = step_addr(j, st);
-    uint32_t port = attempt_pick_port(s, addr);
-    /* What belongs to the job comes from the job, not from srun: where it
-     * checkpoints, its warning signal, its array ids, its user. */
-    const Tern__JobSpec *js = j->spec;
-    Tern__JobSpec run = *sp;
-    run.name = js->name;
-    run.user = js->user;
-    run.uid = js->uid;
-    run.gid = js->gid;
-    run.admin = js->admin;
-    run.checkpoint_dir = js->checkpoint_dir;
-    run.preempt_signal = js->preempt_signal;
-    run.signal_secs = js->signal_secs;
-    run.max_restarts = js->max_restarts;
-    run.partition = js->partition;
-    run.array_job_id = js->array_job_id;
-    run.array_task_id = js->array_task_id;
-    run.array_task_count = js->array_task_count;
-    run.array_task_min = js->array_task_min;
-    run.array_task_max = js->array_task_max;
-    run.array_limit = js->array_limit;
-    run.batch = false;
-    run.script.len = 0;
-    run.script.data = NULL;
-    run.time_limit_s = 0;
-    run.dependency = "";
-    run.array = "";
-    run.token = "";
+    j->nsteps++;
+    return st;
+}
+
+/* What the tasks of a step run: srun's 'sp' into 'run', with what belongs
+ * to the job from the job 'js', not from srun: where it checkpoints, its
+ * warning signal, its array ids, its user. 'run' borrows their strings. */
+static void step_spec(const Tern__JobSpec *js, const Tern__JobSpec *sp, Tern__JobSpec *run)
+{
+    *run = *sp;
+    run->name = js->name;
+    run->user = js->user;
+    run->uid = js->uid;
+    run->gid = js->gid;
+    run->admin = js->admin;
+    run->checkpoint_dir = js->checkpoint_dir;
+    run->preempt_signal = js->preempt_signal;
+    run->signal_secs = js->signal_secs;
+    run->max_restarts = js->max_restarts;
+    run->partition = js->partition;
+    run->array_job_id = js->array_job_id;
+    run->array_task_id = js->array_task_id;
+    run->array_task_count = js->array_task_count;
+    run->array_task_min = js->array_task_min;
+    run->array_task_max = js->array_task_max;
+    run->array_limit = js->array_limit;
+    run->batch = false;
+    run->script.len = 0;
+    run->script.data = NULL;
+    run->time_limit_s = 0;
+    run->dependency = "";
+    run->array = "";
+    run->token = "";
     /* (launcher mpi marks an Open MPI daemon: tern-rsh's) */
-    run.launcher = jobspec_mpi(sp) && jobspec_mpi(js) ? "mpi" : "direct";
+    run->launcher = jobspec_mpi(sp) && jobspec_mpi(js) ? "mpi" : "direct";
+}
+
+/* step_start of 'sp', the request's spec less secrets. */
+static uint32_t start(sched *s, const Tern__StepRequest *rq, const Tern__JobSpec *sp, char *err,
+                      size_t errlen)
+{
+    job *j = sched_job(s, rq->job_id);
+    step *st;
+    if (step_fits(j, rq, sp, err, errlen) < 0 ||
+        !(st = step_add(j, rq, sp->tasks_per_node, err, errlen)))
+        return 0;
+    uint32_t id = j->nsteps;
+    const char *addr = step_addr(j, st);
+    uint32_t port = launch_pick_port(s, addr);
+    Tern__JobSpec run;
+    step_spec(j->spec, sp, &run);
     /* The first node checks the master port before the others hear of it
      * (step_started); the spec waits packed until then. */
     st->held_len = tern__job_spec__get_packed_size(&run);
@@ -255,7 +251,7 @@ static uint32_t start(sched *s, const Tern__StepRequest *rq, const Tern__JobSpec
 
 const step *step_get(const sched *s, uint64_t job_id, uint32_t attempt, uint32_t id)
 {
-    const job *j = job_id >= 1 && job_id <= s->njobs ? s->jobs[job_id - 1] : NULL;
+    const job *j = sched_job(s, job_id);
     if (!j || j->attempt != attempt || id == 0 || id > j->nsteps)
         return NULL;
     return &j->steps[id - 1];
@@ -272,11 +268,7 @@ void step_task_exit(sched *s, job *j, const node *n, uint32_t id, uint32_t task,
         return;
     /* Its first node could not start it: the others never will. */
     if (st->held) {
-        for (uint32_t t = st->tpn; t < st->nnodes * st->tpn; t++)
-            if (!st->exited[t]) {
-                st->exited[t] = 1;
-                st->left--;
-            }
+        st->left -= attempt_mark_exited(st->exited, st->tpn, st->nnodes * st->tpn);
         step_unhold(st);
     }
     st->exited[task] = 1;

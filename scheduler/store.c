@@ -97,6 +97,17 @@ static int fail(store *st, const char *what)
     return -1;
 }
 
+/* The end of a walk over the rows of 's' (rc: its last step): an error
+ * of SQLite's, unless the callback stopped it with 'res'. Returns res, or
+ * -1 with store_errmsg set. */
+static int walk_end(store *st, sqlite3_stmt *s, int rc, int res, const char *what)
+{
+    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        res = fail(st, what);
+    sqlite3_reset(s);
+    return res;
+}
+
 const char *store_errmsg(store *st)
 {
     return st->err;
@@ -403,10 +414,7 @@ int store_jobs_load(store *st, int (*fn)(void *arg, const store_job *j), void *a
         if ((res = fn(arg, &j)) != 0)
             break;
     }
-    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        res = fail(st, "load jobs");
-    sqlite3_reset(s);
-    return res;
+    return walk_end(st, s, rc, res, "load jobs");
 }
 
 int store_attempt_put(store *st, const store_attempt *a)
@@ -521,10 +529,7 @@ int store_nodes_load(store *st, int (*fn)(void *arg, const store_node *n), void 
         if ((res = fn(arg, &n)) != 0)
             break;
     }
-    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        res = fail(st, "load nodes");
-    sqlite3_reset(s);
-    return res;
+    return walk_end(st, s, rc, res, "load nodes");
 }
 
 int store_events_of(store *st, uint64_t job_id, const char *kind,
@@ -539,10 +544,7 @@ int store_events_of(store *st, uint64_t job_id, const char *kind,
         if ((res = fn(arg, sqlite3_column_int64(s, 0), d ? d : "")) != 0)
             break;
     }
-    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        res = fail(st, "load events");
-    sqlite3_reset(s);
-    return res;
+    return walk_end(st, s, rc, res, "load events");
 }
 
 int store_account_put(store *st, const char *user, double usage, int64_t at_ms)
@@ -564,10 +566,7 @@ int store_accounts_load(store *st,
         if ((res = fn(arg, (const char *)sqlite3_column_text(s, 0), sqlite3_column_double(s, 1),
                       sqlite3_column_int64(s, 2))) != 0)
             break;
-    if (res == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        res = fail(st, "load accounts");
-    sqlite3_reset(s);
-    return res;
+    return walk_end(st, s, rc, res, "load accounts");
 }
 
 int store_event(store *st, uint64_t job_id, const char *node, const char *kind,

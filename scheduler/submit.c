@@ -1,11 +1,15 @@
-/* tern submit: a job (or an array of them) checked, bounded per user,
- * stored and queued; a retried submission finds the job it made. */
-#include "scheduler/sched.h"
+/* tern submit (submit.h). */
+#include "scheduler/submit.h"
 
 #include "common/arrayspec.h"
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
+#include "scheduler/jobs.h"
+#include "scheduler/nodes.h"
+#include "scheduler/outbox.h"
+#include "scheduler/queue.h"
+#include "scheduler/schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +29,10 @@ static Tern__JobSpec *spec_own(const Tern__JobSpec *spec, uint8_t **packed, size
 static void reply_submitted(sched *s, const wire_peer *peer, uint64_t seq, uint64_t id,
                             uint32_t count)
 {
-    Tern__Envelope env;
     Tern__SubmitReply r = TERN__SUBMIT_REPLY__INIT;
-    wire_init(&env, seq);
     r.job_id = id;
     r.count = count;
-    env.body_case = TERN__ENVELOPE__BODY_SUBMITTED;
-    env.submitted = &r;
-    outbox_add(s, s->clients, peer, &env, true);
+    outbox_reply(s, peer, seq, TERN__ENVELOPE__BODY_SUBMITTED, &r);
 }
 
 /* Adds job 'id' of 'spec' (a copy is kept), stored and queued. Returns 0,
@@ -109,11 +109,12 @@ static void scoped_token(const Tern__JobSpec *filled, char *out, size_t len)
              filled->token ? filled->token : "");
 }
 
-/* The per-user bounds of a submission of 'count' jobs whose task indexes go
- * up to 'max_index' (arrays). */
-static int user_bounds(sched *s, const Tern__JobSpec *filled, uint32_t count, uint32_t max_index,
-                       char *err, size_t errlen)
+/* The bounds of a submission of the tasks 'arr' (none: one job) of
+ * 'filled': the array's indexes, and the user's jobs not ended. */
+static int submit_bounds(sched *s, const Tern__JobSpec *filled, const arrayspec *arr, char *err,
+                         size_t errlen)
 {
+    uint32_t max_index = arr->count ? arr->ids[arr->count - 1] : 0;
     if (filled->array && filled->array[0] && max_index >= s->opt.max_array_size) {
         snprintf(err, errlen, "--array %s: task index %u is above this cluster's limit (ternd "
                  "--max-array-size %u: indexes 0 to %u)", filled->array, max_index,
@@ -121,7 +122,7 @@ static int user_bounds(sched *s, const Tern__JobSpec *filled, uint32_t count, ui
         return -1;
     }
     account *a = account_get(s, filled->user);
-    uint32_t limit = s->opt.max_pending_per_user;
+    uint32_t limit = s->opt.max_pending_per_user, count = arr->count ? arr->count : 1;
     /* Admins (and everyone, with authentication off) are not bounded. */
     if (limit && a && !filled->admin && (uint64_t)a->unfinished + count > limit) {
         snprintf(err, errlen, "user %s has %u jobs queued or running and may have at most %u "
@@ -132,11 +133,88 @@ static int user_bounds(sched *s, const Tern__JobSpec *filled, uint32_t count, ui
     return 0;
 }
 
-void client_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
-                   Tern__SubmitRequest *rq)
+/* Whether the tasks 'arr' of 'filled' fit what one array may hold in all. */
+static int array_fits(const Tern__JobSpec *filled, const arrayspec *arr, char *err, size_t errlen)
+{
+    /* Every task keeps its own copy of the job description. */
+    size_t each = tern__job_spec__get_packed_size(filled);
+    if (arr->count && (uint64_t)each * arr->count > MAX_ARRAY_BYTES) {
+        snprintf(err, errlen, "--array %s: %u tasks of a %zu-byte job description exceed "
+                 "%u MiB; use fewer tasks or a smaller environment", filled->array, arr->count,
+                 each, MAX_ARRAY_BYTES >> 20);
+        return -1;
+    }
+    return 0;
+}
+
+/* 'spec' as ternd keeps it, into 'filled' (a shallow copy: the request's
+ * strings stay its own): who submits it, by the caller 'c', and ternd's
+ * defaults; 'outpat' (len bytes) holds the default output pattern. */
+static void submit_fill(sched *s, const caller *c, const Tern__JobSpec *spec,
+                        Tern__JobSpec *filled, char *outpat, size_t len)
+{
+    *filled = *spec;
+    filled->admin = c->role == CALLER_TRUSTED || c->admin;
+    /* With authentication the key says who submits, whatever the spec says;
+     * the uid and gid are the node's to resolve (the audit shows what they
+     * ran as), never the client's to claim. */
+    if (c->role != CALLER_TRUSTED)
+        filled->user = (char *)c->name;
+    filled->uid = filled->gid = 0;
+    if (!filled->stdout_pattern || !filled->stdout_pattern[0]) {
+        snprintf(outpat, len, "%s/%%j/rank-%%t.out", s->opt.log_dir);
+        filled->stdout_pattern = outpat;
+    }
+    if (!filled->launcher || !filled->launcher[0])
+        filled->launcher = "direct";
+    /* Spot nodes vanish at a notice: a job that asks for them is preemptible. */
+    if (filled->partition && strcmp(filled->partition, "spot") == 0)
+        filled->preemptible = true;
+    /* The array fields are ternd's to fill, never the client's. */
+    filled->array_job_id = 0;
+    filled->array_task_id = filled->array_task_count = filled->array_task_min = 0;
+    filled->array_task_max = filled->array_limit = 0;
+}
+
+/* Adds the jobs of a submission from id 'id' on: one of 'filled', or a
+ * task of it for each of 'arr'; the first keeps 'token' (NULL: none).
+ * Returns 0, or -1 when memory runs out (the turn must roll back). */
+static int submit_jobs(sched *s, Tern__JobSpec *filled, const arrayspec *arr, uint64_t id,
+                       const char *token)
+{
+    uint32_t count = arr->count ? arr->count : 1;
+    for (uint32_t k = 0; k < count; k++) {
+        if (arr->count) {
+            filled->array_job_id = id;
+            filled->array_task_id = arr->ids[k];
+            filled->array_task_count = arr->count;
+            filled->array_task_min = arr->ids[0];
+            filled->array_task_max = arr->ids[arr->count - 1];
+            filled->array_limit = arr->limit;
+        }
+        if (job_create(s, id + k, filled, k ? NULL : token) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A retry of a submission ternd already took (its scoped 'token' is
+ * stored): answered with the job it made. Returns whether it was one. */
+static bool submit_retried(sched *s, const wire_peer *peer, uint64_t seq, const char *token)
+{
+    uint64_t existing;
+    if (sched_db(s, store_job_by_token(s->db, token, &existing)) != 1)
+        return false;
+    const job *e = sched_job(s, existing);
+    reply_submitted(s, peer, seq, existing, e ? e->spec->array_task_count : 0);
+    return true;
+}
+
+void submit_request(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                    const Tern__SubmitRequest *rq)
 {
     char err[512];
-    Tern__JobSpec *spec = rq->spec;
+    const Tern__JobSpec *spec = rq->spec;
     if (c->role == CALLER_USER && strcmp(c->name, "root") == 0) {
         outbox_error(s, peer, seq, "ternd: a user key named 'root' cannot submit: jobs run as "
                                    "root only when an admin key submits them");
@@ -146,84 +224,31 @@ void client_submit(sched *s, const wire_peer *peer, const caller *c, uint64_t se
         outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
     }
-    /* Defaults filled in a shallow copy: the request's strings are its own. */
-    Tern__JobSpec filled = *spec;
-    filled.admin = c->role == CALLER_TRUSTED || c->admin;
-    /* With authentication the key says who submits, whatever the spec says;
-     * the uid and gid are the node's to resolve (the audit shows what they
-     * ran as), never the client's to claim. */
-    if (c->role != CALLER_TRUSTED)
-        filled.user = (char *)c->name;
-    filled.uid = filled.gid = 0;
+    Tern__JobSpec filled;
+    char outpat[4200];
+    submit_fill(s, c, spec, &filled, outpat, sizeof outpat);
     char token[JOBSPEC_MAX_NAME + 160];   /* a user name, a 128-byte token */
     scoped_token(&filled, token, sizeof token);
-    if (spec->token && spec->token[0]) {
-        uint64_t existing;
-        int found = sched_db(s, store_job_by_token(s->db, token, &existing));
-        if (found == 1) {   /* a retry of a submission we already took */
-            const job *e = sched_job(s, existing);
-            reply_submitted(s, peer, seq, existing, e ? e->spec->array_task_count : 0);
-            return;
-        }
-    }
+    bool tokened = spec->token && spec->token[0];
+    if (tokened && submit_retried(s, peer, seq, token))
+        return;
     arrayspec arr = { 0 };
     if (spec->array && spec->array[0] && arrayspec_parse(spec->array, &arr, err, sizeof err) < 0) {
         outbox_error(s, peer, seq, "invalid job: %s", err);
         return;
     }
-    uint32_t count = arr.count ? arr.count : 1;
-    if (user_bounds(s, &filled, count, arr.count ? arr.ids[arr.count - 1] : 0, err,
-                    sizeof err) < 0 ||
-        submit_check(s, spec, err, sizeof err) < 0) {
-        outbox_error(s, peer, seq, "%s", err);
-        arrayspec_free(&arr);
-        return;
-    }
-
     uint64_t id = s->njobs + 1;
-    char outpat[4200];
-    if (!filled.stdout_pattern || !filled.stdout_pattern[0]) {
-        snprintf(outpat, sizeof outpat, "%s/%%j/rank-%%t.out", s->opt.log_dir);
-        filled.stdout_pattern = outpat;
+    if (submit_bounds(s, &filled, &arr, err, sizeof err) < 0 ||
+        submit_check(s, spec, err, sizeof err) < 0 ||
+        array_fits(&filled, &arr, err, sizeof err) < 0) {
+        outbox_error(s, peer, seq, "%s", err);
+    } else if (submit_jobs(s, &filled, &arr, id, tokened ? token : NULL) < 0) {
+        /* The turn rolls back: none of the array is kept. */
+        sched_db(s, -1);
+        outbox_error(s, peer, seq, "ternd: out of memory");
+    } else {
+        s->dirty = true;
+        reply_submitted(s, peer, seq, id, arr.count);
     }
-    if (!filled.launcher || !filled.launcher[0])
-        filled.launcher = "direct";
-    /* Spot nodes vanish at a notice: a job that asks for them is preemptible. */
-    if (filled.partition && strcmp(filled.partition, "spot") == 0)
-        filled.preemptible = true;
-    /* The array fields are ternd's to fill, never the client's. */
-    filled.array_job_id = 0;
-    filled.array_task_id = filled.array_task_count = filled.array_task_min = 0;
-    filled.array_task_max = filled.array_limit = 0;
-    /* Every task keeps its own copy of the job description. */
-    size_t each = tern__job_spec__get_packed_size(&filled);
-    if (arr.count && (uint64_t)each * arr.count > MAX_ARRAY_BYTES) {
-        outbox_error(s, peer, seq, "--array %s: %u tasks of a %zu-byte job description exceed "
-                     "%u MiB; use fewer tasks or a smaller environment", spec->array, arr.count,
-                     each, MAX_ARRAY_BYTES >> 20);
-        arrayspec_free(&arr);
-        return;
-    }
-    for (uint32_t k = 0; k < count; k++) {
-        if (arr.count) {
-            filled.array_job_id = id;
-            filled.array_task_id = arr.ids[k];
-            filled.array_task_count = arr.count;
-            filled.array_task_min = arr.ids[0];
-            filled.array_task_max = arr.ids[arr.count - 1];
-            filled.array_limit = arr.limit;
-        }
-        const char *tok = !k && spec->token && spec->token[0] ? token : NULL;
-        if (job_create(s, id + k, &filled, tok) < 0) {
-            /* The turn rolls back: none of the array is kept. */
-            sched_db(s, -1);
-            outbox_error(s, peer, seq, "ternd: out of memory");
-            arrayspec_free(&arr);
-            return;
-        }
-    }
-    uint32_t tasks = arr.count;
     arrayspec_free(&arr);
-    s->dirty = true;
-    reply_submitted(s, peer, seq, id, tasks);
 }

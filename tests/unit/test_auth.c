@@ -7,7 +7,7 @@
 #include "common/jobspec.h"
 #include "common/logfold.h"
 #include "common/ratelimit.h"
-#include "scheduler/sched.h"
+#include "scheduler/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>

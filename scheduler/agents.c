@@ -1,17 +1,18 @@
-/* Messages from tern-worker on the worker endpoint: registration,
- * heartbeats carrying the state of every attempt on the node, rank exits.
- *
- * A worker reports an attempt until told to forget it, so an exit lost in a
- * crash of either side is reported again. Reports about attempts the
- * scheduler has moved on from are fenced: running ranks of such an attempt
- * are killed, never counted. */
-#include "scheduler/sched.h"
+/* The worker endpoint: messages from the tern-worker agents (agents.h). */
+#include "scheduler/agents.h"
 
 #include "common/clock.h"
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "common/logfold.h"
 #include "common/parse.h"
+#include "scheduler/attempt.h"
+#include "scheduler/auth.h"
+#include "scheduler/jobs.h"
+#include "scheduler/launch.h"
+#include "scheduler/nodes.h"
+#include "scheduler/outbox.h"
+#include "scheduler/steps.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -201,29 +202,14 @@ static bool reported(Tern__AttemptStatus *const *attempts, size_t n, const job *
     return false;
 }
 
-static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern__Register *r)
+/* Node 'n' registered with 'r' from 'peer': it takes 'info' (owned) and
+ * the connection. Returns whether this was a repeat of the same worker
+ * process's registration (a worker repeats it until answered; a repeat
+ * may predate launches sent since, so it proves nothing lost). */
+static bool node_registered(sched *s, node *n, const wire_peer *peer, const Tern__Register *r,
+                            Tern__NodeInfo *info)
 {
-    const char *bad = check_info(peer, r->node);
-    if (!bad && r->n_attempts > MAX_ATTEMPTS_REPORTED)
-        bad = "too many attempts reported";
-
-    if (bad) {
-        log_warn("registration refused: %s", bad);
-        wire_send_error(s->workers, peer, seq, "registration refused: %s", bad);
-        return;
-    }
-    Tern__NodeInfo *info = info_copy(r->node);
-    node *n = sched_node(s, r->node->name);
-    if (!info || (!n && !(n = sched_node_add(s, r->node->name)))) {
-        if (info)
-            tern__node_info__free_unpacked(info, NULL);
-        log_err("node=%s cannot register: out of memory", r->node->name);
-        return;
-    }
     bool restarted = n->connected && n->incarnation != r->incarnation;
-    /* A worker repeats its registration until answered; a repeat from the
-     * same process may predate launches sent since, so it proves nothing
-     * lost. */
     bool repeat = n->connected && n->incarnation == r->incarnation;
     if (n->info)
         tern__node_info__free_unpacked(n->info, NULL);
@@ -246,7 +232,30 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
         log_info("node=%s registered addr=%s cpus=%u gpus=%zu%s", n->name, n->info->addr,
                  n->info->cpus, n->info->n_gpus, restarted ? " (worker restarted)" : "");
     }
+    return repeat;
+}
 
+static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern__Register *r)
+{
+    const char *bad = check_info(peer, r->node);
+    if (!bad && r->n_attempts > MAX_ATTEMPTS_REPORTED)
+        bad = "too many attempts reported";
+
+    if (bad) {
+        log_warn("registration refused: %s", bad);
+        wire_send_error(s->workers, peer, seq, "registration refused: %s", bad);
+        return;
+    }
+    Tern__NodeInfo *info = info_copy(r->node);
+    node *n = sched_node(s, r->node->name);
+    if (!info || (!n && !(n = sched_node_add(s, r->node->name)))) {
+        if (info)
+            tern__node_info__free_unpacked(info, NULL);
+        log_err("node=%s cannot register: out of memory", r->node->name);
+        return;
+    }
+    bool repeat = node_registered(s, n, peer, r, info);
+    bool noticed = r->notice && r->notice->deadline_ms > 0;
     /* The notice first: an exit 75 it reports was a warned one. */
     if (noticed)
         apply_notice(s, n, r->notice);
@@ -261,15 +270,36 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
             attempt_ranks_lost(s, j, n, "worker does not have them (restarted?)");
     }
 
-    Tern__Envelope env;
     Tern__Registered ok = TERN__REGISTERED__INIT;
-    wire_init(&env, seq);
     ok.scheduler_incarnation = s->incarnation;
     ok.heartbeat_ms = s->opt.heartbeat_ms;
-    env.body_case = TERN__ENVELOPE__BODY_REGISTERED;
-    env.registered = &ok;
-    outbox_add(s, s->workers, peer, &env, false);
+    outbox_worker(s, peer, seq, TERN__ENVELOPE__BODY_REGISTERED, &ok);
     s->dirty = true;
+}
+
+/* An attempt launched on 'n' a while ago that its worker does not report
+ * in 'hb' never reached it (a lost or refused Launch): its ranks will not
+ * come. Nodes after the first are launched once the first has started, or
+ * after that while without its Started. */
+static void launches_overdue(sched *s, const node *n, const Tern__Heartbeat *hb)
+{
+    int64_t grace = 3 * (int64_t)s->opt.heartbeat_ms + 2000;
+    for (job *j = s->active.head, *next; j; j = next) {
+        next = j->next;
+        int k = attempt_node_rank(j, n);
+        bool late = n->last_seen - j->launched_mono > grace;
+        if (k > 0 && j->launch_held) {
+            if (late) {
+                log_warn("job=%llu attempt=%u: no Started from %s in %lld ms; launching the "
+                         "other nodes on MASTER_PORT %u", (unsigned long long)j->id, j->attempt,
+                         j->nodes[0]->name, (long long)grace, j->placement->master_port);
+                launch_rest(s, j);
+            }
+            continue;
+        }
+        if (k >= 0 && late && !reported(hb->attempts, hb->n_attempts, j))
+            attempt_ranks_lost(s, j, n, "the worker never started them");
+    }
 }
 
 /* An idle node hears from ternd at least every ACK_EVERY heartbeats. */
@@ -278,16 +308,12 @@ static void handle_register(sched *s, const wire_peer *peer, uint64_t seq, Tern_
 static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern__Heartbeat *hb)
 {
     node *n = peer_node(s, peer);
-    Tern__Envelope env;
     Tern__HeartbeatAck ack = TERN__HEARTBEAT_ACK__INIT;
-    wire_init(&env, seq);
     ack.scheduler_incarnation = s->incarnation;
-    env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT_ACK;
-    env.heartbeat_ack = &ack;
     if (!n || !n->connected || n->incarnation != hb->incarnation ||
         hb->n_attempts > MAX_ATTEMPTS_REPORTED) {
         ack.reregister = true;
-        outbox_add(s, s->workers, peer, &env, false);
+        outbox_worker(s, peer, seq, TERN__ENVELOPE__BODY_HEARTBEAT_ACK, &ack);
         return;
     }
     n->last_seen = clock_mono_ms();
@@ -310,33 +336,14 @@ static void handle_heartbeat(sched *s, const wire_peer *peer, uint64_t seq, Tern
         }
         ack.forget = ptrs;
     }
-    /* An attempt launched here a while ago that the worker does not report
-     * never reached it (a lost or refused Launch): its ranks will not come.
-     * Nodes after the first are launched once the first has started. */
-    int64_t grace = 3 * (int64_t)s->opt.heartbeat_ms + 2000;
-    for (job *j = s->active.head, *next; j; j = next) {
-        next = j->next;
-        int k = attempt_node_rank(j, n);
-        bool late = n->last_seen - j->launched_mono > grace;
-        if (k > 0 && j->launch_held) {
-            if (late) {
-                log_warn("job=%llu attempt=%u: no Started from %s in %lld ms; launching the "
-                         "other nodes on MASTER_PORT %u", (unsigned long long)j->id, j->attempt,
-                         j->nodes[0]->name, (long long)grace, j->placement->master_port);
-                attempt_launch_rest(s, j);
-            }
-            continue;
-        }
-        if (k >= 0 && late && !reported(hb->attempts, hb->n_attempts, j))
-            attempt_ranks_lost(s, j, n, "the worker never started them");
-    }
+    launches_overdue(s, n, hb);
     /* Nothing to say: an ack only now and then, so that 10,000 idle nodes
      * cost ternd half the messages. */
     int64_t keepalive = ACK_EVERY * (int64_t)s->opt.heartbeat_ms;
     if (n->ack_within_ms && n->ack_within_ms < keepalive)
         keepalive = n->ack_within_ms;
     if (ack.n_forget || n->last_seen - n->last_ack >= keepalive - (int64_t)s->opt.heartbeat_ms / 2) {
-        outbox_add(s, s->workers, peer, &env, false);
+        outbox_worker(s, peer, seq, TERN__ENVELOPE__BODY_HEARTBEAT_ACK, &ack);
         n->last_ack = n->last_seen;
     }
     free(refs);
@@ -374,10 +381,10 @@ static void handle_started(sched *s, const wire_peer *peer, const Tern__Started 
     if (st->step)
         step_started(s, j, n, st);
     else if (j->nodes[0] == n)   /* (live_job found n among the attempt's nodes) */
-        attempt_started(s, j, st);
+        launch_started(s, j, st);
 }
 
-void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
+void agents_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
 {
     /* The routing id is the node's name, or whatever bytes a peer chose. */
     char who[NODE_NAME_MAX + 16] = "node ";
@@ -392,7 +399,7 @@ void worker_malformed(sched *s, const wire_peer *peer, const char *why, int64_t 
         wire_send_error(s->workers, peer, 0, "ternd: %s", why);
 }
 
-void worker_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
+void agents_handle(sched *s, const wire_peer *peer, Tern__Envelope *env)
 {
     /* A worker key named for one node speaks for that node alone (its
      * routing id is the node's name). */

@@ -1,28 +1,29 @@
-/* Requests from the tern CLI (and any client) on the client endpoint. */
-#include "scheduler/sched.h"
+/* The client endpoint: requests from tern and srun (requests.h). */
+#include "scheduler/requests.h"
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/logfold.h"
 #include "common/ratelimit.h"
 #include "common/grow.h"
+#include "scheduler/attempt.h"
+#include "scheduler/cost.h"
+#include "scheduler/jobs.h"
+#include "scheduler/nodes.h"
+#include "scheduler/outbox.h"
+#include "scheduler/steps.h"
+#include "scheduler/submit.h"
+#include "scheduler/waiters.h"
 
 #include <stdio.h>
 #include <xxhash.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_WAIT_MS 60000u
 #define JOBS_PAGE 10000u
 #define JOBS_PAGE_BYTES (4u << 20)
-#define MAX_WAITERS 100000u
 #define DEFAULT_NOTICE_S 30u       /* tern preempt without --in */
 #define MAX_NOTICE_S 86400u
-
-static void reply(sched *s, const wire_peer *peer, Tern__Envelope *env)
-{
-    outbox_add(s, s->clients, peer, env, true);
-}
 
 /* j's environment as its names alone, for a caller who may not see the
  * values: a copy in one allocation (names[] then the strings), freed with
@@ -46,8 +47,22 @@ static char **env_names(const Tern__JobSpec *sp)
     return names;
 }
 
-void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
-                       job **jobs, size_t n, bool full, uint64_t next_after)
+/* The audit's fingerprint of j's spec as submitted into 'hash' (at least
+ * 17 bytes); "" when out of memory. */
+static void spec_hash(const job *j, char *hash, size_t len)
+{
+    size_t plen = tern__job_spec__get_packed_size(j->spec);
+    uint8_t *buf = malloc(plen ? plen : 1);
+    hash[0] = '\0';
+    if (!buf)
+        return;
+    tern__job_spec__pack(j->spec, buf);
+    snprintf(hash, len, "%016llx", (unsigned long long)XXH3_64bits(buf, plen));
+    free(buf);
+}
+
+void requests_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
+                         job **jobs, size_t n, bool full, uint64_t next_after)
 {
     char **hidden = NULL;
     full = full && n == 1;   /* environment and script: one job at a time */
@@ -86,28 +101,17 @@ void client_reply_jobs(sched *s, const wire_peer *peer, const caller *c, uint64_
     char hash[24] = "";
     if (full)
         held = attempts_info(s, jobs[0], &infos[0].attempts, &infos[0].n_attempts);
-    /* The audit's fingerprint of the job as submitted. It covers the
-     * environment and script: not for those who may not see them, who
-     * could test guesses against it. */
+    /* The fingerprint covers the environment and script: not for those who
+     * may not see them, who could test guesses against it. */
     if (full && !hidden) {
-        size_t len = tern__job_spec__get_packed_size(jobs[0]->spec);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (buf) {
-            tern__job_spec__pack(jobs[0]->spec, buf);
-            snprintf(hash, sizeof hash, "%016llx", (unsigned long long)XXH3_64bits(buf, len));
-            free(buf);
-        }
+        spec_hash(jobs[0], hash, sizeof hash);
         infos[0].spec_hash = hash;
     }
-    Tern__Envelope env;
     Tern__JobsReply r = TERN__JOBS_REPLY__INIT;
-    wire_init(&env, seq);
     r.n_jobs = n;
     r.jobs = ptrs;
     r.next_after = next_after;
-    env.body_case = TERN__ENVELOPE__BODY_JOBS;
-    env.jobs = &r;
-    reply(s, peer, &env);
+    outbox_reply(s, peer, seq, TERN__ENVELOPE__BODY_JOBS, &r);
     if (held) {
         free(infos[0].attempts);
         attempts_info_free(held, infos[0].n_attempts);
@@ -162,7 +166,7 @@ static void handle_jobs(sched *s, const wire_peer *peer, const caller *c, uint64
             free(list);
             return;
         }
-        client_reply_jobs(s, peer, c, seq, list, n, n == 1 && !rq->brief, 0);
+        requests_reply_jobs(s, peer, c, seq, list, n, n == 1 && !rq->brief, 0);
         free(list);
         return;
     }
@@ -188,7 +192,7 @@ static void handle_jobs(sched *s, const wire_peer *peer, const caller *c, uint64
         list[k++] = j;
         bytes += sz;
     }
-    client_reply_jobs(s, peer, c, seq, list, k, false, next);
+    requests_reply_jobs(s, peer, c, seq, list, k, false, next);
     free(list);
 }
 
@@ -198,82 +202,87 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Whether an id is named twice in ids[0..n) (an array's, say, would be
+ * walked twice). Returns 1 with it in *twice, 0 when none, or -1 when out
+ * of memory. */
+static int named_twice(const uint64_t *ids, size_t n, uint64_t *twice)
+{
+    uint64_t *sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    memcpy(sorted, ids, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+    int found = 0;
+    for (size_t i = 1; i < n && !found; i++)
+        if (sorted[i] == sorted[i - 1]) {
+            *twice = sorted[i];
+            found = 1;
+        }
+    free(sorted);
+    return found;
+}
+
+/* Cancels job 'id' for 'c'. Returns true, or false with why in 'err'. */
+static bool cancel_one(sched *s, const caller *c, uint64_t id, char *err, size_t errlen)
+{
+    job *j = sched_job(s, id);
+    if (!j) {
+        snprintf(err, errlen, "no job %llu", (unsigned long long)id);
+        return false;
+    }
+    if (!auth_may_manage(c, j)) {
+        char who[96];
+        snprintf(err, errlen, "job %llu belongs to %s: %s may not cancel it",
+                 (unsigned long long)j->id, j->spec->user, auth_caller_name(c, who, sizeof who));
+        return false;
+    }
+    if (j->spec->array_job_id == j->id) {
+        /* An array's id, as with scancel: every task not yet ended. */
+        for (uint32_t k = 1; k < j->spec->array_task_count; k++) {
+            job *t = sched_job(s, j->id + k);
+            if (!t || t->spec->array_job_id != j->id)
+                break;
+            /* (a job key is its own task's, not its siblings') */
+            if (!job_state_final(t->state) && auth_may_manage(c, t))
+                sched_cancel(s, t, err, errlen);
+        }
+        if (job_state_final(j->state))
+            return true;
+    }
+    return sched_cancel(s, j, err, errlen) == 0;
+}
+
 static void handle_cancel(sched *s, const wire_peer *peer, const caller *c, uint64_t seq,
                           Tern__CancelRequest *rq)
 {
-    if (rq->n_job_ids == 0 || rq->n_job_ids > 10000) {
+    size_t n = rq->n_job_ids;
+    if (n == 0 || n > 10000) {
         outbox_error(s, peer, seq, "cancel needs 1 to 10000 job ids");
         return;
     }
-    char **errors = calloc(rq->n_job_ids, sizeof *errors);
-    char (*buf)[160] = calloc(rq->n_job_ids, sizeof *buf);
-    if (!errors || !buf) {
-        free(errors);
-        free(buf);
-        outbox_error(s, peer, seq, "ternd: out of memory");
+    uint64_t twice = 0;
+    int dup = named_twice(rq->job_ids, n, &twice);
+    if (dup > 0) {
+        outbox_error(s, peer, seq, "cancel: job %llu named twice", (unsigned long long)twice);
         return;
     }
-    size_t nerr = 0;
-    /* An id named twice (an array's, say) would be walked twice. */
-    uint64_t *sorted = malloc(rq->n_job_ids * sizeof *sorted);
-    if (!sorted) {
-        free(errors);
-        free(buf);
+    char **errors = calloc(n, sizeof *errors);
+    char (*buf)[160] = calloc(n, sizeof *buf);
+    if (dup < 0 || !errors || !buf) {
         outbox_error(s, peer, seq, "ternd: out of memory");
-        return;
-    }
-    memcpy(sorted, rq->job_ids, rq->n_job_ids * sizeof *sorted);
-    qsort(sorted, rq->n_job_ids, sizeof *sorted, cmp_u64);
-    for (size_t i = 1; i < rq->n_job_ids; i++) {
-        if (sorted[i] == sorted[i - 1]) {
-            outbox_error(s, peer, seq, "cancel: job %llu named twice",
-                         (unsigned long long)sorted[i]);
-            free(sorted);
-            free(errors);
-            free(buf);
-            return;
-        }
-    }
-    free(sorted);
-    for (size_t i = 0; i < rq->n_job_ids; i++) {
-        job *j = sched_job(s, rq->job_ids[i]);
-        if (j && !auth_may_manage(c, j)) {
-            char who[96];
-            snprintf(buf[nerr], sizeof buf[nerr], "job %llu belongs to %s: %s may not cancel it",
-                     (unsigned long long)j->id, j->spec->user, auth_caller_name(c, who, sizeof who));
+    } else {
+        size_t nerr = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (cancel_one(s, c, rq->job_ids[i], buf[nerr], sizeof buf[nerr]))
+                continue;
             errors[nerr] = buf[nerr];
             nerr++;
-            continue;
         }
-        if (j && j->spec->array_job_id == j->id) {
-            /* An array's id, as with scancel: every task not yet ended. */
-            for (uint32_t k = 1; k < j->spec->array_task_count; k++) {
-                job *t = sched_job(s, j->id + k);
-                if (!t || t->spec->array_job_id != j->id)
-                    break;
-                /* (a job key is its own task's, not its siblings') */
-                if (!job_state_final(t->state) && auth_may_manage(c, t))
-                    sched_cancel(s, t, buf[nerr], sizeof buf[nerr]);
-            }
-            if (job_state_final(j->state))
-                continue;
-        }
-        if (!j)
-            snprintf(buf[nerr], sizeof buf[nerr], "no job %llu",
-                     (unsigned long long)rq->job_ids[i]);
-        else if (sched_cancel(s, j, buf[nerr], sizeof buf[nerr]) == 0)
-            continue;
-        errors[nerr] = buf[nerr];
-        nerr++;
+        Tern__CancelReply r = TERN__CANCEL_REPLY__INIT;
+        r.n_errors = nerr;
+        r.errors = errors;
+        outbox_reply(s, peer, seq, TERN__ENVELOPE__BODY_CANCELLED, &r);
     }
-    Tern__Envelope env;
-    Tern__CancelReply r = TERN__CANCEL_REPLY__INIT;
-    wire_init(&env, seq);
-    r.n_errors = nerr;
-    r.errors = errors;
-    env.body_case = TERN__ENVELOPE__BODY_CANCELLED;
-    env.cancelled = &r;
-    reply(s, peer, &env);
     free(errors);
     free(buf);
 }
@@ -311,57 +320,12 @@ static void handle_step(sched *s, const wire_peer *peer, const caller *c,
                      id ? id - 1 : 0);
         return;
     }
-    Tern__Envelope env;
     Tern__StepInfo si = TERN__STEP_INFO__INIT;
-    wire_init(&env, in->seq);
     si.step = id;
     si.done = st->left == 0;
     si.exit_code = st->exit_code;
     si.message = (char *)st->message;
-    env.body_case = TERN__ENVELOPE__BODY_STEP_INFO;
-    env.step_info = &si;
-    reply(s, peer, &env);
-}
-
-static void handle_wait(sched *s, const wire_peer *peer, uint64_t seq, Tern__WaitRequest *rq)
-{
-    job *j = sched_job(s, rq->job_id);
-    if (!j) {
-        outbox_error(s, peer, seq, "no job %llu", (unsigned long long)rq->job_id);
-        return;
-    }
-    if (job_state_final(j->state) || rq->max_wait_ms == 0 || s->nwaiters >= MAX_WAITERS) {
-        client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
-        return;
-    }
-    waiter *w = grow(s->waiters, &s->waiters_cap, s->nwaiters + 1, sizeof *w, 64);
-    if (!w) {
-        client_reply_jobs(s, peer, NULL, seq, &j, 1, false, 0);
-        return;
-    }
-    s->waiters = w;
-    uint32_t ms = rq->max_wait_ms > MAX_WAIT_MS ? MAX_WAIT_MS : rq->max_wait_ms;
-    s->waiters[s->nwaiters++] = (waiter){
-        .peer = *peer, .seq = seq, .job_id = j->id, .deadline = clock_mono_ms() + ms,
-    };
-}
-
-void client_expire_waiters(sched *s, int64_t now)
-{
-    size_t keep = 0;
-    for (size_t i = 0; i < s->nwaiters; i++) {
-        waiter *w = &s->waiters[i];
-        job *j = sched_job(s, w->job_id);
-        if (j && w->deadline > now && !job_state_final(j->state)) {
-            s->waiters[keep++] = *w;
-            continue;
-        }
-        if (j)
-            client_reply_jobs(s, &w->peer, NULL, w->seq, &j, 1, false, 0);
-        else
-            outbox_error(s, &w->peer, w->seq, "no job %llu", (unsigned long long)w->job_id);
-    }
-    s->nwaiters = keep;
+    outbox_reply(s, peer, in->seq, TERN__ENVELOPE__BODY_STEP_INFO, &si);
 }
 
 static void handle_nodes(sched *s, const wire_peer *peer, uint64_t seq)
@@ -398,14 +362,10 @@ static void handle_nodes(sched *s, const wire_peer *peer, uint64_t seq)
         used_ids += infos[i].n_jobs;
         ptrs[i] = &infos[i];
     }
-    Tern__Envelope env;
     Tern__NodesReply r = TERN__NODES_REPLY__INIT;
-    wire_init(&env, seq);
     r.n_nodes = n;
     r.nodes = ptrs;
-    env.body_case = TERN__ENVELOPE__BODY_NODES;
-    env.nodes = &r;
-    reply(s, peer, &env);
+    outbox_reply(s, peer, seq, TERN__ENVELOPE__BODY_NODES, &r);
 done:
     free(infos);
     free(ptrs);
@@ -462,13 +422,9 @@ static void handle_node_command(sched *s, const wire_peer *peer, uint64_t seq,
     sched_node_save(s, n);
     sched_db(s, store_event(s->db, 0, n->name, cmd, detail));
     log_info("node=%s %s", n->name, cmd);
-    Tern__Envelope env;
     Tern__Ok ok = TERN__OK__INIT;
-    wire_init(&env, seq);
     ok.message = (char *)node_display_state(n);
-    env.body_case = TERN__ENVELOPE__BODY_OK;
-    env.ok = &ok;
-    reply(s, peer, &env);
+    outbox_reply(s, peer, seq, TERN__ENVELOPE__BODY_OK, &ok);
 }
 
 /* Whether a request of 'c' may go on: one bucket per user (their user key
@@ -485,7 +441,7 @@ static bool within_limit(sched *s, const caller *c, const wire_peer *peer, int64
     return false;
 }
 
-void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
+void requests_malformed(sched *s, const wire_peer *peer, const char *why, int64_t now)
 {
     caller c;
     char who[256];
@@ -496,7 +452,7 @@ void client_malformed(sched *s, const wire_peer *peer, const char *why, int64_t 
         outbox_error(s, peer, 0, "ternd: %s", why);
 }
 
-void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now)
+void requests_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t now)
 {
     caller c;
     char who[256];
@@ -519,7 +475,7 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t
     }
     switch (env->body_case) {
     case TERN__ENVELOPE__BODY_SUBMIT:
-        client_submit(s, peer, &c, env->seq, env->submit);
+        submit_request(s, peer, &c, env->seq, env->submit);
         break;
     case TERN__ENVELOPE__BODY_JOBS_QUERY:
         handle_jobs(s, peer, &c, env->seq, env->jobs_query);
@@ -528,7 +484,7 @@ void client_handle(sched *s, const wire_peer *peer, Tern__Envelope *env, int64_t
         handle_cancel(s, peer, &c, env->seq, env->cancel);
         break;
     case TERN__ENVELOPE__BODY_WAIT:
-        handle_wait(s, peer, env->seq, env->wait);
+        waiters_add(s, peer, env->seq, env->wait);
         break;
     case TERN__ENVELOPE__BODY_STEP:
     case TERN__ENVELOPE__BODY_STEP_QUERY:
