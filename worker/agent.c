@@ -1,14 +1,21 @@
-/* The worker's conversation with ternd: register the node, heartbeat with
- * the state of every attempt, act on launches and kills. */
+/* The worker's life and its conversation with ternd: the socket (and a new
+ * one after a refused handshake), the event loop, and what it does with
+ * ternd's messages: launches, kills, signals, notices. What it sends is
+ * worker/report.c. */
 #include "worker/worker.h"
-#include "worker/metrics.h"
 
 #include "common/clock.h"
 #include "common/curve.h"
-#include "common/zmonitor.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/wire.h"
+#include "common/zmonitor.h"
+#include "worker/launch.h"
+#include "worker/metrics.h"
+#include "worker/orphans.h"
+#include "worker/preempt.h"
+#include "worker/ranks.h"
+#include "worker/report.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,151 +29,6 @@
 
 #define REGISTER_RETRY_MS 200
 #define SHUTDOWN_GRACE_MS 3000
-
-static int send_env(worker *w, Tern__Envelope *env)
-{
-    env->seq = ++w->seq;
-    if (wire_send(w->sock, NULL, env, ZMQ_DONTWAIT) < 0) {
-        if (errno != EAGAIN)
-            log_warn("send to scheduler: %s", zmq_strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* The notice this node got, for every Register and Heartbeat; NULL if none. */
-static Tern__Notice *notice_msg(worker *w, Tern__Notice *nt)
-{
-    if (!w->notice.deadline_ms)
-        return NULL;
-    nt->deadline_ms = w->notice.deadline_ms;
-    nt->source = w->notice.source;
-    return nt;
-}
-
-static void send_register(worker *w)
-{
-    const topology *t = w->topo;
-    size_t ng = topo_ngpus(t), nn = topo_nnics(t);
-    Tern__Gpu *gpus = calloc(ng ? ng : 1, sizeof *gpus);
-    Tern__Gpu **gp = calloc(ng ? ng : 1, sizeof *gp);
-    Tern__Nic *nics = calloc(nn ? nn : 1, sizeof *nics);
-    Tern__Nic **np = calloc(nn ? nn : 1, sizeof *np);
-    Tern__AttemptStatus **st = NULL;
-    int nst = worker_status(w, &st);
-    if (!gpus || !gp || !nics || !np || nst < 0)
-        goto done;
-    for (size_t i = 0; i < ng; i++) {
-        const topo_gpu *g = topo_gpu_at(t, i);
-        tern__gpu__init(&gpus[i]);
-        gpus[i].index = g->index;
-        gpus[i].name = (char *)g->name;
-        gpus[i].pci_bus_id = (char *)g->pci_bus_id;
-        gpus[i].numa = g->numa;
-        gpus[i].memory_mb = g->memory_mb;
-        gpus[i].island = g->island;
-        gp[i] = &gpus[i];
-    }
-    for (size_t i = 0; i < nn; i++) {
-        const topo_nic *n = topo_nic_at(t, i);
-        tern__nic__init(&nics[i]);
-        nics[i].name = (char *)n->name;
-        nics[i].pci_bus_id = (char *)n->pci_bus_id;
-        nics[i].numa = n->numa;
-        np[i] = &nics[i];
-    }
-    Tern__NodeInfo info = TERN__NODE_INFO__INIT;
-    info.name = w->opt.name;
-    info.addr = w->opt.addr;
-    info.cpus = w->opt.cpus ? w->opt.cpus : topo_npus(t);
-    info.cores = topo_ncores(t);
-    info.numa_nodes = topo_nnuma(t);
-    info.memory_mb = topo_memory_mb(t);
-    info.n_gpus = ng;
-    info.gpus = gp;
-    info.n_nics = nn;
-    info.nics = np;
-    info.n_labels = w->opt.nlabels;
-    info.labels = w->opt.labels;
-    info.pid = (uint32_t)getpid();
-
-    Tern__Envelope env;
-    Tern__Register reg = TERN__REGISTER__INIT;
-    Tern__Notice nt = TERN__NOTICE__INIT;
-    wire_init(&env, 0);
-    reg.node = &info;
-    reg.incarnation = w->incarnation;
-    reg.n_attempts = (size_t)nst;
-    reg.attempts = st;
-    reg.notice = notice_msg(w, &nt);
-    reg.ack_within_ms = w->opt.fence_after_ms / 3;   /* two lost acks do not fence */
-    env.body_case = TERN__ENVELOPE__BODY_REG;
-    env.reg = &reg;
-    send_env(w, &env);
-done:
-    worker_status_free(st, nst);
-    free(gpus);
-    free(gp);
-    free(nics);
-    free(np);
-}
-
-void worker_heartbeat(worker *w)
-{
-    Tern__AttemptStatus **st = NULL;
-    int nst = worker_status(w, &st);
-    if (nst < 0)
-        return;
-    Tern__Envelope env;
-    Tern__Heartbeat hb = TERN__HEARTBEAT__INIT;
-    Tern__Notice nt = TERN__NOTICE__INIT;
-    wire_init(&env, 0);
-    hb.incarnation = w->incarnation;
-    hb.n_attempts = (size_t)nst;
-    hb.attempts = st;
-    hb.notice = notice_msg(w, &nt);
-    env.body_case = TERN__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    send_env(w, &env);
-    worker_status_free(st, nst);
-}
-
-void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r)
-{
-    Tern__Envelope env;
-    Tern__RankExit re = TERN__RANK_EXIT__INIT;
-    wire_init(&env, 0);
-    re.job_id = a->job_id;
-    re.attempt = a->attempt;
-    re.step = a->step;
-    re.rank = r->rank;
-    re.exit_code = r->exit_code;
-    re.node = w->opt.name;
-    re.message = (char *)r->message;
-    re.fenced = r->fenced;
-    re.ckpt_step = worker_ckpt_step(a);
-    env.body_case = TERN__ENVELOPE__BODY_RANK_EXIT;
-    env.rank_exit = &re;
-    send_env(w, &env);
-}
-
-void worker_report_started(worker *w, const wattempt *a, uint32_t node_rank,
-                           uint32_t master_port)
-{
-    Tern__Envelope env;
-    Tern__Started st = TERN__STARTED__INIT;
-    wire_init(&env, 0);
-    st.job_id = a->job_id;
-    st.attempt = a->attempt;
-    st.step = a->step;
-    st.node_rank = node_rank;
-    st.master_port = master_port;
-    st.uid = (uint32_t)runas_uid(&a->ra);
-    st.gid = (uint32_t)runas_gid(&a->ra);
-    env.body_case = TERN__ENVELOPE__BODY_STARTED;
-    env.started = &st;
-    send_env(w, &env);
-}
 
 /* The socket to ternd (and its monitor). */
 static int scheduler_connect(worker *w)
@@ -269,6 +131,44 @@ int worker_start(worker *w)
     return 0;
 }
 
+/* ternd has recorded the exits it names (forget them), or has lost this
+ * node (register again). */
+static void on_heartbeat_ack(worker *w, const Tern__HeartbeatAck *ack, int64_t now)
+{
+    if (ack->reregister || ack->scheduler_incarnation != w->sched_incarnation) {
+        log_info("scheduler asks this node to register again");
+        w->registered = false;
+        w->next_register = now;
+        return;
+    }
+    for (size_t i = 0; i < ack->n_forget; i++)
+        worker_forget(w, ack->forget[i]->job_id, ack->forget[i]->attempt, ack->forget[i]->step);
+}
+
+/* Step 0: the attempt and every step of it; k: that step. The job's
+ * preempt signal is a warning (worker_warn). */
+static void on_kill(worker *w, const Tern__Kill *k)
+{
+    for (wattempt *a = w->attempts; a; a = a->next)
+        if (a->job_id == k->job_id && a->attempt == k->attempt &&
+            (k->step == 0 || a->step == k->step)) {
+            if (k->signal == a->preempt_signal)
+                worker_warn(w, a, k->signal, k->grace_ms);
+            else
+                worker_kill(w, a, k->signal, k->grace_ms);
+        }
+}
+
+/* The warning goes to the batch script and to its steps' tasks. */
+static void on_signal(worker *w, const Tern__Signal *sg)
+{
+    log_info("job=%llu attempt=%u: signal %d", (unsigned long long)sg->job_id, sg->attempt,
+             sg->signal);
+    for (wattempt *a = w->attempts; a; a = a->next)
+        if (a->job_id == sg->job_id && a->attempt == sg->attempt && !a->one_process)
+            worker_signal(a, sg->signal);
+}
+
 /* Returns -1 when the worker must stop (registration refused). */
 static int handle(worker *w, Tern__Envelope *env)
 {
@@ -285,45 +185,18 @@ static int handle(worker *w, Tern__Envelope *env)
             w->heartbeat_ms = env->registered->heartbeat_ms;
         w->next_heartbeat = now + w->heartbeat_ms;
         break;
-    case TERN__ENVELOPE__BODY_HEARTBEAT_ACK: {
-        Tern__HeartbeatAck *ack = env->heartbeat_ack;
-        if (ack->reregister || ack->scheduler_incarnation != w->sched_incarnation) {
-            log_info("scheduler asks this node to register again");
-            w->registered = false;
-            w->next_register = now;
-            break;
-        }
-        for (size_t i = 0; i < ack->n_forget; i++)
-            worker_forget(w, ack->forget[i]->job_id, ack->forget[i]->attempt,
-                          ack->forget[i]->step);
+    case TERN__ENVELOPE__BODY_HEARTBEAT_ACK:
+        on_heartbeat_ack(w, env->heartbeat_ack, now);
         break;
-    }
     case TERN__ENVELOPE__BODY_LAUNCH:
         worker_launch(w, env->launch);
         break;
-    case TERN__ENVELOPE__BODY_KILL: {
-        /* Step 0: the attempt and every step of it; k: that step. */
-        const Tern__Kill *k = env->kill;
-        for (wattempt *a = w->attempts; a; a = a->next)
-            if (a->job_id == k->job_id && a->attempt == k->attempt &&
-                (k->step == 0 || a->step == k->step)) {
-                if (k->signal == a->preempt_signal)
-                    worker_warn(w, a, k->signal, k->grace_ms);
-                else
-                    worker_kill(w, a, k->signal, k->grace_ms);
-            }
+    case TERN__ENVELOPE__BODY_KILL:
+        on_kill(w, env->kill);
         break;
-    }
-    case TERN__ENVELOPE__BODY_SIGNAL: {
-        /* The warning goes to the batch script and to its steps' tasks. */
-        const Tern__Signal *sg = env->signal;
-        log_info("job=%llu attempt=%u: signal %d", (unsigned long long)sg->job_id, sg->attempt,
-                 sg->signal);
-        for (wattempt *a = w->attempts; a; a = a->next)
-            if (a->job_id == sg->job_id && a->attempt == sg->attempt && !a->one_process)
-                worker_signal(a, sg->signal);
+    case TERN__ENVELOPE__BODY_SIGNAL:
+        on_signal(w, env->signal);
         break;
-    }
     case TERN__ENVELOPE__BODY_NOTICE:
         worker_notice(w, env->notice->deadline_ms,
                       env->notice->source ? env->notice->source : "notice from the scheduler");
@@ -418,24 +291,50 @@ static void handshake_event(worker *w)
     w->refused_logged = now;
 }
 
+/* Does what is due at 'now' (kill timers, housekeeping, metrics) and
+ * returns the ms until the loop next has work, at least 0. */
+static int64_t due_work(worker *w, int64_t now)
+{
+    int64_t due = w->registered ? w->next_heartbeat : w->next_register;
+    int64_t timeout = due - now;
+    int64_t kt = worker_kill_timers(w, now);
+    if (kt < timeout)
+        timeout = kt;
+    int64_t ft = worker_housekeeping(w, now);
+    if (ft < timeout)
+        timeout = ft;
+    int64_t mt = wmetrics_tick(w, now);
+    if (mt < timeout)
+        timeout = mt;
+    return timeout < 0 ? 0 : timeout;
+}
+
+/* A new socket when a refused handshake's wait is over, then the Register
+ * or Heartbeat that is due. Returns -1 when no new socket could be made. */
+static int reconnect_and_send(worker *w)
+{
+    int64_t now = clock_mono_ms();
+    if (w->reconnect_at && now >= w->reconnect_at) {
+        w->reconnect_at = 0;
+        scheduler_disconnect(w, 0);
+        if (scheduler_connect(w) < 0)
+            return -1;
+    }
+    if (!w->registered && now >= w->next_register) {
+        worker_register(w);
+        w->next_register = now + REGISTER_RETRY_MS;
+    } else if (w->registered && now >= w->next_heartbeat) {
+        worker_heartbeat(w);
+        w->next_heartbeat = now + w->heartbeat_ms;
+    }
+    return 0;
+}
+
 int worker_run(worker *w)
 {
     int rc = 0;
     while (!w->stop) {
-        int64_t now = clock_mono_ms();
-        int64_t due = w->registered ? w->next_heartbeat : w->next_register;
-        int64_t timeout = due - now;
-        int64_t kt = worker_kill_timers(w, now);
-        if (kt < timeout)
-            timeout = kt;
-        int64_t ft = worker_housekeeping(w, now);
-        if (ft < timeout)
-            timeout = ft;
-        int64_t mt = wmetrics_tick(w, now);
-        if (mt < timeout)
-            timeout = mt;
-        if (timeout < 0)
-            timeout = 0;
+        int64_t timeout = due_work(w, clock_mono_ms());
         zmq_pollitem_t items[4] = {
             { w->sock, 0, ZMQ_POLLIN, 0 },
             { NULL, w->sigfd, ZMQ_POLLIN, 0 },
@@ -465,21 +364,9 @@ int worker_run(worker *w)
                 break;
             }
         }
-        now = clock_mono_ms();
-        if (w->reconnect_at && now >= w->reconnect_at) {
-            w->reconnect_at = 0;
-            scheduler_disconnect(w, 0);
-            if (scheduler_connect(w) < 0) {
-                rc = -1;
-                break;
-            }
-        }
-        if (!w->registered && now >= w->next_register) {
-            send_register(w);
-            w->next_register = now + REGISTER_RETRY_MS;
-        } else if (w->registered && now >= w->next_heartbeat) {
-            worker_heartbeat(w);
-            w->next_heartbeat = now + w->heartbeat_ms;
+        if (reconnect_and_send(w) < 0) {
+            rc = -1;
+            break;
         }
     }
     shutdown_ranks(w);

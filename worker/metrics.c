@@ -6,6 +6,7 @@
 #include "common/promhttp.h"
 #include "common/promtext.h"
 #include "worker/nvml.h"
+#include "worker/ranks.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * carry the rank environment, so a new worker of the same node (same name,
  * same scheduler) finds them by TERN_WORKER_ID and kills their process
  * groups before placing anything on the node again. */
-#include "worker/worker.h"
+#include "worker/orphans.h"
 
 #include "common/fsutil.h"
 #include "common/proc.h"
@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

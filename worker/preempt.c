@@ -3,10 +3,12 @@
  * next all-reduce, so the whole job stops at one step and checkpoints) and
  * SIGKILL a margin before the deadline; ternd hears of the notice with every
  * heartbeat and signals the job's ranks on its other nodes. */
-#include "worker/worker.h"
+#include "worker/preempt.h"
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "worker/ranks.h"
+#include "worker/report.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,9 +1,10 @@
 /* Supervision of the ranks on this node: reaping, killing with a grace
  * period, and the per-attempt status the heartbeat carries. */
-#include "worker/worker.h"
+#include "worker/ranks.h"
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "worker/report.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -6,7 +6,8 @@
  * A topology owns everything it hands out: the topo_gpu and topo_nic
  * pointers stay valid until topo_destroy. Functions that fail return -1 or
  * NULL with errno set (topo_load writes a one-line reason instead). A loaded
- * topology is read-only, so concurrent readers need no lock. */
+ * topology is read-only, so concurrent readers need no lock. (The files
+ * behind this header: worker/topology_private.h.) */
 #ifndef TERN_WORKER_TOPOLOGY_H
 #define TERN_WORKER_TOPOLOGY_H
 

@@ -12,6 +12,7 @@
 #include "common/curve.h"
 #include "proto/tern.pb-c.h"
 #include "worker/notice.h"
+#include "worker/notice_watch.h"
 #include "worker/runas.h"
 #include "worker/topology.h"
 
@@ -92,79 +93,29 @@ typedef struct worker {
     struct wmetrics *metrics;      /* worker/metrics.c; NULL: off */
 } worker;
 
-/* ---- launch.c ---- */
-/* Starts the ranks of a Launch on this node. A rank that cannot start is
- * recorded as exited (126, or 127 when the command is not found) with the
- * reason, and reported like any exit. Duplicates are ignored. */
-void worker_launch(worker *w, const Tern__Launch *l);
+/* ---- the agent's life (agent.c) ----
+ * The modules of the worker have their own headers: launch.h (starting a
+ * Launch's ranks), spawn.h (one rank's process), ranks.h (supervising
+ * them), report.h (what ternd hears), preempt.h (spot notices and
+ * fencing), orphans.h (what a crashed worker left), metrics.h. */
 
-/* ---- ranks.c ---- */
-wattempt *worker_attempt(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step);
-/* Sends 'sig' to every running rank of 'a' (their process groups); SIGKILL
- * follows after grace_ms unless they are gone. A later request never pushes
- * an earlier SIGKILL deadline back. */
-void worker_kill(worker *w, wattempt *a, int sig, uint32_t grace_ms);
-/* Sends 'sig' to every running rank of 'a', and nothing more. */
-void worker_signal(wattempt *a, int sig);
-/* A warning (the job's preempt signal, then SIGKILL after grace_ms): as
- * worker_kill, except that a batch script or mpirun is not signalled (as
- * under SLURM, the warning is for the steps doing the work; the script
- * waits on them) and only meets the SIGKILL. */
-void worker_warn(worker *w, wattempt *a, int sig, uint32_t grace_ms);
-/* Reaps exited ranks and reports each exit. */
-void worker_reap(worker *w);
-/* SIGKILLs attempts whose grace ran out. Returns ms until the next deadline
- * (or INT32_MAX). */
-int64_t worker_kill_timers(worker *w, int64_t now);
-/* Drops an attempt (or one of its steps) that has no running rank. */
-void worker_forget(worker *w, uint64_t job_id, uint32_t attempt, uint32_t step);
-/* Fills 'out' with the status of every attempt; returns the count, or -1
- * on ENOMEM. Free with worker_status_free. */
-int worker_status(worker *w, Tern__AttemptStatus ***out);
-void worker_status_free(Tern__AttemptStatus **st, int n);
-size_t worker_running_ranks(const worker *w);
-/* The step the job's checkpoint directory's LATEST names (node rank 0),
- * or -1. */
-int64_t worker_ckpt_step(const wattempt *a);
-/* Whether any rank of 'a' is still running. */
-bool worker_attempt_running(const wattempt *a);
-void worker_attempts_free(worker *w);
-
-/* ---- orphans.c ---- */
-/* Kills what an earlier worker of this node left running: processes whose
- * environment carries TERN_WORKER_ID='id' (ranks and their children, such
- * as the children of ranks that died with a crashed worker), sparing this
- * process's ancestors. Call before launching anything. Returns how many
- * were killed. */
-int worker_kill_orphans(const char *id);
-
-/* ---- preempt.c ---- */
-/* Acts on a spot notice (metadata endpoint, SIGTERM on a spot node, or
- * 'tern preempt' from ternd): signals every local rank with its preempt
- * signal, SIGKILL at the deadline minus the margin, and reports the notice
- * to ternd with every heartbeat from then on. A later notice only moves the
- * deadline earlier. deadline_ms 0 withdraws the notice. */
-void worker_notice(worker *w, int64_t deadline_ms, const char *source);
-/* Starts (again) watching --notice-url, if any, for spot notices. Returns
- * 0, or -1 after logging why the watch could not start. */
-int worker_watch_notices(worker *w);
-/* Drops a notice whose deadline passed a while ago with the machine still
- * here (and watches the endpoint again), and stops every rank when ternd
- * has been silent for --fence-after. Returns ms until it next has work. */
-int64_t worker_housekeeping(worker *w, int64_t now);
-
-/* ---- agent.c ---- */
-/* Sends a heartbeat now. */
-void worker_heartbeat(worker *w);
+/* Loads the topology, kills what an earlier worker of this node left
+ * running, blocks the signals the loop reads, connects to ternd and starts
+ * watching --notice-url. Call once, on a worker zeroed but for its options
+ * (sigfd -1). Returns 0, or -1 after logging why; worker_finish is due
+ * either way. */
 int worker_start(worker *w);
+
+/* The event loop: registers, heartbeats, acts on ternd's messages, the
+ * ranks' exits, signals and spot notices, until a signal stops it, a spot
+ * node has no rank left, or ternd refuses the registration. Stops every
+ * rank (SIGTERM, then SIGKILL) before it returns. Returns 0, or -1 after
+ * logging why (registration refused, poll failed, no new socket). */
 int worker_run(worker *w);
+
+/* Closes the socket and the ZeroMQ context, stops the notice watch, frees
+ * every attempt and the topology, closes the signal fd. Accepts a worker
+ * whose worker_start failed part way. Leaves w->opt to the caller. */
 void worker_finish(worker *w);
-/* Sends a RankExit for 'r' of 'a'. Not between runas_fs_enter and
- * runas_fs_leave: it reads LATEST as the attempt's user. */
-void worker_report_exit(worker *w, const wattempt *a, const rank_proc *r);
-/* Sends a Started for 'a', node rank 'node_rank' of its Launch, whose
- * ranks have MASTER_PORT 'master_port' and run as a->ra's uid and gid. */
-void worker_report_started(worker *w, const wattempt *a, uint32_t node_rank,
-                           uint32_t master_port);
 
 #endif

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/netaddr.h"
 #include "worker/notice.h"
+#include "worker/notice_watch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
