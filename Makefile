@@ -182,13 +182,13 @@ $(LIBTERN): $(LIBTERN_OBJ)
 	@$(CC) $(LDSAN) -shared -Wl,-soname,libtern.so -Wl,--no-undefined -o $@ $^ \
 	    $(shell pkg-config --libs libzmq libxxhash 2>/dev/null) -ldl -lpthread
 
-$(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/coll.h include/tern/tern.h
+$(LIB)/libtern-nccl.so: collectives/plugin_nccl.c collectives/plugin.h include/tern/tern.h
 	@mkdir -p $(LIB)
 	@echo "  CC/LD   $@"
 	@$(CC) $(CFLAGS) -fvisibility=hidden -I$(CUDA_HOME)/include -shared -o $@ $< $(LDSAN) \
 	    -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/lib -lnccl -lcudart
 
-$(LIB)/libtern-mpi.so: collectives/plugin_mpi.c collectives/coll.h collectives/reduce.h \
+$(LIB)/libtern-mpi.so: collectives/plugin_mpi.c collectives/plugin.h collectives/reduce.h \
                        include/tern/tern.h $(BUILD)/obj/collectives/reduce.o
 	@mkdir -p $(LIB)
 	@echo "  CC/LD   $@"

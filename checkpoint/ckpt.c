@@ -6,6 +6,10 @@
  * or rank 0's host name). */
 #include "checkpoint/ckpt.h"
 
+#include "checkpoint/layout.h"
+#include "checkpoint/owner.h"
+#include "checkpoint/save.h"
+
 #include "collectives/coll.h"
 #include "common/fsutil.h"
 #include "common/netaddr.h"
@@ -120,21 +124,13 @@ static void rank0_prepare(tern_ckpt *ck, rendezvous *rv)
     rv->port = netaddr_free_port();
 }
 
-int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts, char *errbuf,
-                   size_t errlen)
+/* A checkpointer of comm's rank and size, its settings from opts and the
+ * environment; NULL when out of memory. */
+static tern_ckpt *ckpt_new(tern_comm *comm, const tern_ckpt_opts *opts)
 {
-    *out = NULL;
-    tern_ckpt_opts dflt = { 0 };
-    if (!opts)
-        opts = &dflt;
-    char why[sizeof ((tern_ckpt *)0)->err] = "";
-    int rc = TERN_EINVAL;
     tern_ckpt *ck = calloc(1, sizeof *ck);
-    if (!ck) {
-        snprintf(why, sizeof why, "out of memory");
-        rc = TERN_ENOMEM;
-        goto fail_early;
-    }
+    if (!ck)
+        return NULL;
     pthread_mutex_init(&ck->mu, NULL);
     pthread_cond_init(&ck->cv, NULL);
     ck->rank = tern_comm_rank(comm);
@@ -144,52 +140,83 @@ int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts,
     ck->keep = opts->keep > 0 ? opts->keep : (int)env_u64("TERN_CKPT_KEEP");
     if (ck->keep <= 0)
         ck->keep = DEFAULT_KEEP;
-    const char *dir = opts->dir ? opts->dir : getenv("TERN_CHECKPOINT_DIR");
+    return ck;
+}
 
-    /* Every rank takes part in the broadcast, whatever it found wrong. */
+/* What rank 0 found of 'dir', and where the checkpointer's communicator
+ * forms, to every rank (*rv): each takes part in the broadcast, whatever
+ * it found wrong. 0, or a TERN_E* code with the reason in 'why'. */
+static int agree_on_dir(tern_ckpt *ck, tern_comm *comm, const char *dir, rendezvous *rv,
+                        char *why, size_t whylen)
+{
+    if (!dir || !*dir) {
+        rv->status = TERN_ENV;
+        snprintf(rv->why, sizeof rv->why, "no checkpoint directory: TERN_CHECKPOINT_DIR is not "
+                 "set (tern submit --checkpoint-dir DIR)");
+    } else if (strlen(dir) >= sizeof ck->dir) {
+        rv->status = TERN_EINVAL;
+        snprintf(rv->why, sizeof rv->why, "checkpoint directory name too long");
+    } else {
+        snprintf(ck->dir, sizeof ck->dir, "%s", dir);
+        if (ck->rank == 0)
+            rank0_prepare(ck, rv);
+    }
+    int rc = tern_broadcast(comm, rv, sizeof *rv / 8, TERN_F64, 0);
+    if (rc < 0) {
+        snprintf(why, whylen, "%s", tern_comm_error(comm));
+        return rc;
+    }
+    if (rv->status)
+        snprintf(why, whylen, "%s", rv->why);
+    return (int)rv->status;
+}
+
+/* The checkpointer's own communicator (CPU backend) where rank 0 said, and
+ * its gather buffer. 0, or a TERN_E* code with the reason in 'why'. */
+static int join_comm(tern_ckpt *ck, const rendezvous *rv, char *why, size_t whylen)
+{
+    ck->gathered = calloc((size_t)ck->size, CKPT_REC);
+    if (!ck->gathered) {
+        snprintf(why, whylen, "out of memory");
+        return TERN_ENOMEM;
+    }
+    tern_comm_opts co = { .rank = ck->rank, .world_size = ck->size, .master_addr = rv->addr,
+                          .master_port = (int)rv->port };
+    char cwhy[512];
+    int rc = coll_init(&ck->comm, &co, true, cwhy, sizeof cwhy);
+    if (rc < 0)
+        snprintf(why, whylen, "the checkpoint communicator: %.450s", cwhy);
+    return rc;
+}
+
+int tern_ckpt_open(tern_ckpt **out, tern_comm *comm, const tern_ckpt_opts *opts, char *errbuf,
+                   size_t errlen)
+{
+    *out = NULL;
+    tern_ckpt_opts dflt = { 0 };
+    if (!opts)
+        opts = &dflt;
+    char why[sizeof ((tern_ckpt *)0)->err] = "";
+    int rc = TERN_EINVAL;
+    tern_ckpt *ck = ckpt_new(comm, opts);
+    if (!ck) {
+        snprintf(why, sizeof why, "out of memory");
+        rc = TERN_ENOMEM;
+        goto fail_early;
+    }
+    const char *dir = opts->dir ? opts->dir : getenv("TERN_CHECKPOINT_DIR");
     rendezvous rv = { 0 };
     if (!comm) {
         snprintf(why, sizeof why, "no communicator");
         goto fail;
     }
-    if (!dir || !*dir) {
-        rv.status = TERN_ENV;
-        snprintf(rv.why, sizeof rv.why, "no checkpoint directory: TERN_CHECKPOINT_DIR is not "
-                 "set (tern submit --checkpoint-dir DIR)");
-    } else if (strlen(dir) >= sizeof ck->dir) {
-        rv.status = TERN_EINVAL;
-        snprintf(rv.why, sizeof rv.why, "checkpoint directory name too long");
-    } else {
-        snprintf(ck->dir, sizeof ck->dir, "%s", dir);
-        if (ck->rank == 0)
-            rank0_prepare(ck, &rv);
+    rc = agree_on_dir(ck, comm, dir, &rv, why, sizeof why);
+    if (rc == 0)
+        rc = join_comm(ck, &rv, why, sizeof why);
+    if (rc == 0) {
+        *out = ck;
+        return TERN_OK;
     }
-    rc = tern_broadcast(comm, &rv, sizeof rv / 8, TERN_F64, 0);
-    if (rc < 0) {
-        snprintf(why, sizeof why, "%s", tern_comm_error(comm));
-        goto fail;
-    }
-    if (rv.status) {
-        rc = (int)rv.status;
-        snprintf(why, sizeof why, "%s", rv.why);
-        goto fail;
-    }
-    ck->gathered = calloc((size_t)ck->size, CKPT_REC);
-    if (!ck->gathered) {
-        rc = TERN_ENOMEM;
-        snprintf(why, sizeof why, "out of memory");
-        goto fail;
-    }
-    tern_comm_opts co = { .rank = ck->rank, .world_size = ck->size, .master_addr = rv.addr,
-                          .master_port = (int)rv.port };
-    char cwhy[512];
-    rc = coll_init(&ck->comm, &co, true, cwhy, sizeof cwhy);
-    if (rc < 0) {
-        snprintf(why, sizeof why, "the checkpoint communicator: %.450s", cwhy);
-        goto fail;
-    }
-    *out = ck;
-    return TERN_OK;
 fail:
     free(ck->gathered);
     pthread_mutex_destroy(&ck->mu);

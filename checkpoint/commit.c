@@ -2,7 +2,10 @@
  * the manifest, the rename that makes the step exist, LATEST. Each name
  * change is followed by an fsync of its directory, so that after a crash
  * the directory shows the step complete or not at all. */
-#include "checkpoint/ckpt.h"
+#include "checkpoint/commit.h"
+
+#include "checkpoint/layout.h"
+#include "checkpoint/owner.h"
 
 #include "common/fsutil.h"
 

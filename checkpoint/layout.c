@@ -4,6 +4,8 @@
  *   step-<N>.tmp/  being written, or left by a save that died
  *   step-<N>.old/  a committed step being replaced by a new save of N
  *   LATEST         "step-<N>", replaced by rename after each commit */
+#include "checkpoint/layout.h"
+
 #include "checkpoint/ckpt.h"
 
 #include "common/fsutil.h"

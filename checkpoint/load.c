@@ -8,6 +8,10 @@
  * gave and the walk goes on. */
 #include "checkpoint/ckpt.h"
 
+#include "checkpoint/layout.h"
+#include "checkpoint/manifest.h"
+#include "checkpoint/shard_io.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -141,6 +145,108 @@ static int read_shards(tern_ckpt *ck, int64_t step, const ckpt_manifest *m, bool
     return 0;
 }
 
+/* Rank 0's walk through the committed steps, newest first. */
+typedef struct walk {
+    int64_t *steps;
+    size_t n, next;
+    bool unlisted;                 /* listing them failed, with list_errno */
+    int list_errno;
+} walk;
+
+/* Rank 0: the next step to try (p->step, its manifest in m and the
+ * manifest's text in *text, malloc'd), skipping and noting the damaged
+ * ones; none left (-1); or where the load must stop (-2, the reason in
+ * p->why). */
+static void pick_next(tern_ckpt *ck, walk *w, bool all, pick *p, ckpt_manifest *m, char **text)
+{
+    if (w->unlisted) {
+        /* Not "no checkpoint": that would start the run over. */
+        p->step = -2;
+        snprintf(p->why, sizeof p->why, "cannot list %.160s: %s", ck->dir,
+                 strerror(w->list_errno));
+        w->unlisted = false;
+    }
+    while (p->step == -1 && w->next < w->n) {
+        int64_t s = w->steps[w->next++];
+        int pc = precheck(ck, s, all, m, p->why, sizeof p->why);
+        if (pc == 0) {
+            size_t tlen = 0;
+            *text = ckpt_manifest_format(m, &tlen);
+            p->step = *text ? s : -2;
+            if (!*text)
+                snprintf(p->why, sizeof p->why, "out of memory");
+            p->mlen = (int64_t)tlen;
+        } else if (pc == -2) {
+            char reason[sizeof p->why];
+            memcpy(reason, p->why, sizeof reason);
+            snprintf(p->why, sizeof p->why, "step %" PRId64 ": %.200s", s, reason);
+            p->step = -2;
+        } else {
+            note_skip(ck, s, "%s", p->why);
+        }
+    }
+}
+
+/* Rank 0's pick to every rank, and with a step the manifest as the text
+ * rank 0 verified (*text, allocated here on the other ranks). 0, or the
+ * communicator's error. */
+static int share_pick(tern_ckpt *ck, pick *p, char **text)
+{
+    int rc = tern_broadcast(ck->comm, p, sizeof *p / 8, TERN_F64, 0);
+    if (rc == 0 && p->step >= 0 && ck->rank != 0) {
+        *text = calloc((size_t)p->mlen + 8, 1);
+        if (!*text)
+            abort();   /* a few kilobytes: the other ranks are already waiting */
+    }
+    if (rc == 0 && p->step >= 0)
+        rc = tern_broadcast(ck->comm, *text, ((size_t)p->mlen + 7) / 8, TERN_F64, 0);
+    return rc;
+}
+
+/* What every rank's verdict on 'step' says: 0 every rank loaded; 1 skip
+ * it (noted, *data freed); or the error of the first rank that could not
+ * tell (recorded, *data freed). */
+static int decide(tern_ckpt *ck, int64_t step, const verdict *v, void **data, size_t *len)
+{
+    int bad = -1, fatal = -1;
+    for (int r = 0; r < ck->size; r++) {
+        if (v[r].status && bad < 0)
+            bad = r;
+        if (v[r].status < 0 && fatal < 0)
+            fatal = r;
+    }
+    if (bad < 0)
+        return 0;
+    free(*data);
+    *data = NULL;
+    *len = 0;
+    if (fatal >= 0)
+        return ckpt_fail(ck, (int)v[fatal].status, "load of step %" PRId64 ": rank %d: %s",
+                         step, fatal, v[fatal].why);
+    note_skip(ck, step, "rank %d: %s", bad, v[bad].why);
+    return 1;
+}
+
+/* Every rank reads candidate p (rank 0's manifest m; the others parse
+ * 'text', which this frees, into m, which this frees too) and they agree:
+ * 0 loaded into *data and *len, 1 skipped, or a TERN_E* code recorded. */
+static int try_step(tern_ckpt *ck, const pick *p, char *text, ckpt_manifest *m, bool all,
+                    void **data, size_t *len)
+{
+    verdict me = { 0 };
+    if (ck->rank != 0 && ckpt_manifest_parse(text, (size_t)p->mlen, m, me.why, sizeof me.why) < 0)
+        me.status = TERN_EINVAL;
+    free(text);
+    if (me.status == 0)
+        me.status = read_shards(ck, p->step, m, all, data, len, me.why, sizeof me.why);
+    ckpt_manifest_free(m);
+    verdict *verdicts = ck->gathered;
+    int rc = tern_allgather(ck->comm, &me, verdicts, sizeof me / 8, TERN_F64);
+    if (rc < 0)
+        return ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
+    return decide(ck, p->step, verdicts, data, len);
+}
+
 static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len)
 {
     *step = -1;
@@ -153,104 +259,38 @@ static int load(tern_ckpt *ck, bool all, int64_t *step, void **data, size_t *len
         return rc;
     free(ck->skipped);
     ck->skipped = NULL;
-    int64_t *steps = NULL;
-    size_t nsteps = 0, next = 0;
-    bool unlisted = ck->rank == 0 && ckpt_list_steps(ck->dir, &steps, &nsteps) < 0;
-    verdict *verdicts = ck->gathered;
-    for (;;) {
+    walk w = { 0 };
+    if (ck->rank == 0 && ckpt_list_steps(ck->dir, &w.steps, &w.n) < 0) {
+        w.unlisted = true;
+        w.list_errno = errno;
+    }
+    do {
         pick p = { .step = -1 };
-        if (unlisted) {
-            /* Not "no checkpoint": that would start the run over. */
-            p.step = -2;
-            snprintf(p.why, sizeof p.why, "cannot list %.160s: %s", ck->dir, strerror(errno));
-            unlisted = false;
-        }
         ckpt_manifest m = { 0 };
         char *text = NULL;
-        size_t tlen = 0;
-        while (ck->rank == 0 && p.step == -1 && next < nsteps) {
-            int64_t s = steps[next++];
-            int pc = precheck(ck, s, all, &m, p.why, sizeof p.why);
-            if (pc == 0) {
-                text = ckpt_manifest_format(&m, &tlen);
-                p.step = text ? s : -2;
-                if (!text)
-                    snprintf(p.why, sizeof p.why, "out of memory");
-                p.mlen = (int64_t)tlen;
-                break;
-            }
-            if (pc == -2) {
-                char reason[sizeof p.why];
-                memcpy(reason, p.why, sizeof reason);
-                snprintf(p.why, sizeof p.why, "step %" PRId64 ": %.200s", s, reason);
-                p.step = -2;
-                break;
-            }
-            note_skip(ck, s, "%s", p.why);
-        }
-        rc = tern_broadcast(ck->comm, &p, sizeof p / 8, TERN_F64, 0);
-        if (rc == 0 && p.step >= 0 && ck->rank != 0) {
-            text = calloc((size_t)p.mlen + 8, 1);
-            if (!text)
-                abort();   /* a few kilobytes: the other ranks are already waiting */
-        }
-        /* The manifest travels as the text rank 0 verified. */
-        if (rc == 0 && p.step >= 0)
-            rc = tern_broadcast(ck->comm, text, ((size_t)p.mlen + 7) / 8, TERN_F64, 0);
-        if (rc < 0) {
-            ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
+        if (ck->rank == 0)
+            pick_next(ck, &w, all, &p, &m, &text);
+        rc = share_pick(ck, &p, &text);
+        if (rc < 0 || p.step < 0) {
             free(text);
             ckpt_manifest_free(&m);
-            break;
-        }
-        if (p.step < 0) {
-            free(text);
-            ckpt_manifest_free(&m);
-            if (p.step == -2)
+            if (rc < 0)
+                ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
+            else if (p.step == -2)
                 rc = ckpt_fail(ck, TERN_EINVAL, "load: %s", p.why);
             break;
         }
-        verdict me = { 0 };
-        if (ck->rank != 0 &&
-            ckpt_manifest_parse(text, (size_t)p.mlen, &m, me.why, sizeof me.why) < 0)
-            me.status = TERN_EINVAL;
-        free(text);
-        if (me.status == 0)
-            me.status = read_shards(ck, p.step, &m, all, data, len, me.why, sizeof me.why);
-        ckpt_manifest_free(&m);
-        rc = tern_allgather(ck->comm, &me, verdicts, sizeof me / 8, TERN_F64);
-        if (rc < 0) {
-            ckpt_fail(ck, rc, "load: %s", tern_comm_error(ck->comm));
-            break;
-        }
-        int bad = -1, fatal = -1;
-        for (int r = 0; r < ck->size; r++) {
-            if (verdicts[r].status && bad < 0)
-                bad = r;
-            if (verdicts[r].status < 0 && fatal < 0)
-                fatal = r;
-        }
-        if (bad < 0) {
+        rc = try_step(ck, &p, text, &m, all, data, len);
+        if (rc == 0)
             *step = p.step;
-            break;
-        }
-        free(*data);
-        *data = NULL;
-        *len = 0;
-        if (fatal >= 0) {
-            rc = ckpt_fail(ck, (int)verdicts[fatal].status, "load of step %" PRId64
-                           ": rank %d: %s", p.step, fatal, verdicts[fatal].why);
-            break;
-        }
-        note_skip(ck, p.step, "rank %d: %s", bad, verdicts[bad].why);
-    }
+    } while (rc == 1);
     if (rc < 0) {
         free(*data);
         *data = NULL;
         *len = 0;
         *step = -1;
     }
-    free(steps);
+    free(w.steps);
     return rc;
 }
 

@@ -12,7 +12,10 @@
  *
  * The last line is the hash of every byte before it, so a manifest that
  * lost its tail or a bit is refused rather than misread. */
+#include "checkpoint/manifest.h"
+
 #include "checkpoint/ckpt.h"
+#include "checkpoint/shard_io.h"
 
 #include "common/fsutil.h"
 

@@ -6,7 +6,7 @@
  * on DIR/.lock, so the check and the rename that publishes a step cannot
  * interleave with a claim. Programs run outside tern (no TERN_JOB_ID) skip
  * all of this. */
-#include "checkpoint/ckpt.h"
+#include "checkpoint/owner.h"
 
 #include "common/fsutil.h"
 

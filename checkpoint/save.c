@@ -4,7 +4,11 @@
  * Every rank writes its shard; one all-gather is both the barrier and how
  * rank 0 learns every shard's size and hash (no shard is read back); rank
  * 0 commits and broadcasts the outcome, so every rank returns the same. */
-#include "checkpoint/ckpt.h"
+#include "checkpoint/save.h"
+
+#include "checkpoint/commit.h"
+#include "checkpoint/owner.h"
+#include "checkpoint/shard_io.h"
 
 #include "common/fsutil.h"
 
@@ -73,8 +77,13 @@ static int first_bad(tern_ckpt *ck, const shard_rec *all, int64_t step, char *wh
     return 0;
 }
 
-int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len, bool padded,
-                  int failed, const char *failwhy, char *why, size_t whylen)
+/* The collective save of 'len' bytes as 'step', on whichever thread calls
+ * it. A rank that already failed ('failed' a TERN_E* code, 'failwhy' the
+ * reason) writes nothing but still takes part, so that every rank fails
+ * the step together. Returns 0 or a TERN_E* code, the same on every rank,
+ * with the reason in 'why'. */
+static int ckpt_save_now(tern_ckpt *ck, int64_t step, const void *data, size_t len,
+                         bool padded, int failed, const char *failwhy, char *why, size_t whylen)
 {
     char tmp[PATH_MAX];
     ckpt_path(tmp, sizeof tmp, "%s/step-%" PRId64 ".tmp", ck->dir, step);

@@ -9,6 +9,8 @@
  * device. A caller whose data is already aligned and padded (the async
  * staging buffer) skips the copy. File systems without O_DIRECT (tmpfs on
  * older kernels, some network file systems) get ordinary writes. */
+#include "checkpoint/shard_io.h"
+
 #include "checkpoint/ckpt.h"
 
 #include <errno.h>
@@ -153,103 +155,151 @@ static void wait_written(writer *w, bool threaded, size_t upto)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* One shard being written: its data, the hash so far, and the writer. */
+typedef struct shard_out {
+    writer w;
+    bool threaded;                 /* a writer thread; else chunks are written in turn */
+    bool padded;                   /* src is aligned with room to whole blocks: no copy */
+    const char *src;
+    size_t len, nchunks;
+    char *bounce;                  /* unless padded: NBUF chunks (one unthreaded) */
+    XXH3_state_t *st;
+} shard_out;
+
+/* Creates 'path' for writing, O_DIRECT where the file system takes it,
+ * with 'total' bytes reserved. 0, or -1 with the reason. */
+static int shard_create(writer *w, const char *path, size_t total, char *why, size_t whylen)
+{
+    const char *name = base_name(path);
+    w->direct = true;
+    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, CKPT_FILE_MODE);
+    if (w->fd < 0 && errno == EINVAL) {
+        w->direct = false;
+        w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, CKPT_FILE_MODE);
+    }
+    if (w->fd < 0) {
+        snprintf(why, whylen, "%s: create: %s", name, strerror(errno));
+        return -1;
+    }
+    /* Reserve the space first: a full disk is one clear error up front. */
+    if (total && fallocate(w->fd, 0, 0, (off_t)total) < 0 && errno != EOPNOTSUPP &&
+        errno != ENOSYS) {
+        snprintf(why, whylen, "%s: reserving %zu bytes: %s", name, total, strerror(errno));
+        close(w->fd);
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies the n bytes at 'off' into chunk k's bounce slot, hashing them on
+ * the way, zeroes it up to 'whole'. Returns the slot. */
+static const char *bounce_chunk(shard_out *o, size_t k, size_t off, size_t n, size_t whole)
+{
+    /* Slot k % NBUF is free once chunk k - NBUF is on disk. */
+    if (k >= NBUF)
+        wait_written(&o->w, o->threaded, k - NBUF + 1);
+    char *dst = o->bounce + (o->threaded ? k % NBUF : 0) * CHUNK;
+    for (size_t s = 0; s < n; s += HASH_STEP) {
+        size_t m = n - s < HASH_STEP ? n - s : HASH_STEP;
+        memcpy(dst + s, o->src + off + s, m);
+        XXH3_64bits_update(o->st, dst + s, m);
+    }
+    memset(dst + n, 0, whole - n);
+    return dst;
+}
+
+/* Hashes chunk k and hands it to the writer (the last one in whole
+ * blocks). 0, or -1 once a write has failed. */
+static int put_chunk(shard_out *o, size_t k)
+{
+    if (k == o->nchunks / 2 && k > 0) {
+        wait_written(&o->w, o->threaded, k);
+        ckpt_fault("shard");
+    }
+    size_t off = k * CHUNK, n = o->len - off < CHUNK ? o->len - off : CHUNK;
+    piece pc = { .len = k + 1 == o->nchunks ? whole_blocks(n) : n, .off = (off_t)off };
+    if (o->padded) {
+        XXH3_64bits_update(o->st, o->src + off, n);
+        pc.p = o->src + off;
+    } else {
+        pc.p = bounce_chunk(o, k, off, n, pc.len);
+    }
+    return submit(&o->w, o->threaded, &pc);
+}
+
+/* Every chunk through the writer, up to the first failed write; the
+ * writer thread (if one started) is gone when this returns. */
+static void write_chunks(shard_out *o)
+{
+    writer *w = &o->w;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_t tid;
+    if (o->threaded && pthread_create(&tid, NULL, writer_main, w) != 0)
+        o->threaded = false;
+    for (size_t k = 0; k < o->nchunks; k++)
+        if (put_chunk(o, k) < 0)
+            break;
+    if (o->threaded) {
+        pthread_mutex_lock(&w->mu);
+        w->closing = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(tid, NULL);
+    }
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
+/* After the chunks: the first failed write, or the file cut to its 'len'
+ * bytes and on disk. 0, or -1 with the reason. */
+static int shard_finish(writer *w, const char *name, size_t len, size_t total, char *why,
+                        size_t whylen)
+{
+    if (w->err) {
+        snprintf(why, whylen, "%s: write at byte %lld: %s", name, (long long)w->err_off,
+                 strerror(w->err));
+        return -1;
+    }
+    if (total != len && ftruncate(w->fd, (off_t)len) < 0) {
+        snprintf(why, whylen, "%s: truncate to %zu bytes: %s", name, len, strerror(errno));
+        return -1;
+    }
+    if (fsync(w->fd) < 0) {
+        snprintf(why, whylen, "%s: fsync: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int ckpt_shard_write(const char *path, const void *data, size_t len, bool padded,
                      uint64_t *hash, char *why, size_t whylen)
 {
     const char *name = base_name(path);
-    writer w = { .direct = true };
-    w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, CKPT_FILE_MODE);
-    if (w.fd < 0 && errno == EINVAL) {
-        w.direct = false;
-        w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, CKPT_FILE_MODE);
-    }
-    if (w.fd < 0) {
-        snprintf(why, whylen, "%s: create: %s", name, strerror(errno));
-        return -1;
-    }
     size_t total = whole_blocks(len);
-    /* Reserve the space first: a full disk is one clear error up front. */
-    if (total && fallocate(w.fd, 0, 0, (off_t)total) < 0 && errno != EOPNOTSUPP &&
-        errno != ENOSYS) {
-        snprintf(why, whylen, "%s: reserving %zu bytes: %s", name, total, strerror(errno));
-        close(w.fd);
+    shard_out o = { .padded = padded, .src = data, .len = len,
+                    .nchunks = (len + CHUNK - 1) / CHUNK };
+    if (shard_create(&o.w, path, total, why, whylen) < 0)
         return -1;
-    }
-    char *bounce = NULL;
-    XXH3_state_t *st = XXH3_createState();
-    size_t nchunks = (len + CHUNK - 1) / CHUNK;
-    bool threaded = nchunks > 1;
+    o.threaded = o.nchunks > 1;
+    o.st = XXH3_createState();
     int rc = -1;
-    if (!st || (!padded && posix_memalign((void **)&bounce, CKPT_ALIGN,
-                                          (threaded ? NBUF : 1) * CHUNK) != 0)) {
+    if (!o.st || (!padded && posix_memalign((void **)&o.bounce, CKPT_ALIGN,
+                                            (o.threaded ? NBUF : 1) * CHUNK) != 0)) {
         snprintf(why, whylen, "%s: out of memory", name);
-        goto out;
+    } else {
+        XXH3_64bits_reset(o.st);
+        write_chunks(&o);
+        rc = shard_finish(&o.w, name, len, total, why, whylen);
+        if (rc == 0)
+            *hash = XXH3_64bits_digest(o.st);
     }
-    XXH3_64bits_reset(st);
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    pthread_t tid;
-    if (threaded && pthread_create(&tid, NULL, writer_main, &w) != 0) {
-        threaded = false;
-    }
-    const char *src = data;
-    for (size_t k = 0; k < nchunks; k++) {
-        if (k == nchunks / 2 && k > 0) {
-            wait_written(&w, threaded, k);
-            ckpt_fault("shard");
-        }
-        size_t off = k * CHUNK, n = len - off < CHUNK ? len - off : CHUNK;
-        piece pc = { .len = k + 1 == nchunks ? whole_blocks(n) : n, .off = (off_t)off };
-        if (padded) {
-            XXH3_64bits_update(st, src + off, n);
-            pc.p = src + off;
-        } else {
-            /* Slot k % NBUF is free once chunk k - NBUF is on disk. */
-            if (k >= NBUF)
-                wait_written(&w, threaded, k - NBUF + 1);
-            char *dst = bounce + (threaded ? k % NBUF : 0) * CHUNK;
-            for (size_t s = 0; s < n; s += HASH_STEP) {
-                size_t m = n - s < HASH_STEP ? n - s : HASH_STEP;
-                memcpy(dst + s, src + off + s, m);
-                XXH3_64bits_update(st, dst + s, m);
-            }
-            memset(dst + n, 0, pc.len - n);
-            pc.p = dst;
-        }
-        if (submit(&w, threaded, &pc) < 0)
-            break;
-    }
-    if (threaded) {
-        pthread_mutex_lock(&w.mu);
-        w.closing = true;
-        pthread_cond_broadcast(&w.cv);
-        pthread_mutex_unlock(&w.mu);
-        pthread_join(tid, NULL);
-    }
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cv);
-    if (w.err) {
-        snprintf(why, whylen, "%s: write at byte %lld: %s", name, (long long)w.err_off,
-                 strerror(w.err));
-        goto out;
-    }
-    if (total != len && ftruncate(w.fd, (off_t)len) < 0) {
-        snprintf(why, whylen, "%s: truncate to %zu bytes: %s", name, len, strerror(errno));
-        goto out;
-    }
-    if (fsync(w.fd) < 0) {
-        snprintf(why, whylen, "%s: fsync: %s", name, strerror(errno));
-        goto out;
-    }
-    *hash = XXH3_64bits_digest(st);
-    rc = 0;
-out:
-    if (close(w.fd) < 0 && rc == 0) {
+    if (close(o.w.fd) < 0 && rc == 0) {
         snprintf(why, whylen, "%s: close: %s", name, strerror(errno));
         rc = -1;
     }
-    XXH3_freeState(st);
-    free(bounce);
+    XXH3_freeState(o.st);
+    free(o.bounce);
     return rc;
 }
 

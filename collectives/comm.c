@@ -1,7 +1,12 @@
 /* tern_comm: forming a communicator from the rank environment, choosing
- * the backend, and the public calls. */
+ * the backend, wiring the CPU backend's ring; its errors and its end. (The
+ * collective calls themselves: dispatch.c.) */
 #include "collectives/coll.h"
-#include "collectives/node.h"
+
+#include "collectives/link.h"
+#include "collectives/plugin.h"
+#include "collectives/rendezvous.h"
+#include "collectives/shmseg.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,6 +24,8 @@
 #define DEFAULT_DEAD_TIMEOUT 5.0
 #define DEFAULT_PROGRESS_TIMEOUT 1800.0
 
+typedef enum { BACKEND_CPU, BACKEND_NCCL, BACKEND_MPI } backend;
+
 double coll_now(void)
 {
     struct timespec ts;
@@ -26,22 +33,11 @@ double coll_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-size_t tern_dtype_size(tern_dtype dt)
-{
-    switch (dt) {
-    case TERN_F32: return 4;
-    case TERN_F64: return 8;
-    case TERN_F16:
-    case TERN_BF16: return 2;
-    default: return 0;
-    }
-}
-
 /* Lets the neighbours see the break at once: local ranks through the
  * abort word, remote ones through the TCP connections closing. */
 static void break_links(tern_comm *c)
 {
-    node_abort(c);
+    shmseg_abort(c);
     coll_link *links[2] = { c->next, c->prev };
     for (int i = 0; i < 2; i++) {
         int fd = links[i] && !links[i]->shm ? links[i]->ops->fd(links[i]) : -1;
@@ -216,12 +212,11 @@ static int set_key(tern_comm *c, rdv *r, const char *key, const char *val, size_
     return 0;
 }
 
-/* The CPU backend's wiring: who is where, shared memory with the ranks of
- * this machine, TCP to the others. */
-static int wire_up(tern_comm *c, rdv *r, const char *addr)
+/* Rank 0's random session id to every rank: it names the shared segments
+ * and proves a ring connection. 0, or < 0 with the error recorded. */
+static int share_session(tern_comm *c, rdv *r)
 {
-    int lfd = -1, rc = -1;
-    char key[64], val[512], **vals = NULL;
+    char val[32], **vals = NULL;
     if (c->rank == 0) {
         uint64_t s;
         if (getrandom(&s, sizeof s, 0) != sizeof s)
@@ -235,62 +230,89 @@ static int wire_up(tern_comm *c, rdv *r, const char *addr)
     c->session = strtoull(vals[0], NULL, 16);
     free(vals[0]);
     free(vals);
-    vals = NULL;
+    return 0;
+}
 
+/* Who is where: this rank's machine, listener (in *lfd, which the caller
+ * closes) and pid to every rank, and every rank's into c->peers. 0, or
+ * < 0 with the error recorded. */
+static int share_peers(tern_comm *c, rdv *r, const char *addr, int *lfd)
+{
+    char key[64], val[512], **vals = NULL;
     coll_peer *me = &c->peers[c->rank];
     node_key(me->node_key, sizeof me->node_key);
     me->pid = getpid();
-    if (tcp_listen(addr, me->tcp_addr, sizeof me->tcp_addr, &lfd) < 0)
+    if (tcp_listen(addr, me->tcp_addr, sizeof me->tcp_addr, lfd) < 0)
         return coll_fail(c, TERN_ESYS, "cannot listen for ring connections: %s", strerror(errno));
     snprintf(key, sizeof key, "peer%d", c->rank);
     int vl = snprintf(val, sizeof val, "%s\t%s\t%d", me->node_key, me->tcp_addr, (int)me->pid);
     if (set_key(c, r, key, val, (size_t)vl) < 0 || gather(c, r, "peer", c->size, &vals) < 0)
-        goto out;
-    for (int i = 0; i < c->size; i++) {
-        if (parse_peer(&c->peers[i], vals[i]) < 0) {
-            coll_fail(c, TERN_EPEER, "rank %d published a malformed address", i);
-            goto out;
-        }
-    }
-    /* Shared segments exist only between these gathers (milliseconds), so
-     * a rank killed during a slow rendezvous leaves none behind. */
-    if (node_create(c) < 0)
-        goto out;
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < c->size && rc == 0; i++)
+        if (parse_peer(&c->peers[i], vals[i]) < 0)
+            rc = coll_fail(c, TERN_EPEER, "rank %d published a malformed address", i);
+    for (int i = 0; i < c->size; i++)
+        free(vals[i]);
+    free(vals);
+    return rc;
+}
+
+/* The shared segments of this machine's ranks: each creates its own, all
+ * map all, then the names go. The segments have names only between these
+ * gathers (milliseconds), so a rank killed during a slow rendezvous leaves
+ * none behind. 0, or < 0 with the error recorded. */
+static int share_segments(tern_comm *c, rdv *r)
+{
+    char key[64];
+    if (shmseg_create(c) < 0)
+        return -1;
     snprintf(key, sizeof key, "created%d", c->rank);
     if (set_key(c, r, key, "1", 1) < 0 || gather(c, r, "created", c->size, NULL) < 0 ||
-        node_open(c) < 0)
-        goto out;
+        shmseg_map_peers(c) < 0)
+        return -1;
     /* Every local rank has mapped every segment: the names can go. */
     snprintf(key, sizeof key, "mapped%d", c->rank);
     if (set_key(c, r, key, "1", 1) < 0 || gather(c, r, "mapped", c->size, NULL) < 0)
-        goto out;
-    node_unlink(c);
-    if (c->size > 1) {
-        int next = (c->rank + 1) % c->size, prev = (c->rank + c->size - 1) % c->size;
-        bool shm_out = node_is_local(c, next), shm_in = node_is_local(c, prev);
-        if (shm_out && !(c->next = node_link(c, c->rank, next))) {
-            coll_fail(c, TERN_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (shm_in && !(c->prev = node_link(c, prev, c->rank))) {
-            coll_fail(c, TERN_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (tcp_links(c, lfd, &c->next, &c->prev, !shm_out, !shm_in) < 0)
-            goto out;
-    }
-    rc = 0;
-out:
-    if (vals) {
-        for (int i = 0; i < c->size; i++)
-            free(vals[i]);
-        free(vals);
-    }
+        return -1;
+    shmseg_unlink(c);
+    return 0;
+}
+
+/* The links to the next rank and from the previous one: shared memory with
+ * a rank of this machine, else TCP (the inbound one accepted on lfd). 0,
+ * or < 0 with the error recorded. */
+static int link_ring(tern_comm *c, int lfd)
+{
+    if (c->size == 1)
+        return 0;
+    int next = (c->rank + 1) % c->size, prev = (c->rank + c->size - 1) % c->size;
+    bool shm_out = shmseg_is_local(c, next), shm_in = shmseg_is_local(c, prev);
+    if ((shm_out && !(c->next = shm_link_new(c, c->rank, next))) ||
+        (shm_in && !(c->prev = shm_link_new(c, prev, c->rank))))
+        return coll_fail(c, TERN_ENOMEM, "out of memory");
+    return tcp_links(c, lfd, &c->next, &c->prev, !shm_out, !shm_in);
+}
+
+/* The CPU backend's wiring through the store: who is where, shared memory
+ * with the ranks of this machine, TCP to the others. */
+static int wire_up(tern_comm *c, rdv *r, const char *addr)
+{
+    int lfd = -1;
+    int rc = share_session(c, r);
+    if (rc == 0)
+        rc = share_peers(c, r, addr, &lfd);
+    if (rc == 0)
+        rc = share_segments(c, r);
+    if (rc == 0)
+        rc = link_ring(c, lfd);
     if (lfd >= 0)
         close(lfd);
     return rc;
 }
 
+/* The plugin's communicator beside the ring (NCCL): rank 0's id through
+ * the store, then the plugin's create. 0, or < 0 with the error recorded. */
 static int init_plugin_comm(tern_comm *c, rdv *r, double timeout)
 {
     char id[4096], why[512];
@@ -318,12 +340,134 @@ static int init_plugin_comm(tern_comm *c, rdv *r, double timeout)
     return 0;
 }
 
+/* The backend TERN_COLL asks for (mpirun's MPI when it is unset and no
+ * world was given). TERN_OK, or TERN_ENV with the reason in c->err. */
+static int choose_backend(tern_comm *c, const tern_comm_opts *o, bool cpu_only, backend *b)
+{
+    const char *coll = cpu_only ? "cpu" : getenv("TERN_COLL");
+    bool want_mpi = coll ? strcmp(coll, "mpi") == 0
+                         : getenv("OMPI_COMM_WORLD_SIZE") != NULL && o->world_size == 0;
+    bool want_nccl = coll && strcmp(coll, "nccl") == 0;
+    if (coll && !want_mpi && !want_nccl && strcmp(coll, "cpu") != 0) {
+        snprintf(c->err, sizeof c->err, "TERN_COLL=%s: expected cpu, nccl or mpi", coll);
+        return TERN_ENV;
+    }
+    *b = want_mpi ? BACKEND_MPI : want_nccl ? BACKEND_NCCL : BACKEND_CPU;
+    return TERN_OK;
+}
+
+/* mpirun started us: MPI knows the world and serves every operation.
+ * TERN_OK, or TERN_EBACKEND with the reason in c->err. */
+static int init_mpi(tern_comm *c, double init_timeout)
+{
+    char why[512] = "";
+    if (load_plugin(c, "mpi", why, sizeof why) < 0 || !c->plugin->world ||
+        c->plugin->world(&c->rank, &c->size) < 0) {
+        snprintf(c->err, sizeof c->err, "MPI backend: %.480s", why[0] ? why : "no world");
+        return TERN_EBACKEND;
+    }
+    c->plugin_only = true;
+    if (c->plugin->create(&c->plugin_state, c->rank, c->size, NULL, 0, init_timeout, why,
+                          sizeof why) < 0) {
+        snprintf(c->err, sizeof c->err, "MPI backend: %.480s", why);
+        return TERN_EBACKEND;
+    }
+    return TERN_OK;
+}
+
+/* This rank and the world's size, from the options or RANK and
+ * WORLD_SIZE. TERN_OK, or TERN_ENV with the reason in c->err. */
+static int read_world(tern_comm *c, const tern_comm_opts *o)
+{
+    if (o->world_size > 0) {
+        c->rank = o->rank;
+        c->size = o->world_size;
+    } else if (env_int("RANK", &c->rank) < 0 || env_int("WORLD_SIZE", &c->size) < 0) {
+        snprintf(c->err, sizeof c->err, "RANK and WORLD_SIZE are not set (is this program "
+                 "running under tern, torchrun or mpirun?)");
+        return TERN_ENV;
+    }
+    if (c->size < 1 || c->size > COLL_MAX_WORLD || c->rank < 0 || c->rank >= c->size) {
+        snprintf(c->err, sizeof c->err, "RANK %d and WORLD_SIZE %d do not fit together",
+                 c->rank, c->size);
+        return TERN_ENV;
+    }
+    return TERN_OK;
+}
+
+/* Where rank 0's store is (*addr, *port), from the options or MASTER_ADDR
+ * and MASTER_PORT, and whether the ranks may share memory (the transport).
+ * TERN_OK, or TERN_ENV with the reason in c->err. */
+static int read_master(tern_comm *c, const tern_comm_opts *o, const char **addr, int *port)
+{
+    *addr = o->master_addr ? o->master_addr : getenv("MASTER_ADDR");
+    *port = o->master_port;
+    if (!*port && env_int("MASTER_PORT", port) < 0)
+        *port = 0;
+    if (!*addr || !**addr || *port < 1 || *port > 65535) {
+        snprintf(c->err, sizeof c->err, "MASTER_ADDR and MASTER_PORT must name the rank 0 "
+                 "host and a port (got %s:%d)", *addr ? *addr : "(unset)", *port);
+        return TERN_ENV;
+    }
+    const char *transport = o->transport ? o->transport : getenv("TERN_COLL_TRANSPORT");
+    if (transport && strcmp(transport, "tcp") != 0 && strcmp(transport, "auto") != 0) {
+        snprintf(c->err, sizeof c->err, "TERN_COLL_TRANSPORT=%s: expected auto or tcp",
+                 transport);
+        return TERN_ENV;
+    }
+    c->shm_allowed = !transport || strcmp(transport, "tcp") != 0;
+    return TERN_OK;
+}
+
+/* The CPU backend's ring through rank 0's store at addr:port, and NCCL's
+ * communicator beside it when 'nccl'. TERN_OK, or a TERN_E* code with the
+ * reason in c->err. */
+static int form_ring(tern_comm *c, const char *addr, int port, double init_timeout, bool nccl)
+{
+    char why[512], run[96];
+    c->peers = calloc((size_t)c->size, sizeof *c->peers);
+    if (!c->peers) {
+        snprintf(c->err, sizeof c->err, "out of memory");
+        return TERN_ENOMEM;
+    }
+    run_id(run, sizeof run);
+    rdv *r = rdv_open(c->rank, c->size, run, addr, port, init_timeout, why, sizeof why);
+    if (!r) {
+        snprintf(c->err, sizeof c->err, "%s", why);
+        return TERN_ESYS;
+    }
+    int wired = wire_up(c, r, addr);
+    if (wired == 0 && nccl) {
+        if (load_plugin(c, "nccl", why, sizeof why) < 0)
+            wired = coll_fail(c, TERN_EBACKEND, "%s", why);
+        else
+            wired = init_plugin_comm(c, r, init_timeout);
+    }
+    rdv_close(&r);
+    if (wired < 0)
+        return c->code;
+    c->broken = false;
+    return TERN_OK;
+}
+
+/* Everything but MPI: the world from the environment, then the ring. */
+static int init_ring(tern_comm *c, const tern_comm_opts *o, double init_timeout, bool nccl)
+{
+    const char *addr;
+    int port;
+    int rc = read_world(c, o);
+    if (rc == TERN_OK)
+        rc = read_master(c, o, &addr, &port);
+    if (rc == TERN_OK)
+        rc = form_ring(c, addr, port, init_timeout, nccl);
+    return rc;
+}
+
 int coll_init(tern_comm **out, const tern_comm_opts *o, bool cpu_only, char *errbuf,
               size_t errlen)
 {
     *out = NULL;
     tern_comm *c = calloc(1, sizeof *c);
-    char why[512] = "";
     if (!c) {
         if (errbuf)
             snprintf(errbuf, errlen, "out of memory");
@@ -332,98 +476,21 @@ int coll_init(tern_comm **out, const tern_comm_opts *o, bool cpu_only, char *err
     tern_comm_opts dflt = { 0 };
     if (!o)
         o = &dflt;
-    int rc = TERN_ENV;
-    const char *coll = cpu_only ? "cpu" : getenv("TERN_COLL");
-    bool want_mpi = coll ? strcmp(coll, "mpi") == 0
-                         : getenv("OMPI_COMM_WORLD_SIZE") != NULL && o->world_size == 0;
-    bool want_nccl = coll && strcmp(coll, "nccl") == 0;
-    if (coll && !want_mpi && !want_nccl && strcmp(coll, "cpu") != 0) {
-        snprintf(c->err, sizeof c->err, "TERN_COLL=%s: expected cpu, nccl or mpi", coll);
-        goto fail;
+    backend b;
+    int rc = choose_backend(c, o, cpu_only, &b);
+    if (rc == TERN_OK) {
+        double init_timeout = o->init_timeout_s > 0
+                                  ? o->init_timeout_s
+                                  : env_seconds("TERN_INIT_TIMEOUT", DEFAULT_INIT_TIMEOUT);
+        c->dead_timeout_s = env_seconds("TERN_COLL_DEAD_TIMEOUT", DEFAULT_DEAD_TIMEOUT);
+        c->progress_timeout_s = env_seconds("TERN_COLL_TIMEOUT", DEFAULT_PROGRESS_TIMEOUT);
+        rc = b == BACKEND_MPI ? init_mpi(c, init_timeout)
+                              : init_ring(c, o, init_timeout, b == BACKEND_NCCL);
     }
-    double init_timeout = o->init_timeout_s > 0 ? o->init_timeout_s
-                                                : env_seconds("TERN_INIT_TIMEOUT", DEFAULT_INIT_TIMEOUT);
-    c->dead_timeout_s = env_seconds("TERN_COLL_DEAD_TIMEOUT", DEFAULT_DEAD_TIMEOUT);
-    c->progress_timeout_s = env_seconds("TERN_COLL_TIMEOUT", DEFAULT_PROGRESS_TIMEOUT);
-
-    if (want_mpi) {   /* mpirun started us: MPI knows the world */
-        if (load_plugin(c, "mpi", why, sizeof why) < 0 || !c->plugin->world ||
-            c->plugin->world(&c->rank, &c->size) < 0) {
-            rc = TERN_EBACKEND;
-            snprintf(c->err, sizeof c->err, "MPI backend: %.480s", why[0] ? why : "no world");
-            goto fail;
-        }
-        c->plugin_only = true;
-        if (c->plugin->create(&c->plugin_state, c->rank, c->size, NULL, 0, init_timeout, why,
-                              sizeof why) < 0) {
-            rc = TERN_EBACKEND;
-            snprintf(c->err, sizeof c->err, "MPI backend: %.480s", why);
-            goto fail;
-        }
+    if (rc == TERN_OK) {
         *out = c;
         return TERN_OK;
     }
-
-    if (o->world_size > 0) {
-        c->rank = o->rank;
-        c->size = o->world_size;
-    } else if (env_int("RANK", &c->rank) < 0 || env_int("WORLD_SIZE", &c->size) < 0) {
-        snprintf(c->err, sizeof c->err, "RANK and WORLD_SIZE are not set (is this program "
-                 "running under tern, torchrun or mpirun?)");
-        goto fail;
-    }
-    if (c->size < 1 || c->size > COLL_MAX_WORLD || c->rank < 0 || c->rank >= c->size) {
-        snprintf(c->err, sizeof c->err, "RANK %d and WORLD_SIZE %d do not fit together",
-                 c->rank, c->size);
-        goto fail;
-    }
-    const char *addr = o->master_addr ? o->master_addr : getenv("MASTER_ADDR");
-    int port = o->master_port;
-    if (!port && env_int("MASTER_PORT", &port) < 0)
-        port = 0;
-    if (!addr || !*addr || port < 1 || port > 65535) {
-        snprintf(c->err, sizeof c->err, "MASTER_ADDR and MASTER_PORT must name the rank 0 "
-                 "host and a port (got %s:%d)", addr ? addr : "(unset)", port);
-        goto fail;
-    }
-    const char *transport = o->transport ? o->transport : getenv("TERN_COLL_TRANSPORT");
-    if (transport && strcmp(transport, "tcp") != 0 && strcmp(transport, "auto") != 0) {
-        snprintf(c->err, sizeof c->err, "TERN_COLL_TRANSPORT=%s: expected auto or tcp",
-                 transport);
-        goto fail;
-    }
-    c->shm_allowed = !transport || strcmp(transport, "tcp") != 0;
-    c->peers = calloc((size_t)c->size, sizeof *c->peers);
-    if (!c->peers) {
-        rc = TERN_ENOMEM;
-        snprintf(c->err, sizeof c->err, "out of memory");
-        goto fail;
-    }
-    char run[96];
-    run_id(run, sizeof run);
-    rdv *r = rdv_open(c->rank, c->size, run, addr, port, init_timeout, why, sizeof why);
-    if (!r) {
-        rc = TERN_ESYS;
-        snprintf(c->err, sizeof c->err, "%s", why);
-        goto fail;
-    }
-    int wired = wire_up(c, r, addr);
-    if (wired == 0 && want_nccl) {
-        if (load_plugin(c, "nccl", why, sizeof why) < 0)
-            wired = coll_fail(c, TERN_EBACKEND, "%s", why);
-        else
-            wired = init_plugin_comm(c, r, init_timeout);
-    }
-    if (wired < 0) {
-        rc = c->code;
-        rdv_close(&r);
-        goto fail;
-    }
-    rdv_close(&r);
-    c->broken = false;
-    *out = c;
-    return TERN_OK;
-fail:
     if (errbuf)
         snprintf(errbuf, errlen, "tern_comm_init: %s", c->err);
     tern_comm_destroy(&c);
@@ -449,7 +516,7 @@ void tern_comm_destroy(tern_comm **cp)
         c->next->ops->destroy(c->next);
     if (c->prev)
         c->prev->ops->destroy(c->prev);
-    node_close(c);
+    shmseg_close(c);
     if (c->plugin && c->plugin_state)
         c->plugin->destroy(c->plugin_state);
     if (c->plugin_lib)
@@ -479,119 +546,4 @@ const char *tern_comm_backend(const tern_comm *c)
 const char *tern_comm_error(const tern_comm *c)
 {
     return c ? c->err : "no communicator";
-}
-
-/* Checks shared by every call. Returns 0 to go on. */
-static int enter(tern_comm *c, const char *what, tern_dtype dt, bool need_dt)
-{
-    if (!c)
-        return TERN_EINVAL;
-    if (c->broken)
-        return TERN_EBROKEN;   /* c->err keeps the first failure */
-    if (need_dt && tern_dtype_size(dt) == 0)
-        return coll_fail(c, TERN_EINVAL, "%s: unknown dtype %d", what, (int)dt);
-    c->err[0] = '\0';
-    return 0;
-}
-
-static bool owned(tern_comm *c, const void *buf)
-{
-    return c->plugin->owns && buf && c->plugin->owns(c->plugin_state, buf);
-}
-
-/* 1: the plugin serves these buffers, 0: the CPU backend does, -1: one is
- * a device buffer and the other not (an error recorded). */
-static int via_plugin(tern_comm *c, const void *a, const void *b, const char *what)
-{
-    if (!c->plugin || !c->plugin_state)
-        return 0;
-    if (c->plugin_only)
-        return 1;
-    bool da = owned(c, a), db = b ? owned(c, b) : da;
-    if (da != db) {
-        coll_fail(c, TERN_EINVAL, "%s: one buffer on the device, the other not", what);
-        return -1;
-    }
-    return da;
-}
-
-/* A plugin's failure breaks the communicator like any other; when libtern
- * itself saw a peer die (through 'alive'), that error stands. */
-static int plugin_result(tern_comm *c, int rc, const char *why)
-{
-    if (rc >= 0)
-        return 0;
-    return c->broken ? c->code : coll_fail(c, TERN_EBACKEND, "%s", why);
-}
-
-int tern_allreduce(tern_comm *c, const void *send, void *recv, size_t count, tern_dtype dt,
-                   tern_op op)
-{
-    int rc = enter(c, "allreduce", dt, true);
-    if (rc)
-        return rc;
-    if ((unsigned)op >= TERN_OP_COUNT)
-        return coll_fail(c, TERN_EINVAL, "allreduce: unknown op %d", (int)op);
-    if (count && (!send || !recv))
-        return coll_fail(c, TERN_EINVAL, "allreduce: NULL buffer");
-    int vp = via_plugin(c, send, recv, "allreduce");
-    if (vp < 0)
-        return c->code;
-    if (vp) {
-        char why[512];
-        return plugin_result(c, c->plugin->allreduce(c->plugin_state, send, recv, count, dt, op,
-                                                     coll_alive, c, why, sizeof why), why);
-    }
-    return ring_allreduce(c, send, recv, count, dt, op) < 0 ? c->code : 0;
-}
-
-int tern_broadcast(tern_comm *c, void *buf, size_t count, tern_dtype dt, int root)
-{
-    int rc = enter(c, "broadcast", dt, true);
-    if (rc)
-        return rc;
-    if (root < 0 || root >= c->size)
-        return coll_fail(c, TERN_EINVAL, "broadcast: root %d outside 0..%d", root, c->size - 1);
-    if (count && !buf)
-        return coll_fail(c, TERN_EINVAL, "broadcast: NULL buffer");
-    int vp = via_plugin(c, buf, NULL, "broadcast");
-    if (vp < 0)
-        return c->code;
-    if (vp) {
-        char why[512];
-        return plugin_result(c, c->plugin->broadcast(c->plugin_state, buf, count, dt, root,
-                                                     coll_alive, c, why, sizeof why), why);
-    }
-    return ring_broadcast(c, buf, count * tern_dtype_size(dt), root) < 0 ? c->code : 0;
-}
-
-int tern_allgather(tern_comm *c, const void *send, void *recv, size_t count, tern_dtype dt)
-{
-    int rc = enter(c, "allgather", dt, true);
-    if (rc)
-        return rc;
-    if (count && (!send || !recv))
-        return coll_fail(c, TERN_EINVAL, "allgather: NULL buffer");
-    int vp = via_plugin(c, send, recv, "allgather");
-    if (vp < 0)
-        return c->code;
-    if (vp) {
-        char why[512];
-        return plugin_result(c, c->plugin->allgather(c->plugin_state, send, recv, count, dt,
-                                                     coll_alive, c, why, sizeof why), why);
-    }
-    return ring_allgather(c, send, recv, count * tern_dtype_size(dt)) < 0 ? c->code : 0;
-}
-
-int tern_barrier(tern_comm *c)
-{
-    int rc = enter(c, "barrier", TERN_F32, false);
-    if (rc)
-        return rc;
-    if (c->plugin_only) {
-        char why[512];
-        return plugin_result(c, c->plugin->barrier(c->plugin_state, coll_alive, c, why,
-                                                   sizeof why), why);
-    }
-    return ring_barrier(c) < 0 ? c->code : 0;
 }

@@ -2,14 +2,15 @@
  * ring buffer and rings its doorbell; the receiver reduces or copies
  * straight out of the ring and rings the sender's doorbell for the room it
  * freed. One writer, one reader; head and tail only grow. */
-#include "collectives/coll.h"
-#include "collectives/node.h"
+#include "collectives/link.h"
+
+#include "collectives/shmseg.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(offsetof(seg_hdr, ring) == SEG_HEADER, "the ring starts on its own page");
+_Static_assert(offsetof(shmseg_hdr, ring) == SHMSEG_HEADER, "the ring starts on its own page");
 
 #define STREAM_ALIGN 64u
 #define SEND_PIECE (512u << 10)   /* published in pieces: the reader starts on warm data */
@@ -17,7 +18,7 @@ _Static_assert(offsetof(seg_hdr, ring) == SEG_HEADER, "the ring starts on its ow
 typedef struct shm_link {
     coll_link base;
     tern_comm *c;
-    seg_hdr *seg;                  /* the receiver's segment */
+    shmseg_hdr *seg;                  /* the receiver's segment */
     size_t ring;                   /* its ring's size, a power of two */
     size_t piece;
     bool sender;
@@ -43,7 +44,7 @@ static ssize_t shm_try_send(coll_link *l, const void *data, size_t len)
     memcpy(s->seg->ring + at, data, first);
     memcpy(s->seg->ring, (const char *)data + first, n - first);
     atomic_store_explicit(&s->seg->head, head + n, memory_order_release);
-    node_ring(s->c, l->peer);
+    shmseg_wake(s->c, l->peer);
     return (ssize_t)n;
 }
 
@@ -70,7 +71,7 @@ static void shm_consumed(coll_link *l, size_t n)
     shm_link *s = (shm_link *)l;
     uint64_t tail = atomic_load_explicit(&s->seg->tail, memory_order_relaxed);
     atomic_store_explicit(&s->seg->tail, tail + n, memory_order_release);
-    node_ring(s->c, l->peer);
+    shmseg_wake(s->c, l->peer);
 }
 
 /* Between operations both sides move to the next 64-byte boundary, so an
@@ -93,7 +94,7 @@ static int shm_fd(coll_link *l)
 
 static bool shm_gone(coll_link *l)
 {
-    return node_peer_alive(((shm_link *)l)->c, l->peer) < 0;
+    return shmseg_peer_alive(((shm_link *)l)->c, l->peer) < 0;
 }
 
 static void shm_destroy(coll_link *l)
@@ -105,21 +106,19 @@ static const struct coll_link_ops shm_ops = {
     shm_try_send, shm_try_recv, shm_consumed, shm_align, shm_fd, shm_gone, shm_destroy,
 };
 
-coll_link *node_link(tern_comm *c, int from, int to)
+coll_link *shm_link_new(tern_comm *c, int from, int to)
 {
-    seg_hdr *seg = node_seg(c, to);
+    shmseg_hdr *seg = shmseg_of(c, to);
     if (!seg)
         return NULL;
-    shm_link *s = calloc(1, sizeof *s);
+    bool sender = from == c->rank;
+    shm_link *s = (shm_link *)coll_link_new(sizeof *s, &shm_ops, sender ? to : from, true);
     if (!s)
         return NULL;
-    s->base.ops = &shm_ops;
-    s->base.shm = true;
     s->c = c;
     s->seg = seg;
     s->ring = seg->ring_bytes;
     s->piece = SEND_PIECE < s->ring / 2 ? SEND_PIECE : s->ring / 2;
-    s->sender = from == c->rank;
-    s->base.peer = s->sender ? to : from;
+    s->sender = sender;
     return &s->base;
 }

@@ -6,7 +6,7 @@
  * error within the dead-peer timeout. (No TCP_USER_TIMEOUT: Linux applies
  * it to zero-window probing too, and a live peer that is busy elsewhere
  * must not have its job killed.) */
-#include "collectives/coll.h"
+#include "collectives/link.h"
 
 #include "common/netaddr.h"
 
@@ -124,11 +124,9 @@ static void tune(int fd, double dead_timeout_s)
 
 static tcp_link *tcp_new(int fd, int peer, bool inbound)
 {
-    tcp_link *t = calloc(1, sizeof *t);
+    tcp_link *t = (tcp_link *)coll_link_new(sizeof *t, &tcp_ops, peer, false);
     if (!t)
         return NULL;
-    t->base.ops = &tcp_ops;
-    t->base.peer = peer;
     t->fd = fd;
     if (inbound && !(t->stage = malloc(STAGE_BYTES))) {
         free(t);
@@ -177,79 +175,106 @@ static int io_all(int fd, void *buf, size_t len, bool out, double deadline)
     return 0;
 }
 
+/* A connection to host:port, made by the deadline rather than the
+ * kernel's. Returns the socket (non-blocking), or -1 with errno; -2 when
+ * the address does not resolve. */
+static int dial(const char *host, const char *port, double deadline)
+{
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -2;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (rc < 0 && errno == EINPROGRESS) {
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int ms = (int)((deadline - coll_now()) * 1000), e = 0;
+        socklen_t el = sizeof e;
+        rc = ms > 0 && poll(&p, 1, ms) == 1 &&
+                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0
+                 ? 0 : -1;
+        if (e)
+            errno = e;
+        else if (rc < 0)
+            errno = ETIMEDOUT;
+    }
+    if (rc < 0 && fd >= 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return rc < 0 ? -1 : fd;
+}
+
+/* The outbound link: connected to rank 'next', which it tells the session
+ * and this rank. 0, or a TERN_E* code recorded. */
+static int connect_next(tern_comm *c, int next, double deadline, coll_link **out)
+{
+    char host[64];
+    const char *addr = c->peers[next].tcp_addr, *colon = strrchr(addr, ':');
+    if (!colon)
+        return coll_fail(c, TERN_EPEER, "rank %d published no address", next);
+    snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    uint64_t hello[2] = { c->session, (uint64_t)c->rank };
+    int fd = dial(host, colon + 1, deadline);
+    if (fd == -2)
+        return coll_fail(c, TERN_EPEER, "rank %d's address %s does not resolve", next, addr);
+    if (fd < 0 || io_all(fd, hello, sizeof hello, true, deadline) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return coll_fail(c, TERN_EPEER, "cannot connect to rank %d at %s: %s", next, addr,
+                         strerror(e));
+    }
+    tune(fd, c->dead_timeout_s);
+    tcp_link *t = tcp_new(fd, next, false);
+    if (!t) {
+        close(fd);
+        return coll_fail(c, TERN_ENOMEM, "out of memory");
+    }
+    *out = &t->base;
+    return 0;
+}
+
+/* The inbound link: the first connection on listen_fd that says it is rank
+ * 'prev' of this session; strangers and stale jobs are turned away. 0, or
+ * a TERN_E* code recorded. */
+static int accept_prev(tern_comm *c, int listen_fd, int prev, double deadline, coll_link **in)
+{
+    for (;;) {
+        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        int ms = (int)((deadline - coll_now()) * 1000);
+        if (ms <= 0 || poll(&p, 1, ms) <= 0)
+            return coll_fail(c, TERN_ETIMEDOUT, "rank %d never connected", prev);
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        uint64_t got[2];
+        /* A stranger gets two seconds to say who it is, not the whole wait. */
+        double hello_by = coll_now() + 2 < deadline ? coll_now() + 2 : deadline;
+        if (io_all(fd, got, sizeof got, false, hello_by) < 0 || got[0] != c->session ||
+            got[1] != (uint64_t)prev) {
+            close(fd);             /* a stranger, or a stale job: keep waiting */
+            continue;
+        }
+        tune(fd, c->dead_timeout_s);
+        tcp_link *t = tcp_new(fd, prev, true);
+        if (!t) {
+            close(fd);
+            return coll_fail(c, TERN_ENOMEM, "out of memory");
+        }
+        *in = &t->base;
+        return 0;
+    }
+}
+
 int tcp_links(tern_comm *c, int listen_fd, coll_link **out, coll_link **in, bool need_out,
               bool need_in)
 {
     double deadline = coll_now() + c->dead_timeout_s + 10;
     int next = (c->rank + 1) % c->size, prev = (c->rank + c->size - 1) % c->size;
-    uint64_t hello[2] = { c->session, (uint64_t)c->rank };
-    if (need_out) {
-        char host[64];
-        const char *colon = strrchr(c->peers[next].tcp_addr, ':');
-        if (!colon)
-            return coll_fail(c, TERN_EPEER, "rank %d published no address", next);
-        snprintf(host, sizeof host, "%.*s", (int)(colon - c->peers[next].tcp_addr),
-                 c->peers[next].tcp_addr);
-        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
-        if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
-            return coll_fail(c, TERN_EPEER, "rank %d's address %s does not resolve", next,
-                             c->peers[next].tcp_addr);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        int rc = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
-        freeaddrinfo(res);
-        if (rc < 0 && errno == EINPROGRESS) {   /* with the deadline, not the kernel's */
-            struct pollfd p = { .fd = fd, .events = POLLOUT };
-            int ms = (int)((deadline - coll_now()) * 1000), e = 0;
-            socklen_t el = sizeof e;
-            rc = ms > 0 && poll(&p, 1, ms) == 1 &&
-                         getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 && e == 0
-                     ? 0 : -1;
-            if (e)
-                errno = e;
-            else if (rc < 0)
-                errno = ETIMEDOUT;
-        }
-        if (rc < 0 || io_all(fd, hello, sizeof hello, true, deadline) < 0) {
-            int e = errno;
-            if (fd >= 0)
-                close(fd);
-            return coll_fail(c, TERN_EPEER, "cannot connect to rank %d at %s: %s", next,
-                             c->peers[next].tcp_addr, strerror(e));
-        }
-        tune(fd, c->dead_timeout_s);
-        tcp_link *t = tcp_new(fd, next, false);
-        if (!t) {
-            close(fd);
-            return coll_fail(c, TERN_ENOMEM, "out of memory");
-        }
-        *out = &t->base;
-    }
-    if (need_in) {
-        for (;;) {
-            struct pollfd p = { .fd = listen_fd, .events = POLLIN };
-            int ms = (int)((deadline - coll_now()) * 1000);
-            if (ms <= 0 || poll(&p, 1, ms) <= 0)
-                return coll_fail(c, TERN_ETIMEDOUT, "rank %d never connected", prev);
-            int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd < 0)
-                continue;
-            uint64_t got[2];
-            /* A stranger gets two seconds to say who it is, not the whole wait. */
-            double hello_by = coll_now() + 2 < deadline ? coll_now() + 2 : deadline;
-            if (io_all(fd, got, sizeof got, false, hello_by) < 0 || got[0] != c->session ||
-                got[1] != (uint64_t)prev) {
-                close(fd);         /* a stranger, or a stale job: keep waiting */
-                continue;
-            }
-            tune(fd, c->dead_timeout_s);
-            tcp_link *t = tcp_new(fd, prev, true);
-            if (!t) {
-                close(fd);
-                return coll_fail(c, TERN_ENOMEM, "out of memory");
-            }
-            *in = &t->base;
-            break;
-        }
-    }
-    return 0;
+    int rc = need_out ? connect_next(c, next, deadline, out) : 0;
+    if (rc == 0 && need_in)
+        rc = accept_prev(c, listen_fd, prev, deadline, in);
+    return rc;
 }

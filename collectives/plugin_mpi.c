@@ -4,10 +4,11 @@
  * widened to float32 for the reduction and rounded back, as the CPU
  * backend does; the order of the additions is MPI's. When a peer dies,
  * mpirun ends the job. */
-#include "collectives/coll.h"
+#include "collectives/plugin.h"
 #include "collectives/reduce.h"
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

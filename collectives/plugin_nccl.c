@@ -10,10 +10,11 @@
  *
  * Arithmetic is NCCL's: half types reduce as NCCL reduces them, and the
  * order of additions is NCCL's, not the CPU backend's canonical one. */
-#include "collectives/coll.h"
+#include "collectives/plugin.h"
 
 #include <cuda_runtime_api.h>
 #include <nccl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

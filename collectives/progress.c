@@ -3,8 +3,10 @@
  * ever blocking on one side while the other could move. When neither
  * moves, spin briefly, then sleep on the doorbell (shared memory) or in
  * poll (TCP), and check every few milliseconds that the peers are alive. */
-#include "collectives/coll.h"
-#include "collectives/node.h"
+#include "collectives/progress.h"
+
+#include "collectives/link.h"
+#include "collectives/shmseg.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -29,7 +31,7 @@ static inline void cpu_relax(void)
 static int trouble(tern_comm *c, coll_link *out, coll_link *in, double since, char *why,
                    size_t len)
 {
-    if (node_aborted(c)) {
+    if (shmseg_aborted(c)) {
         snprintf(why, len, "another rank failed; collective abandoned");
         return TERN_EPEER;
     }
@@ -80,106 +82,164 @@ static void wait_links(tern_comm *c, coll_link *out, bool sending, coll_link *in
             p[n++] = (struct pollfd){ .fd = in->ops->fd(in), .events = POLLIN };
     }
     if (n == 0)
-        node_wait(c, seen, CHECK_MS);
+        shmseg_wait(c, seen, CHECK_MS);
     else
         poll(p, (nfds_t)n, shm ? 1 : CHECK_MS);   /* both kinds: poll briefly */
 }
 
-/* How much of stage ts may be sent now: all of it, or for a gated stage
- * what its gate has received so far. */
-static size_t ready_now(const coll_stage *st, int ts, int tr, size_t rcvd)
+/* Where a run of stages stands. */
+typedef struct run {
+    tern_comm *c;
+    const coll_stage *st;
+    int nst;
+    size_t align;
+    coll_link *out, *in;
+    int ts, tr;                    /* the stage sending, the stage receiving */
+    size_t sent, rcvd;             /* their bytes so far */
+} run;
+
+/* How much of the sending stage may be sent now: all of it, or for a
+ * gated stage what its gate has received so far. */
+static size_t ready_now(const run *r)
 {
-    int g = st[ts].gate;
-    if (g < 0 || tr > g)
-        return st[ts].slen;
-    return tr == g ? rcvd : 0;
+    int g = r->st[r->ts].gate;
+    if (g < 0 || r->tr > g)
+        return r->st[r->ts].slen;
+    return r->tr == g ? r->rcvd : 0;
+}
+
+/* Moves past the stages with nothing (left) to do; the stream is realigned
+ * after each stage that moved bytes, on both sides alike. True when every
+ * stage is done. */
+static bool skip_done(run *r)
+{
+    while (r->ts < r->nst && r->sent == r->st[r->ts].slen) {
+        if (r->st[r->ts].slen)
+            r->out->ops->align(r->out);
+        r->ts++;
+        r->sent = 0;
+    }
+    while (r->tr < r->nst && r->rcvd == r->st[r->tr].rlen) {
+        if (r->st[r->tr].rlen)
+            r->in->ops->align(r->in);
+        r->tr++;
+        r->rcvd = 0;
+    }
+    return r->ts == r->nst && r->tr == r->nst;
+}
+
+/* Sends what the sending stage has ready: 1 when bytes went, 0 when none
+ * could, or the error recorded. */
+static int send_some(run *r)
+{
+    size_t ready = r->ts < r->nst ? ready_now(r) : 0;
+    if (r->sent >= ready)
+        return 0;
+    ssize_t k = r->out->ops->try_send(r->out, r->st[r->ts].sbuf + r->sent, ready - r->sent);
+    if (k < 0)
+        return coll_fail(r->c, TERN_EPEER, "connection to rank %d broke", r->out->peer);
+    r->sent += (size_t)k;
+    return k > 0;
+}
+
+/* Hands what has come for the receiving stage to its sink: 1 when bytes
+ * came, 0 when none had, or the error recorded. */
+static int recv_some(run *r)
+{
+    if (r->tr == r->nst)
+        return 0;
+    const coll_stage *s = &r->st[r->tr];
+    const void *data;
+    ssize_t k = r->in->ops->try_recv(r->in, &data, s->rlen - r->rcvd, r->align);
+    if (k < 0)
+        return coll_fail(r->c, TERN_EPEER, "connection from rank %d broke", r->in->peer);
+    if (k == 0)
+        return 0;
+    s->sink(s->arg, r->rcvd, data, (size_t)k);
+    r->in->ops->consumed(r->in, (size_t)k);
+    r->rcvd += (size_t)k;
+    return 1;
+}
+
+/* After a round in which nothing moved: true to spin on, then to yield
+ * (the peer we wait for may be waiting for this CPU), false once the run
+ * has stalled. */
+static bool keep_spinning(int *spins)
+{
+    if (++*spins < SPINS) {
+        cpu_relax();
+        return true;
+    }
+    if (*spins < SPINS + YIELDS) {
+        sched_yield();
+        return true;
+    }
+    return false;
+}
+
+/* Every CHECK_MS of a stall (which began at 'since'): whether what the
+ * run still waits on is there. 0 to wait on, 1 when bytes have come after
+ * all, or the error recorded. */
+static int check_stall(run *r, double since)
+{
+    bool sending = r->ts < r->nst, receiving = r->tr < r->nst;
+    /* Only the links still waited on: a neighbour that has delivered
+     * everything may finish and exit before we do. */
+    char why[256];
+    int code = trouble(r->c, sending ? r->out : NULL, receiving ? r->in : NULL, since, why,
+                       sizeof why);
+    if (!code)
+        return 0;
+    /* A dead sender's last bytes may have landed just before it exited:
+     * take them before calling it a failure. */
+    const void *data;
+    if (receiving && r->in->ops->try_recv(r->in, &data, r->st[r->tr].rlen - r->rcvd, r->align) > 0)
+        return 1;
+    return coll_fail(r->c, code, "%s", why);
+}
+
+/* Sleeps until a link may move; 'seen' is the doorbell before this round. */
+static void stall(run *r, uint32_t seen)
+{
+    /* Wait for room only with something to send: a gated stage with
+     * nothing ready would see a writable socket and spin. */
+    bool can_send = r->ts < r->nst && r->sent < ready_now(r);
+    wait_links(r->c, r->out, can_send, r->in, r->tr < r->nst, seen);
 }
 
 int coll_stages(tern_comm *c, const coll_stage *st, int nst, size_t align)
 {
-    coll_link *out = c->next, *in = c->prev;
-    int ts = 0, tr = 0;            /* the stage sending, the stage receiving */
-    size_t sent = 0, rcvd = 0;
+    run r = { .c = c, .st = st, .nst = nst, .align = align, .out = c->next, .in = c->prev };
     int spins = 0;
     double since = coll_now(), checked = since;
     for (;;) {
-        /* Stages with nothing (left) to do are done; the stream is realigned
-         * after each stage that moved bytes, on both sides alike. */
-        while (ts < nst && sent == st[ts].slen) {
-            if (st[ts].slen)
-                out->ops->align(out);
-            ts++;
-            sent = 0;
-        }
-        while (tr < nst && rcvd == st[tr].rlen) {
-            if (st[tr].rlen)
-                in->ops->align(in);
-            tr++;
-            rcvd = 0;
-        }
-        if (ts == nst && tr == nst)
+        if (skip_done(&r))
             return 0;
-        uint32_t seen = node_doorbell(c);
-        bool moved = false;
-        if (ts < nst) {
-            size_t ready = ready_now(st, ts, tr, rcvd);
-            if (sent < ready) {
-                ssize_t k = out->ops->try_send(out, st[ts].sbuf + sent, ready - sent);
-                if (k < 0)
-                    return coll_fail(c, TERN_EPEER, "connection to rank %d broke", out->peer);
-                sent += (size_t)k;
-                moved |= k > 0;
-            }
-        }
-        if (tr < nst) {
-            const void *data;
-            ssize_t k = in->ops->try_recv(in, &data, st[tr].rlen - rcvd, align);
-            if (k < 0)
-                return coll_fail(c, TERN_EPEER, "connection from rank %d broke", in->peer);
-            if (k > 0) {
-                st[tr].sink(st[tr].arg, rcvd, data, (size_t)k);
-                in->ops->consumed(in, (size_t)k);
-                rcvd += (size_t)k;
-                moved = true;
-            }
-        }
-        if (moved) {
+        uint32_t seen = shmseg_doorbell(c);
+        int sent = send_some(&r);
+        if (sent < 0)
+            return sent;
+        int got = recv_some(&r);
+        if (got < 0)
+            return got;
+        if (sent || got) {
             spins = 0;
             continue;
         }
-        if (++spins < SPINS) {
-            cpu_relax();
+        if (keep_spinning(&spins))
             continue;
-        }
-        if (spins < SPINS + YIELDS) {
-            /* The peer we wait for may be waiting for this CPU. */
-            sched_yield();
-            continue;
-        }
         double now = coll_now();
         if (spins == SPINS + YIELDS)
             since = now;           /* the stall began */
-        bool sending = ts < nst, receiving = tr < nst;
-        /* Wait for room only with something to send: a gated stage with
-         * nothing ready would see a writable socket and spin. */
-        bool can_send = sending && sent < ready_now(st, ts, tr, rcvd);
         if (now - checked >= CHECK_MS / 1000.0) {
             checked = now;
-            /* Only the links still waited on: a neighbour that has delivered
-             * everything may finish and exit before we do. */
-            char why[256];
-            int code = trouble(c, sending ? out : NULL, receiving ? in : NULL, since, why,
-                               sizeof why);
-            if (code) {
-                /* A dead sender's last bytes may have landed just before it
-                 * exited: take them before calling it a failure. */
-                const void *data;
-                if (receiving && in->ops->try_recv(in, &data, st[tr].rlen - rcvd, align) > 0)
-                    continue;
-                return coll_fail(c, code, "%s", why);
-            }
+            int rc = check_stall(&r, since);
+            if (rc < 0)
+                return rc;
+            if (rc > 0)
+                continue;
         }
-        wait_links(c, out, can_send, in, receiving, seen);
+        stall(&r, seen);
         spins = SPINS + YIELDS + 1;
     }
 }

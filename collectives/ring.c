@@ -7,7 +7,9 @@
  * instead gather every rank's vector and reduce locally in the same order,
  * so both give the same bits. Half types are widened to float32 first and
  * rounded once at the end. */
-#include "collectives/coll.h"
+#include "collectives/ring.h"
+
+#include "collectives/progress.h"
 #include "collectives/reduce.h"
 
 #include <stdbool.h>

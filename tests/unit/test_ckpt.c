@@ -6,6 +6,9 @@
 #include "tests/unit/unit.h"
 
 #include "checkpoint/ckpt.h"
+#include "checkpoint/layout.h"
+#include "checkpoint/manifest.h"
+#include "checkpoint/shard_io.h"
 #include "common/fsutil.h"
 
 #include <dirent.h>

@@ -1,9 +1,8 @@
-/* What the ranks of one machine share: one shared-memory segment per rank,
- * holding its doorbell (a futex its neighbours ring when they give it data
- * or room), its abort word, and the ring buffer of its inbound link. Peers'
- * deaths are seen through pidfds. */
-#include "collectives/coll.h"
-#include "collectives/node.h"
+/* What the ranks of one machine share (shmseg.h): one shared-memory
+ * segment per rank, holding its doorbell (a futex its neighbours ring when
+ * they give it data or room), its abort word, and the ring buffer of its
+ * inbound link. Peers' deaths are seen through pidfds. */
+#include "collectives/shmseg.h"
 
 #include "common/proc.h"
 
@@ -21,71 +20,72 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-typedef struct coll_node {
+/* The segments this rank has mapped. */
+typedef struct shmseg_map {
     int nlocal;
-    seg_hdr **segs;                /* by rank; NULL for ranks on other machines */
+    shmseg_hdr **segs;             /* by rank; NULL for ranks on other machines */
     size_t *sizes;                 /* their mapped sizes */
     int *pidfds;                   /* by rank; -1 when not local or unknown */
     char name[64];                 /* this rank's segment, until unlinked */
     bool unlinked;
-} coll_node;
+} shmseg_map;
 
 static void seg_name(const tern_comm *c, int rank, char *buf, size_t len)
 {
     snprintf(buf, len, "/tern-%016llx-%d", (unsigned long long)c->session, rank);
 }
 
-bool node_is_local(const tern_comm *c, int rank)
+bool shmseg_is_local(const tern_comm *c, int rank)
 {
     return c->shm_allowed && strcmp(c->peers[rank].node_key, c->peers[c->rank].node_key) == 0;
 }
 
-int node_create(tern_comm *c)
+int shmseg_create(tern_comm *c)
 {
-    coll_node *nd = calloc(1, sizeof *nd);
-    if (!nd)
+    shmseg_map *sm = calloc(1, sizeof *sm);
+    if (!sm)
         return coll_fail(c, TERN_ENOMEM, "out of memory");
-    c->node = nd;
-    nd->segs = calloc((size_t)c->size, sizeof *nd->segs);
-    nd->sizes = calloc((size_t)c->size, sizeof *nd->sizes);
-    nd->pidfds = malloc((size_t)c->size * sizeof *nd->pidfds);
-    if (!nd->segs || !nd->sizes || !nd->pidfds)
+    c->shmsegs = sm;
+    sm->segs = calloc((size_t)c->size, sizeof *sm->segs);
+    sm->sizes = calloc((size_t)c->size, sizeof *sm->sizes);
+    sm->pidfds = malloc((size_t)c->size * sizeof *sm->pidfds);
+    if (!sm->segs || !sm->sizes || !sm->pidfds)
         return coll_fail(c, TERN_ENOMEM, "out of memory");
     for (int i = 0; i < c->size; i++)
-        nd->pidfds[i] = -1;
+        sm->pidfds[i] = -1;
     bool any = false;
     for (int r = 0; r < c->size && !any; r++)
-        any = r != c->rank && node_is_local(c, r);
+        any = r != c->rank && shmseg_is_local(c, r);
     if (!any)
         return 0;                  /* nobody to share memory with */
-    seg_name(c, c->rank, nd->name, sizeof nd->name);
-    int fd = shm_open(nd->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    seg_name(c, c->rank, sm->name, sizeof sm->name);
+    int fd = shm_open(sm->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return coll_fail(c, TERN_ESYS, "shared memory %s: %s", nd->name, strerror(errno));
-    size_t seg_bytes = SEG_HEADER + node_ring_bytes();
+        return coll_fail(c, TERN_ESYS, "shared memory %s: %s", sm->name, strerror(errno));
+    size_t seg_bytes = SHMSEG_HEADER + shmseg_ring_bytes();
     if (ftruncate(fd, (off_t)seg_bytes) < 0) {
         int e = errno;
         close(fd);
-        shm_unlink(nd->name);
-        return coll_fail(c, TERN_ESYS, "shared memory %s: %s", nd->name, strerror(e));
+        shm_unlink(sm->name);
+        return coll_fail(c, TERN_ESYS, "shared memory %s: %s", sm->name, strerror(e));
     }
     void *p = mmap(NULL, seg_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
-        shm_unlink(nd->name);
-        return coll_fail(c, TERN_ESYS, "mmap %s: %s", nd->name, strerror(errno));
+        shm_unlink(sm->name);
+        return coll_fail(c, TERN_ESYS, "mmap %s: %s", sm->name, strerror(errno));
     }
-    nd->segs[c->rank] = p;
-    nd->sizes[c->rank] = seg_bytes;
-    ((seg_hdr *)p)->ring_bytes = (uint32_t)node_ring_bytes();
+    sm->segs[c->rank] = p;
+    sm->sizes[c->rank] = seg_bytes;
+    ((shmseg_hdr *)p)->ring_bytes = (uint32_t)shmseg_ring_bytes();
     return 0;
 }
 
-int node_open(tern_comm *c)
+int shmseg_map_peers(tern_comm *c)
 {
-    coll_node *nd = c->node;
+    shmseg_map *sm = c->shmsegs;
     for (int r = 0; r < c->size; r++) {
-        if (r == c->rank || !node_is_local(c, r))
+        if (r == c->rank || !shmseg_is_local(c, r))
             continue;
         char name[64];
         seg_name(c, r, name, sizeof name);
@@ -94,51 +94,51 @@ int node_open(tern_comm *c)
             return coll_fail(c, TERN_ESYS, "shared memory of rank %d (%s): %s", r, name,
                              strerror(errno));
         struct stat st;
-        void *p = fstat(fd, &st) == 0 && (size_t)st.st_size > SEG_HEADER
+        void *p = fstat(fd, &st) == 0 && (size_t)st.st_size > SHMSEG_HEADER
                       ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
                       : MAP_FAILED;
         close(fd);
         if (p == MAP_FAILED)
             return coll_fail(c, TERN_ESYS, "mmap of rank %d's segment: %s", r, strerror(errno));
-        nd->segs[r] = p;
-        nd->sizes[r] = (size_t)st.st_size;
-        if (SEG_HEADER + ((seg_hdr *)p)->ring_bytes != nd->sizes[r])
+        sm->segs[r] = p;
+        sm->sizes[r] = (size_t)st.st_size;
+        if (SHMSEG_HEADER + ((shmseg_hdr *)p)->ring_bytes != sm->sizes[r])
             return coll_fail(c, TERN_ESYS, "rank %d's segment is inconsistent", r);
-        nd->nlocal++;
-        nd->pidfds[r] = pidfd_open(c->peers[r].pid, 0);
+        sm->nlocal++;
+        sm->pidfds[r] = pidfd_open(c->peers[r].pid, 0);
     }
     return 0;
 }
 
-void node_unlink(tern_comm *c)
+void shmseg_unlink(tern_comm *c)
 {
-    coll_node *nd = c->node;
-    if (nd && nd->name[0] && !nd->unlinked) {
-        shm_unlink(nd->name);
-        nd->unlinked = true;
+    shmseg_map *sm = c->shmsegs;
+    if (sm && sm->name[0] && !sm->unlinked) {
+        shm_unlink(sm->name);
+        sm->unlinked = true;
     }
 }
 
-void node_close(tern_comm *c)
+void shmseg_close(tern_comm *c)
 {
-    coll_node *nd = c->node;
-    if (!nd)
+    shmseg_map *sm = c->shmsegs;
+    if (!sm)
         return;
-    node_unlink(c);
+    shmseg_unlink(c);
     for (int r = 0; r < c->size; r++) {
-        if (nd->segs && nd->segs[r])
-            munmap(nd->segs[r], nd->sizes[r]);
-        if (nd->pidfds && nd->pidfds[r] >= 0)
-            close(nd->pidfds[r]);
+        if (sm->segs && sm->segs[r])
+            munmap(sm->segs[r], sm->sizes[r]);
+        if (sm->pidfds && sm->pidfds[r] >= 0)
+            close(sm->pidfds[r]);
     }
-    free(nd->segs);
-    free(nd->sizes);
-    free(nd->pidfds);
-    free(nd);
-    c->node = NULL;
+    free(sm->segs);
+    free(sm->sizes);
+    free(sm->pidfds);
+    free(sm);
+    c->shmsegs = NULL;
 }
 
-size_t node_ring_bytes(void)
+size_t shmseg_ring_bytes(void)
 {
     const char *v = getenv("TERN_COLL_RING_KIB");
     long kib = v ? atol(v) : 0;
@@ -148,9 +148,9 @@ size_t node_ring_bytes(void)
     return b;
 }
 
-seg_hdr *node_seg(tern_comm *c, int rank)
+shmseg_hdr *shmseg_of(tern_comm *c, int rank)
 {
-    return c->node ? c->node->segs[rank] : NULL;
+    return c->shmsegs ? c->shmsegs->segs[rank] : NULL;
 }
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
@@ -158,15 +158,15 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct tim
     return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
 }
 
-uint32_t node_doorbell(tern_comm *c)
+uint32_t shmseg_doorbell(tern_comm *c)
 {
-    seg_hdr *me = node_seg(c, c->rank);
+    shmseg_hdr *me = shmseg_of(c, c->rank);
     return me ? atomic_load(&me->doorbell) : 0;
 }
 
-void node_wait(tern_comm *c, uint32_t seen, int timeout_ms)
+void shmseg_wait(tern_comm *c, uint32_t seen, int timeout_ms)
 {
-    seg_hdr *me = node_seg(c, c->rank);
+    shmseg_hdr *me = shmseg_of(c, c->rank);
     if (!me)
         return;
     struct timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L };
@@ -176,9 +176,9 @@ void node_wait(tern_comm *c, uint32_t seen, int timeout_ms)
     atomic_store(&me->sleeping, 0);
 }
 
-void node_ring(tern_comm *c, int rank)
+void shmseg_wake(tern_comm *c, int rank)
 {
-    seg_hdr *s = node_seg(c, rank);
+    shmseg_hdr *s = shmseg_of(c, rank);
     if (!s)
         return;
     atomic_fetch_add(&s->doorbell, 1);
@@ -186,30 +186,30 @@ void node_ring(tern_comm *c, int rank)
         futex(&s->doorbell, FUTEX_WAKE, 1, NULL);
 }
 
-void node_abort(tern_comm *c)
+void shmseg_abort(tern_comm *c)
 {
-    for (int r = 0; c->node && r < c->size; r++) {
-        seg_hdr *s = node_seg(c, r);
+    for (int r = 0; c->shmsegs && r < c->size; r++) {
+        shmseg_hdr *s = shmseg_of(c, r);
         if (!s)
             continue;
         atomic_store(&s->abort, 1);
-        node_ring(c, r);
+        shmseg_wake(c, r);
     }
 }
 
-bool node_aborted(tern_comm *c)
+bool shmseg_aborted(tern_comm *c)
 {
-    seg_hdr *me = node_seg(c, c->rank);
+    shmseg_hdr *me = shmseg_of(c, c->rank);
     return me && atomic_load(&me->abort);
 }
 
-int node_peer_alive(tern_comm *c, int rank)
+int shmseg_peer_alive(tern_comm *c, int rank)
 {
-    coll_node *nd = c->node;
-    if (!nd || rank == c->rank)
+    shmseg_map *sm = c->shmsegs;
+    if (!sm || rank == c->rank)
         return 0;
-    if (nd->pidfds[rank] >= 0) {
-        struct pollfd p = { .fd = nd->pidfds[rank], .events = POLLIN };
+    if (sm->pidfds[rank] >= 0) {
+        struct pollfd p = { .fd = sm->pidfds[rank], .events = POLLIN };
         return poll(&p, 1, 0) > 0 ? -1 : 0;
     }
     /* No pidfd (an old kernel): a zombie counts as gone. */
