@@ -137,8 +137,8 @@ $(BIN)/bench-%: $(BUILD)/obj/bench/%.o $(call obj,$(BENCHLIB_SRC)) $(COMMON_OBJ)
 # coll_check compares with libtern's own half-precision conversions.
 $(BUILD)/tests/coll_check: $(BUILD)/obj/collectives/reduce.o
 
-# bench-sched times the scheduler's own placement code in-process.
-$(BIN)/bench-sched: $(BUILD)/obj/scheduler/placement.o
+# bench-sched-placement times the scheduler's own placement code in-process.
+$(BIN)/bench-sched-placement: $(BUILD)/obj/scheduler/placement.o
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/integration/%.o $(COMMON_OBJ) $(LIBTERN)
 	@mkdir -p $(dir $@)

@@ -36,17 +36,11 @@ typedef struct run {
     long lost;
 } run;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "bench-recovery: %s\n", what);
-    exit(1);
-}
-
 static char *sh_out(const char *cmd)
 {
     FILE *f = popen(cmd, "r");
     if (!f)
-        die("popen");
+        bench_die("popen");
     static char buf[65536];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = '\0';
@@ -91,7 +85,7 @@ static double restarted(const char *base, double secs)
     char cond[16384];
     snprintf(cond, sizeof cond, "[ -s %s/start.1.0 ] && [ -s %s/start.1.1 ]", base, base);
     if (!wait_sh(cond, secs))
-        die("the job did not run again");
+        bench_die("the job did not run again");
     snprintf(cond, sizeof cond, "cat %s/start.1.* | sort -n | tail -n 1", base);
     return atof(sh_out(cond));
 }
@@ -101,60 +95,73 @@ static long first_number(const char *cmd)
     return atol(sh_out(cmd));
 }
 
-static void one(run *r, bool notice, const char *bindir)
+/* A metadata endpoint on loopback that will announce the spot node's end
+ * when 'base'/notice is written; 'extra' gets the tern up options that
+ * point the spot worker at it. Returns the server's pid. */
+static pid_t start_metadata(const char *base, const char *bindir, char *extra, size_t len)
 {
-    bench_cluster bc;
-    char extra[1200] = "", base[4200], cmd[16384], md[4400] = "";
-    char tmpl[] = "/tmp/tern-bench-recovery.XXXXXX";
-    if (!mkdtemp(tmpl))
-        die("mkdtemp");
-    snprintf(base, sizeof base, "%s", tmpl);
-    pid_t server = 0;
-    if (notice) {
-        snprintf(md, sizeof md, "%s/md.port", base);
-        snprintf(cmd, sizeof cmd, "python3 %s/../scripts/metadata_server.py %s %s/notice "
-                 ">/dev/null 2>&1 & echo $!", bindir, md, base);
-        server = (pid_t)atoi(sh_out(cmd));
-        snprintf(cmd, sizeof cmd, "[ -s %s ]", md);
-        if (!wait_sh(cmd, 10))
-            die("metadata server did not start");
-        snprintf(cmd, sizeof cmd, "cat %s", md);
-        snprintf(extra, sizeof extra, "--spot-workers 1 --notice-url "
-                 "http://127.0.0.1:%d/latest/meta-data/spot/instance-action",
-                 atoi(sh_out(cmd)));
-    }
-    bench_up_with(&bc, 3, 1, extra);
+    char md[4400], cmd[16384];
+    snprintf(md, sizeof md, "%s/md.port", base);
+    snprintf(cmd, sizeof cmd, "python3 %s/../scripts/metadata_server.py %s %s/notice "
+             ">/dev/null 2>&1 & echo $!", bindir, md, base);
+    pid_t server = (pid_t)atoi(sh_out(cmd));
+    snprintf(cmd, sizeof cmd, "[ -s %s ]", md);
+    if (!wait_sh(cmd, 10))
+        bench_die("metadata server did not start");
+    snprintf(cmd, sizeof cmd, "cat %s", md);
+    snprintf(extra, len, "--spot-workers 1 --notice-url "
+             "http://127.0.0.1:%d/latest/meta-data/spot/instance-action", atoi(sh_out(cmd)));
+    return server;
+}
+
+/* train_mlp on 2 nodes, until it has done 100 steps. Returns the job id. */
+static long start_training(const bench_cluster *bc, const char *base, const char *bindir,
+                           bool notice)
+{
+    char cmd[16384];
     snprintf(cmd, sizeof cmd,
              "%s/tern submit --parsable --scheduler %s -N 2 %s --checkpoint-dir %s/ckpt "
              "-o %s/out-%%t -- sh -c 'date +%%s.%%N > %s/start.$TERN_ATTEMPT.$RANK; exec "
              "%s/train_mlp --steps 1000000 --ckpt-every %d --log-every 1 --step-delay-ms 5'",
-             bindir, bc.scheduler, notice ? "--preemptible" : "", base, base, base, bindir,
+             bindir, bc->scheduler, notice ? "--preemptible" : "", base, base, base, bindir,
              notice ? 0 : 50);
     long id = atol(sh_out(cmd));
     if (id <= 0)
-        die("submit failed");
+        bench_die("submit failed");
     snprintf(cmd, sizeof cmd, "grep -q '^step 100 ' %s/out-0", base);
     if (!wait_sh(cmd, 60))
-        die("training did not start");
+        bench_die("training did not start");
+    return id;
+}
+
+/* The notice appears, or the worker of node rank 1 dies. Returns when. */
+static double take_node(const bench_cluster *bc, const char *base, const char *bindir, long id,
+                        bool notice)
+{
+    char cmd[16384];
     double t0;
     if (notice) {
         snprintf(cmd, sizeof cmd, "echo 30 > %s/notice", base);
         t0 = wall();
         if (system(cmd) != 0)
-            die("cannot write the notice");
-    } else {
-        /* The worker of node rank 1 dies. */
-        snprintf(cmd, sizeof cmd, "n=$(%s/tern show %ld --scheduler %s --json | python3 -c "
-                 "'import json,sys; print(json.load(sys.stdin)[\"nodes\"][1])'); "
-                 "sed -n \"s/^worker=$n //p\" %s/cluster", bindir, id, bc.scheduler, bc.dir);
-        pid_t victim = (pid_t)atoi(sh_out(cmd));
-        t0 = wall();
-        if (victim <= 0 || kill(victim, SIGKILL) < 0)
-            die("cannot kill the worker");
+            bench_die("cannot write the notice");
+        return t0;
     }
-    double t1 = restarted(base, 60);
+    snprintf(cmd, sizeof cmd, "n=$(%s/tern show %ld --scheduler %s --json | python3 -c "
+             "'import json,sys; print(json.load(sys.stdin)[\"nodes\"][1])'); "
+             "sed -n \"s/^worker=$n //p\" %s/cluster", bindir, id, bc->scheduler, bc->dir);
+    pid_t victim = (pid_t)atoi(sh_out(cmd));
+    t0 = wall();
+    if (victim <= 0 || kill(victim, SIGKILL) < 0)
+        bench_die("cannot kill the worker");
+    return t0;
+}
+
+/* Splits t0..t1 by what the logs say: detection, the program, tern. */
+static void phases(run *r, const bench_cluster *bc, bool notice, double t0, double t1)
+{
     char logs[4400];
-    snprintf(logs, sizeof logs, "%s/worker-*.log", bc.dir);
+    snprintf(logs, sizeof logs, "%s/worker-*.log", bc->dir);
     r->total = t1 - t0;
     if (notice) {
         double seen = log_time(logs, "spot notice:");
@@ -164,14 +171,19 @@ static void one(run *r, bool notice, const char *bindir)
         r->relaunch = t1 - gone;
     } else {
         char ternd[4400];
-        snprintf(ternd, sizeof ternd, "%s/ternd.log", bc.dir);
+        snprintf(ternd, sizeof ternd, "%s/ternd.log", bc->dir);
         double down = log_time(ternd, "down: no heartbeat");
         r->detect = down - t0;
         r->program = 0;
         r->relaunch = t1 - down;
     }
-    /* Steps: the last done by attempt 0, the first of attempt 1 (once it
-     * has said where it resumed). */
+}
+
+/* Steps: the last done by attempt 0 minus the first of attempt 1 (once it
+ * has said where it resumed). */
+static long steps_lost(const char *base)
+{
+    char cmd[16384];
     snprintf(cmd, sizeof cmd, "grep -q '^resumed from step' %s/out-0", base);
     wait_sh(cmd, 30);
     snprintf(cmd, sizeof cmd, "sed -n '/^resumed from step/q; s/^step \\([0-9]*\\) .*/\\1/p' "
@@ -179,7 +191,24 @@ static void one(run *r, bool notice, const char *bindir)
     long last = first_number(cmd);
     snprintf(cmd, sizeof cmd, "sed -n 's/^resumed from step //p' %s/out-0 | head -n 1", base);
     long from = first_number(cmd);
-    r->lost = last - from;
+    return last - from;
+}
+
+static void one(run *r, bool notice, const char *bindir)
+{
+    bench_cluster bc;
+    char extra[1200] = "", base[4200], cmd[16384];
+    char tmpl[] = "/tmp/tern-bench-recovery.XXXXXX";
+    if (!mkdtemp(tmpl))
+        bench_die("mkdtemp");
+    snprintf(base, sizeof base, "%s", tmpl);
+    pid_t server = notice ? start_metadata(base, bindir, extra, sizeof extra) : 0;
+    bench_up_with(&bc, 3, 1, extra);
+    long id = start_training(&bc, base, bindir, notice);
+    double t0 = take_node(&bc, base, bindir, id, notice);
+    double t1 = restarted(base, 60);
+    phases(r, &bc, notice, t0, t1);
+    r->lost = steps_lost(base);
     bench_down(&bc);
     if (server > 0)
         kill(server, SIGTERM);
@@ -198,12 +227,7 @@ static double med(run *rs, size_t off)
 
 int main(void)
 {
-    char exe[4096];
-    snprintf(exe, sizeof exe, "%s", bench_self());
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        die("cannot find my own executable");
-    *slash = '\0';
+    const char *exe = bench_bindir();
     run pre[RUNS], nf[RUNS];
     for (int i = 0; i < RUNS; i++)
         one(&pre[i], true, exe);

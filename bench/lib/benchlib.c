@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -292,6 +294,62 @@ const char *bench_self(void)
         exe[n > 0 ? n : 0] = '\0';
     }
     return exe;
+}
+
+const char *bench_name(void)
+{
+    const char *self = bench_self(), *slash = strrchr(self, '/');
+    return slash ? slash + 1 : *self ? self : "bench";
+}
+
+const char *bench_bindir(void)
+{
+    static char dir[4096];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", bench_self());
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            bench_die("cannot find my own executable");
+        *slash = '\0';
+    }
+    return dir;
+}
+
+static void (*die_hook)(void);
+
+void bench_on_die(void (*hook)(void))
+{
+    die_hook = hook;
+}
+
+void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", bench_name());
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    if (die_hook)
+        die_hook();
+    exit(1);
+}
+
+uint64_t bench_rng(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void bench_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 static double proc_cpu(long pid)

@@ -1,6 +1,7 @@
 /* Helpers shared by the benchmarks: a local tern cluster in a temporary
- * directory, a pipelining client, timing and statistics, and the peers
- * (SLURM, Open MPI) when this machine has them. */
+ * directory, a pipelining client, timing and statistics, a fixed-seed
+ * generator, exits with a message, and the peers (SLURM, Open MPI) when
+ * this machine has them. */
 #ifndef TERN_BENCHLIB_H
 #define TERN_BENCHLIB_H
 
@@ -53,11 +54,25 @@ bool bench_have(const char *prog);
 /* SLURM_CONF of a running local SLURM (from the environment), or NULL. */
 const char *bench_slurm(void);
 
+/* splitmix64: the next of a fixed-seed sequence ('*state' the seed). */
+uint64_t bench_rng(uint64_t *state);
+/* Raises this process's open-file limit to its hard limit (for thousands
+ * of sockets; children inherit it). */
+void bench_raise_nofile(void);
+
+/* This executable's name ("bench-recovery"), for messages. */
+const char *bench_name(void);
+/* The directory of this executable, where the programs under test are. */
+const char *bench_bindir(void);
+/* Prints "<bench_name>: <message>" to stderr, runs the hook given to
+ * bench_on_die (if any) and exits 1. */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* What bench_die runs before it exits: cleanup of what the bench started. */
+void bench_on_die(void (*hook)(void));
+
 /* "bench: <figure> <value> <unit> [vs <peer> <value> <unit> ratio <r>]" */
 void bench_headline(const char *figure, double value, const char *unit, const char *peer,
                     double peer_value);
-
-
 
 /* Runs argv (NULL-terminated) with stdout and stderr to /dev/null and
  * waits. Returns its exit status, or -1 if it could not start. */

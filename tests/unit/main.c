@@ -40,7 +40,9 @@ int main(int argc, char **argv)
     static int (*const suites[])(void) = {
         suite_parse, suite_config, suite_wire, suite_store, suite_placement,
         suite_directives, suite_rankenv, suite_topology, suite_reduce, suite_ckpt,
-        suite_notice, suite_metrics, suite_auth, suite_masterport, suite_escape, suite_grow,
+        suite_notice, suite_metrics, suite_auth, suite_masterport, suite_escape,
+        suite_pattern, suite_jobstate, suite_strmap, suite_arrayspec, suite_depend,
+        suite_hostlist, suite_grow,
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -20,6 +20,12 @@ int suite_metrics(void);
 int suite_auth(void);
 int suite_masterport(void);
 int suite_escape(void);
+int suite_pattern(void);
+int suite_jobstate(void);
+int suite_strmap(void);
+int suite_arrayspec(void);
+int suite_depend(void);
+int suite_hostlist(void);
 int suite_grow(void);
 
 typedef struct unit_test {
