@@ -41,6 +41,7 @@ int main(int argc, char **argv)
         suite_parse, suite_config, suite_wire, suite_store, suite_placement,
         suite_directives, suite_rankenv, suite_topology, suite_reduce, suite_ckpt,
         suite_notice, suite_metrics, suite_auth, suite_masterport, suite_escape,
+        suite_queue, suite_fairshare, suite_backfill, suite_preempt,
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -20,6 +20,7 @@ int suite_metrics(void);
 int suite_auth(void);
 int suite_masterport(void);
 int suite_escape(void);
+int suite_queue(void), suite_fairshare(void), suite_backfill(void), suite_preempt(void);
 
 typedef struct unit_test {
     const char *name;
