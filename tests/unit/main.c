@@ -43,6 +43,7 @@ int main(int argc, char **argv)
         suite_notice, suite_metrics, suite_auth, suite_masterport, suite_escape,
         suite_pattern, suite_jobstate, suite_strmap, suite_arrayspec, suite_depend,
         suite_hostlist, suite_grow,
+        suite_queue, suite_fairshare, suite_backfill, suite_preempt,
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -27,6 +27,10 @@ int suite_arrayspec(void);
 int suite_depend(void);
 int suite_hostlist(void);
 int suite_grow(void);
+int suite_queue(void);
+int suite_fairshare(void);
+int suite_backfill(void);
+int suite_preempt(void);
 
 typedef struct unit_test {
     const char *name;
