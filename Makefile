@@ -57,7 +57,7 @@ HTTP_OBJ   := $(call obj,common/promhttp.c)
 # libtern: collectives, checkpoints, and the few common pieces they use.
 LIBTERN_OBJ := $(call obj,$(COLL_SRC) $(CKPT_SRC) common/netaddr.c common/proc.c common/clock.c \
                  common/strmap.c common/parse.c common/fsutil.c common/curve.c common/zap.c \
-                 common/grow.c)
+                 common/grow.c common/zframes.c)
 LIBTERN    := $(LIB)/libtern.so
 # libtern exports its API alone (TERN_API in include/tern/tern.h): what it
 # is made of is hidden, so a training program's own parse_u32 or
@@ -89,6 +89,8 @@ UNIT := $(BUILD)/tests/unit
         fuzz-build fuzz-seeds test-fuzz
 # Packages first, then a fresh make: what is built depends on the tools the
 # packages bring (mpicc), which a make that started without them cannot see.
+# `make` installs only what compiling needs; test, demo and bench add theirs
+# (scripts/install-deps.sh --build, --test, --demo, --bench).
 all: deps
 	@$(MAKE) --no-print-directory build
 
@@ -96,7 +98,10 @@ build: $(PROGS) $(SHIMS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $
 
 deps: build/.deps
 build/.deps: scripts/install-deps.sh
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh --build
+	@mkdir -p build && touch $@
+build/.deps-%: scripts/install-deps.sh
+	@scripts/install-deps.sh --$*
 	@mkdir -p build && touch $@
 
 $(GEN) $(GENH): proto/tern.proto | build/.deps
@@ -203,10 +208,16 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(HTTP_OB
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LDLIBS) $(CURL_LIBS) $(MHD_LIBS) -lcunit
 
 # ---- tests -----------------------------------------------------------------
-test: all
-	$(MAKE) --no-print-directory test-unit test-integration
-	$(MAKE) --no-print-directory test-asan
-	$(MAKE) --no-print-directory test-fuzz
+# Everything, timed: the build, the unit tests and the scenarios, again
+# under AddressSanitizer and UBSan, and the fuzzers' short run.
+test:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory build/.deps-test all && \
+	$(MAKE) --no-print-directory test-unit test-integration && \
+	$(MAKE) --no-print-directory test-asan && \
+	$(MAKE) --no-print-directory test-fuzz; rc=$$?; t=$$(( $$(date +%s) - start )); \
+	echo "make test: $$([ $$rc -eq 0 ] && echo passed || echo FAILED) in $$((t / 60)) min $$((t % 60)) s"; \
+	exit $$rc
 
 test-unit: $(UNIT)
 	$(UNIT)
@@ -231,7 +242,7 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: fuzz-build
 	tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-fuzz-build: build/.deps
+fuzz-build: build/.deps-test
 	@$(MAKE) -s --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
 	    $(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_NAMES))
 
@@ -244,7 +255,7 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(COMMON_OBJ)
 	@$(CC) $(LDSAN) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 # The envelope target's seeds, one message of each kind, written anew.
-fuzz-seeds: build/.deps
+fuzz-seeds: build/.deps-test
 	@$(MAKE) --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
 	    build/fuzz/fuzz/seed_envelopes
 	build/fuzz/fuzz/seed_envelopes tests/fuzz/corpus/envelope
@@ -262,11 +273,10 @@ $(BUILD)/fuzz/fuzz_config: LDLIBS += $(MHD_LIBS)
 $(BUILD)/fuzz/fuzz_directives: $(call obj,cli/submit_opts.c cli/common.c cli/client.c)
 
 # ---- demo and benchmarks -----------------------------------------------------
-demo: all
+demo: build/.deps-demo all
 	scripts/demo.sh
 
-bench: all
-	@scripts/install-deps.sh --bench
+bench: build/.deps-bench all
 	scripts/bench.sh
 
 clean:

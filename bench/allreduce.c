@@ -9,6 +9,7 @@
  * from the same directory. Both print "SIZE SECONDS" lines from rank 0. */
 #include "bench/lib/benchlib.h"
 #include "tern/tern.h"
+#include "common/fsutil.h"
 #include "common/netaddr.h"
 
 #include <arpa/inet.h>
@@ -101,7 +102,7 @@ static size_t run_tern(int n, double *t)
 
 static size_t run_mpi(int n, double *t)
 {
-    char dir[4096], cmd[4600];
+    char dir[FS_PATH_LEN], cmd[4600];
     snprintf(dir, sizeof dir, "%s", bench_self());
     snprintf(cmd, sizeof cmd, "mpirun --allow-run-as-root --oversubscribe -np %d "
              "%s/peer-mpi-allreduce 2>/dev/null", n, dirname(dir));

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "rank") == 0)
         return rank_main(argv[2]);
-    char dir[4096];
+    char dir[FS_PATH_LEN];
     const char *base = getenv("TERN_BENCH_DIR");
     snprintf(dir, sizeof dir, "%s/tern-ckpt-bench.XXXXXX", base && *base ? base : "/var/tmp");
     if (!mkdtemp(dir)) {

@@ -6,6 +6,7 @@
  * wall clock into DIR/<rank> and exits. Latency = the latest rank's stamp
  * minus the moment the submission (or the peer command) began. */
 #include "bench/lib/benchlib.h"
+#include "common/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static int stamp(const char *dir)
     if (!r) r = getenv("SLURM_PROCID");
     if (!r) r = getenv("OMPI_COMM_WORLD_RANK");
     if (!r) r = "0";
-    char path[4200];
+    char path[FS_SUBPATH_LEN];
     snprintf(path, sizeof path, "%s/%s", dir, r);
     FILE *f = fopen(path, "w");
     if (!f)
@@ -38,7 +39,7 @@ static int64_t latest(const char *dir, int n)
     int64_t max = 0;
     double until = bench_now() + 60;
     for (int r = 0; r < n; r++) {
-        char path[4200];
+        char path[FS_SUBPATH_LEN];
         snprintf(path, sizeof path, "%s/%d", dir, r);
         long long v = 0;
         for (;;) {
@@ -72,7 +73,7 @@ static int peer(const char *base, const char *name, char *const tmpl[], int rank
 {
     int ok = 0;
     for (int i = 0; i < runs; i++) {
-        char dir[4200], *argv[32];
+        char dir[FS_SUBPATH_LEN], *argv[32];
         fresh_dir(dir, sizeof dir, base, 100000 + i);
         int k = 0;
         for (; tmpl[k]; k++)
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
     bench_connect(&c, bc.scheduler);
     static double tern_ms[RUNS], srun_ms[PEER_RUNS], mpi_ms[PEER_RUNS], sb_ms[SBATCH_RUNS];
     for (int i = -5; i < RUNS; i++) {   /* 5 warm-up runs */
-        char dir[4200];
+        char dir[FS_SUBPATH_LEN];
         fresh_dir(dir, sizeof dir, base, i + 5);
         char *args[] = { (char *)bench_self(), "stamp", dir, NULL };
         Tern__JobSpec spec;
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
         /* sbatch returns at submission; the stamp says when the job began. */
         char wrap[8400];
         for (int i = 0; i < SBATCH_RUNS; i++) {
-            char dir[4200];
+            char dir[FS_SUBPATH_LEN];
             fresh_dir(dir, sizeof dir, base, 200000 + i);
             snprintf(wrap, sizeof wrap, "%s stamp %s", bench_self(), dir);
             char *sb[] = { "sbatch", "-Q", "-o", "/dev/null", "--wrap", wrap, NULL };

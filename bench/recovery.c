@@ -100,7 +100,7 @@ static long first_number(const char *cmd)
  * point the spot worker at it. Returns the server's pid. */
 static pid_t start_metadata(const char *base, const char *bindir, char *extra, size_t len)
 {
-    char md[4400], cmd[16384];
+    char md[FS_MSG_LEN], cmd[16384];
     snprintf(md, sizeof md, "%s/md.port", base);
     snprintf(cmd, sizeof cmd, "python3 %s/../scripts/metadata_server.py %s %s/notice "
              ">/dev/null 2>&1 & echo $!", bindir, md, base);
@@ -160,7 +160,7 @@ static double take_node(const bench_cluster *bc, const char *base, const char *b
 /* Splits t0..t1 by what the logs say: detection, the program, tern. */
 static void phases(run *r, const bench_cluster *bc, bool notice, double t0, double t1)
 {
-    char logs[4400];
+    char logs[FS_MSG_LEN];
     snprintf(logs, sizeof logs, "%s/worker-*.log", bc->dir);
     r->total = t1 - t0;
     if (notice) {
@@ -170,7 +170,7 @@ static void phases(run *r, const bench_cluster *bc, bool notice, double t0, doub
         r->program = gone - seen;
         r->relaunch = t1 - gone;
     } else {
-        char ternd[4400];
+        char ternd[FS_MSG_LEN];
         snprintf(ternd, sizeof ternd, "%s/ternd.log", bc->dir);
         double down = log_time(ternd, "down: no heartbeat");
         r->detect = down - t0;
@@ -197,7 +197,7 @@ static long steps_lost(const char *base)
 static void one(run *r, bool notice, const char *bindir)
 {
     bench_cluster bc;
-    char extra[1200] = "", base[4200], cmd[16384];
+    char extra[1200] = "", base[FS_SUBPATH_LEN], cmd[16384];
     char tmpl[] = "/tmp/tern-bench-recovery.XXXXXX";
     if (!mkdtemp(tmpl))
         bench_die("mkdtemp");

@@ -125,7 +125,7 @@ static void ternd_start(ternd_proc *t, const char *bindir, bool curve)
     snprintf(t->dir, sizeof t->dir, "/tmp/tern-bench-sched.XXXXXX");
     if (!mkdtemp(t->dir))
         bench_die("mkdtemp: %s", strerror(errno));
-    char exe[4200], state[300], epf[300], log[300], key[300], authorized[300];
+    char exe[FS_SUBPATH_LEN], state[300], epf[300], log[300], key[300], authorized[300];
     snprintf(exe, sizeof exe, "%s/ternd", bindir);
     snprintf(state, sizeof state, "%s/ternd.db", t->dir);
     snprintf(epf, sizeof epf, "%s/ep", t->dir);

@@ -5,6 +5,7 @@
 #include "tern/tern.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ int tern_report_step(int64_t step)
     if (now - last_ms < REPORT_EVERY_MS)
         return 0;
     last_ms = now;
-    char tmp[4200];
+    char tmp[FS_SUBPATH_LEN];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     /* Not readable by others (as the job's checkpoints), less the umask. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);

@@ -26,8 +26,8 @@ struct client {
     void *ctx, *sock, *mon;
     char endpoint[512];
     char server_key[CURVE_Z85];    /* "": the scheduler does not authenticate */
-    char key_from[4200];           /* where this client's key came from, for errors */
-    char cluster_dir[4096];        /* the local cluster it was found through; "": none */
+    char key_from[FS_SUBPATH_LEN];           /* where this client's key came from, for errors */
+    char cluster_dir[FS_PATH_LEN];        /* the local cluster it was found through; "": none */
     bool own_cluster;              /* tern up checking its cluster: its admin key, always */
     uint64_t seq;
     bool connected;
@@ -105,7 +105,7 @@ static int cluster_parse(const char *dir, char *text, cluster_info *ci)
 
 int cluster_read(const char *dir, cluster_info *ci)
 {
-    char path[4200], *text;
+    char path[FS_SUBPATH_LEN], *text;
     snprintf(path, sizeof path, "%s/%s", dir, CLUSTER_FILE);
     if (fs_read_all(path, CLUSTER_MAX_FILE, &text, NULL) < 0)
         return -1;
@@ -116,7 +116,7 @@ int cluster_read(const char *dir, cluster_info *ci)
 
 int cluster_write(const cluster_info *ci)
 {
-    char buf[65536], path[4200];
+    char buf[65536], path[FS_SUBPATH_LEN];
     int n = snprintf(buf, sizeof buf,
                      "scheduler=%s\nworker_endpoint=%s\nternd_pid=%d\n"
                      "cpus_per_worker=%u\ngpus_per_worker=%d\nspot_workers=%d\nnotice_url=%s\n"
@@ -216,7 +216,7 @@ static char *read_fd(int fd, size_t max)
  * one counts as none, and 'why' says what is wrong with it. */
 static int cluster_at(const char *base, cluster_info *ci, char *why, size_t whylen)
 {
-    char dir[4096], *text;
+    char dir[FS_PATH_LEN], *text;
     struct stat dst, fst;
     why[0] = '\0';
     if (snprintf(dir, sizeof dir, "%s/%s", base, CLUSTER_DIR) >= (int)sizeof dir)
@@ -262,11 +262,11 @@ int cluster_find(cluster_info *ci)
 {
     /* Said once a process, however often it looks (tern wait reconnects). */
     static bool told;
-    char cwd[4096];
+    char cwd[FS_PATH_LEN];
     if (!getcwd(cwd, sizeof cwd))
         return -1;
     for (;;) {
-        char why[4400];
+        char why[FS_MSG_LEN];
         const char *base = strcmp(cwd, "/") ? cwd : "";
         int rc = cluster_at(base, ci, why, sizeof why);
         if (rc != 0) {
@@ -333,7 +333,7 @@ static int resolve(client *c, const char *scheduler, char *err, size_t errlen)
 static int client_key(client *c, curve_key *k, char *err, size_t errlen)
 {
     const char *path = getenv("TERN_KEY"), *job = getenv("TERN_JOB_KEY");
-    char buf[4200];
+    char buf[FS_SUBPATH_LEN];
     if (c->own_cluster) {
         path = buf;
         job = NULL;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/curve.h"
+#include "common/fsutil.h"
 #include "common/wire.h"
 
 #define CLUSTER_DIR ".tern"
@@ -23,7 +25,7 @@ typedef struct client client;
 
 /* The local cluster description written by 'tern up'. */
 typedef struct cluster_info {
-    char dir[4096];                /* absolute .tern directory */
+    char dir[FS_PATH_LEN];                /* absolute .tern directory */
     char scheduler[512];           /* client endpoint */
     char worker_endpoint[512];
     pid_t ternd_pid;
@@ -34,7 +36,7 @@ typedef struct cluster_info {
     int gpus_per_worker;           /* -1: what NVML finds */
     int spot_workers;              /* the last this many workers are spot nodes */
     char notice_url[512];          /* the spot workers' metadata endpoint ("": none) */
-    char server_key[41];           /* ternd's public key ("": authentication off) */
+    char server_key[CURVE_Z85];           /* ternd's public key ("": authentication off) */
 } cluster_info;
 
 /* Reads DIR/cluster of a directory named by the user (tern up/down --dir).

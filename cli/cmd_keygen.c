@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include "common/curve.h"
+#include "common/fsutil.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ int cmd_keygen(int argc, char **argv)
     int rc = cli_begin(&cmd, argc, argv, &co);
     if (rc >= 0)
         return rc;
-    char path[4200], err[4400];
+    char path[FS_SUBPATH_LEN], err[FS_MSG_LEN];
     if (o.out) {
         snprintf(path, sizeof path, "%s", o.out);
     } else if (client_default_key(path, sizeof path) < 0) {

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/jobspec.h"
 #include "common/jobstate.h"
 #include "common/parse.h"
@@ -29,7 +30,7 @@ typedef struct logs_opts {
 } logs_opts;
 
 typedef struct source {
-    char path[4096];
+    char path[FS_PATH_LEN];
     int rank;                      /* label; -1 for none */
     off_t offset;
     char partial[8192];            /* an unfinished last line */

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/hostlist.h"
 #include "common/jobspec.h"
 #include "common/parse.h"
@@ -250,7 +251,7 @@ int cmd_srun(int argc, char **argv)
             tpn = o.ntasks / nodes ? o.ntasks / nodes : 1;
     }
     Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
-    char cwd[4096], out[4096], errp[4096];
+    char cwd[FS_PATH_LEN], out[FS_PATH_LEN], errp[FS_PATH_LEN];
     char **env = step_spec("srun", &spec, argv + first, (size_t)(argc - first), cwd, sizeof cwd);
     if (!env) {
         hostlist_free(list);
@@ -332,7 +333,7 @@ int cmd_rsh(int argc, char **argv)
         else
             qtmp[o++] = tmp[i];
     }
-    char prefix[4400];
+    char prefix[FS_MSG_LEN];
     snprintf(prefix, sizeof prefix, "TMPDIR='%s/tern-mpi-%llu-%s'; mkdir -p \"$TMPDIR\"; "
              "export TMPDIR; exec", qtmp, (unsigned long long)job_id, argv[first]);
     size_t len = strlen(prefix) + 2;
@@ -349,7 +350,7 @@ int cmd_rsh(int argc, char **argv)
             strcat(strcat(line, line[0] ? " " : ""), argv[i]);
     char *words[] = { "/bin/sh", "-c", line, NULL };
     Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
-    char cwd[4096], out[4200];
+    char cwd[FS_PATH_LEN], out[FS_SUBPATH_LEN];
     char **env = step_spec("tern-rsh", &spec, words, 3, cwd, sizeof cwd);
     if (!env) {
         free(line);

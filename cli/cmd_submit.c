@@ -124,152 +124,202 @@ static int absolute(const char *cwd, const char *path, char *out, size_t len, co
     return 0;
 }
 
+/* One submission as it is put together: the options (script directives
+ * under the command line's), the script, and what the spec points into. */
+typedef struct submission {
+    submit_opts opts;
+    int first;                     /* argv index of the command or script */
+    int is_script;
+    char *script;
+    size_t script_len;
+    char **environment;
+    char cwd[JOBSPEC_MAX_PATH + 1], workdir[JOBSPEC_MAX_PATH + 1];
+    char outp[JOBSPEC_MAX_PATH + 1], errp[JOBSPEC_MAX_PATH + 1];
+    char ckpt[JOBSPEC_MAX_PATH + 1], script_abs[JOBSPEC_MAX_PATH + 1];
+    char token[40], uidname[32];
+    char *labels[JOBSPEC_MAX_LABELS];
+} submission;
+
+/* The command line, then the script's directives under it. Returns -1 to
+ * go on, else the exit status after printing why. */
+static int read_options(submission *sub, int argc, char **argv)
+{
+    /* A lost node costs a job a restart, not its life, unless asked. */
+    submit_opts cmdline = { 0 };
+    sub->opts = (submit_opts){ .max_restarts = DEFAULT_MAX_RESTARTS };
+    char err[1024];
+    sub->first = submit_opts_parse(&cmdline, argc, argv, "submit", err, sizeof err);
+    if (sub->first < 0) {
+        fprintf(stderr, "tern: %s (see 'tern submit --help')\n", err);
+        return 2;
+    }
+    if (sub->first >= argc) {
+        cli_error("submit", "no command given (see 'tern submit --help')");
+        return 2;
+    }
+    /* After "--" comes a command, run as every rank, even a script. */
+    const char *what = argv[sub->first];
+    bool command = sub->first > 0 && strcmp(argv[sub->first - 1], "--") == 0;
+    sub->is_script = command ? 0 : read_script(what, &sub->script, &sub->script_len);
+    if (sub->is_script < 0)
+        return 1;
+    if (sub->is_script && submit_directives(&sub->opts, what, sub->script, warn_line, err,
+                                            sizeof err) < 0) {
+        fprintf(stderr, "tern: submit: %s\n", err);
+        return 2;
+    }
+    submit_opts_merge(&sub->opts, &cmdline);
+    if (cmdline.insecure)
+        client_allow_plaintext();
+    return -1;
+}
+
+/* The paths the job names, made absolute against the current directory.
+ * Returns 0, or -1 after printing why. */
+static int resolve_paths(submission *sub, const char *script_path)
+{
+    const submit_opts *o = &sub->opts;
+    if (!getcwd(sub->cwd, sizeof sub->cwd)) {
+        cli_error("submit", "cannot read the current directory: %s", strerror(errno));
+        return -1;
+    }
+    const char *cwd = sub->cwd;
+    if (absolute(cwd, (o->set & SO_CHDIR) ? o->chdir : ".", sub->workdir, sizeof sub->workdir,
+                 "--chdir") < 0 ||
+        ((o->set & SO_OUTPUT) && absolute(cwd, o->output, sub->outp, sizeof sub->outp, "-o") < 0) ||
+        ((o->set & SO_ERROR) && absolute(cwd, o->error, sub->errp, sizeof sub->errp, "-e") < 0) ||
+        ((o->set & SO_CKPT) && absolute(cwd, o->checkpoint_dir, sub->ckpt, sizeof sub->ckpt,
+                                        "--checkpoint-dir") < 0) ||
+        (sub->is_script && absolute(cwd, script_path, sub->script_abs, sizeof sub->script_abs,
+                                    "script") < 0))
+        return -1;
+    if (!(o->set & SO_CHDIR))
+        snprintf(sub->workdir, sizeof sub->workdir, "%s", cwd);
+    return 0;
+}
+
+/* Who submits, and the command: a uid without a passwd entry (a container,
+ * a test) is named by number. */
+static void fill_identity(Tern__JobSpec *spec, submission *sub, int argc, char **argv)
+{
+    const char *cmd = argv[sub->first], *base = strrchr(cmd, '/');
+    spec->name = sub->opts.name[0] ? sub->opts.name : (char *)(base ? base + 1 : cmd);
+    struct passwd *pw = getpwuid(getuid());
+    snprintf(sub->uidname, sizeof sub->uidname, "uid%u", (unsigned)getuid());
+    spec->user = pw ? pw->pw_name : sub->uidname;
+    spec->n_argv = (size_t)(argc - sub->first);
+    spec->argv = argv + sub->first;
+    if (sub->is_script) {
+        /* As sbatch: the script runs once, on the first node; srun in it
+         * starts the job's tasks. */
+        spec->batch = true;
+        argv[sub->first] = sub->script_abs;
+        spec->script.data = (uint8_t *)sub->script;
+        spec->script.len = sub->script_len;
+    }
+}
+
+/* The options into the spec. */
+static void fill_options(Tern__JobSpec *spec, submission *sub)
+{
+    const submit_opts *o = &sub->opts;
+    spec->cpus_per_task = (o->set & SO_CPUS) ? o->cpus_per_task : 1;
+    spec->time_limit_s = o->time_limit_s;
+    spec->stdout_pattern = (o->set & SO_OUTPUT) ? sub->outp : "";
+    spec->stderr_pattern = (o->set & SO_ERROR) ? sub->errp : "";
+    spec->max_restarts = o->max_restarts;
+    spec->preemptible = o->preemptible;
+    spec->priority = o->priority;
+    spec->preempt_signal = o->signal;
+    spec->signal_secs = o->signal_secs;
+    spec->checkpoint_dir = (o->set & SO_CKPT) ? sub->ckpt : "";
+    spec->launcher = (char *)(o->launcher[0] ? o->launcher : "direct");
+    spec->slurm_env = o->slurm_env;
+    spec->partition = (char *)o->partition;
+    for (uint32_t i = 0; i < o->nlabels; i++)
+        sub->labels[i] = (char *)o->labels[i];
+    spec->labels = sub->labels;
+    spec->n_labels = o->nlabels;
+    spec->dependency = (char *)o->dependency;
+    spec->array = (char *)o->array;
+    make_token(sub->token, sizeof sub->token);
+    spec->token = sub->token;
+    spec->umask = cli_umask();
+    spec->cwd = sub->workdir;
+}
+
+/* Sends the job and prints its id as sbatch does. Returns the exit status. */
+static int send_job(Tern__JobSpec *spec, const submit_opts *o)
+{
+    client *c = cli_connect("submit", o->scheduler[0] ? o->scheduler : NULL);
+    if (!c)
+        return 1;
+    Tern__Envelope env;
+    Tern__SubmitRequest rq = TERN__SUBMIT_REQUEST__INIT;
+    wire_init(&env, 0);
+    rq.spec = spec;
+    env.body_case = TERN__ENVELOPE__BODY_SUBMIT;
+    env.submit = &rq;
+    Tern__Envelope *rep = cli_call(c, "submit", &env, TERN__ENVELOPE__BODY_SUBMITTED);
+    if (rep) {
+        const Tern__SubmitReply *r = rep->submitted;
+        if (o->parsable)
+            printf("%llu\n", (unsigned long long)r->job_id);
+        else if (r->count > 1)
+            printf("Submitted job array %llu (%u tasks, jobs %llu-%llu)\n",
+                   (unsigned long long)r->job_id, r->count, (unsigned long long)r->job_id,
+                   (unsigned long long)(r->job_id + r->count - 1));
+        else
+            printf("Submitted job %llu\n", (unsigned long long)r->job_id);
+    }
+    int rc = rep ? 0 : 1;
+    wire_free(rep);
+    client_close(&c);
+    return rc;
+}
+
+/* Builds the spec and sends it. Returns the exit status. */
+static int submit(submission *sub, int argc, char **argv)
+{
+    char err[1024];
+    Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
+    if (submit_opts_shape(&sub->opts, &spec.nodes, &spec.tasks_per_node, err, sizeof err) < 0 ||
+        submit_opts_gpus(&sub->opts, spec.nodes, &spec.gpus_per_node, err, sizeof err) < 0) {
+        cli_error("submit", "%s", err);
+        return 2;
+    }
+    if (resolve_paths(sub, argv[sub->first]) < 0)
+        return 1;
+    fill_identity(&spec, sub, argc, argv);
+    fill_options(&spec, sub);
+    if (!(sub->environment = cli_env(&spec.n_env))) {
+        cli_error("submit", "out of memory");
+        return 1;
+    }
+    spec.env = sub->environment;
+    if (jobspec_validate(&spec, err, sizeof err) < 0) {
+        cli_error("submit", "%s", err);
+        return 2;
+    }
+    return send_job(&spec, &sub->opts);
+}
+
 int cmd_submit(int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
         return 0;
     }
-    /* A lost node costs a job a restart, not its life, unless asked. */
-    submit_opts cmdline = { 0 }, opts = { .max_restarts = DEFAULT_MAX_RESTARTS };
-    char err[1024];
-    int first = submit_opts_parse(&cmdline, argc, argv, "submit", err, sizeof err);
-    if (first < 0) {
-        fprintf(stderr, "tern: %s (see 'tern submit --help')\n", err);
-        return 2;
-    }
-    if (first >= argc) {
-        cli_error("submit", "no command given (see 'tern submit --help')");
-        return 2;
-    }
-    char *script = NULL, **environment = NULL;
-    size_t script_len = 0;
-    /* After "--" comes a command, run as every rank, even a script. */
-    bool command = first > 0 && strcmp(argv[first - 1], "--") == 0;
-    int is_script = command ? 0 : read_script(argv[first], &script, &script_len);
-    if (is_script < 0)
-        return 1;
-    if (is_script && submit_directives(&opts, argv[first], script, warn_line, err,
-                                       sizeof err) < 0) {
-        fprintf(stderr, "tern: submit: %s\n", err);
-        free(script);
-        return 2;
-    }
-    submit_opts_merge(&opts, &cmdline);
-    if (cmdline.insecure)
-        client_allow_plaintext();
-
-    char cwd[4096], workdir[4096], outp[4096], errp[4096], ckpt[4096], script_abs[4096];
-    if (!getcwd(cwd, sizeof cwd)) {
-        cli_error("submit", "cannot read the current directory: %s", strerror(errno));
-        free(script);
-        return 1;
-    }
-    int rc = 1;
-    uint32_t nodes, tpn;
-    uint32_t gpn;
-    if (submit_opts_shape(&opts, &nodes, &tpn, err, sizeof err) < 0 ||
-        submit_opts_gpus(&opts, nodes, &gpn, err, sizeof err) < 0) {
-        cli_error("submit", "%s", err);
-        rc = 2;
-        goto out;
-    }
-    if (absolute(cwd, (opts.set & SO_CHDIR) ? opts.chdir : ".", workdir, sizeof workdir,
-                 "--chdir") < 0 ||
-        ((opts.set & SO_OUTPUT) && absolute(cwd, opts.output, outp, sizeof outp, "-o") < 0) ||
-        ((opts.set & SO_ERROR) && absolute(cwd, opts.error, errp, sizeof errp, "-e") < 0) ||
-        ((opts.set & SO_CKPT) &&
-         absolute(cwd, opts.checkpoint_dir, ckpt, sizeof ckpt, "--checkpoint-dir") < 0) ||
-        (is_script && absolute(cwd, argv[first], script_abs, sizeof script_abs, "script") < 0))
-        goto out;
-    if (!(opts.set & SO_CHDIR))
-        snprintf(workdir, sizeof workdir, "%s", cwd);
-
-    Tern__JobSpec spec = TERN__JOB_SPEC__INIT;
-    char token[40], *name;
-    struct passwd *pw = getpwuid(getuid());
-    make_token(token, sizeof token);
-    name = opts.name[0] ? opts.name : strrchr(argv[first], '/') ? strrchr(argv[first], '/') + 1
-                                                                : argv[first];
-    spec.name = name;
-    /* A uid without a passwd entry (a container, a test) is named by number. */
-    char uidname[32];
-    snprintf(uidname, sizeof uidname, "uid%u", (unsigned)getuid());
-    spec.user = pw ? pw->pw_name : uidname;
-    spec.n_argv = (size_t)(argc - first);
-    spec.argv = argv + first;
-    if (is_script) {
-        /* As sbatch: the script runs once, on the first node; srun in it
-         * starts the job's tasks. */
-        spec.batch = true;
-        argv[first] = script_abs;
-        spec.script.data = (uint8_t *)script;
-        spec.script.len = script_len;
-    }
-    environment = cli_env(&spec.n_env);
-    if (!environment) {
+    submission *sub = calloc(1, sizeof *sub);
+    if (!sub) {
         cli_error("submit", "out of memory");
-        goto out;
+        return 1;
     }
-    spec.env = environment;
-    spec.umask = cli_umask();
-    spec.cwd = workdir;
-    spec.nodes = nodes;
-    spec.tasks_per_node = tpn;
-    spec.gpus_per_node = gpn;
-    spec.cpus_per_task = (opts.set & SO_CPUS) ? opts.cpus_per_task : 1;
-    spec.time_limit_s = opts.time_limit_s;
-    spec.stdout_pattern = (opts.set & SO_OUTPUT) ? outp : "";
-    spec.stderr_pattern = (opts.set & SO_ERROR) ? errp : "";
-    spec.max_restarts = opts.max_restarts;
-    spec.preemptible = opts.preemptible;
-    spec.priority = opts.priority;
-    spec.preempt_signal = opts.signal;
-    spec.signal_secs = opts.signal_secs;
-    spec.checkpoint_dir = (opts.set & SO_CKPT) ? ckpt : "";
-    spec.launcher = opts.launcher[0] ? opts.launcher : "direct";
-    spec.slurm_env = opts.slurm_env;
-    spec.token = token;
-    spec.partition = opts.partition;
-    char *labels[64];
-    for (uint32_t i = 0; i < opts.nlabels; i++)
-        labels[i] = opts.labels[i];
-    spec.labels = labels;
-    spec.n_labels = opts.nlabels;
-    spec.dependency = opts.dependency;
-    spec.array = opts.array;
-    if (jobspec_validate(&spec, err, sizeof err) < 0) {
-        cli_error("submit", "%s", err);
-        rc = 2;
-        goto out;
-    }
-
-    client *c = cli_connect("submit", opts.scheduler[0] ? opts.scheduler : NULL);
-    if (!c)
-        goto out;
-    Tern__Envelope env;
-    Tern__SubmitRequest rq = TERN__SUBMIT_REQUEST__INIT;
-    wire_init(&env, 0);
-    rq.spec = &spec;
-    env.body_case = TERN__ENVELOPE__BODY_SUBMIT;
-    env.submit = &rq;
-    Tern__Envelope *rep = cli_call(c, "submit", &env, TERN__ENVELOPE__BODY_SUBMITTED);
-    if (rep) {
-        if (opts.parsable)
-            printf("%llu\n", (unsigned long long)rep->submitted->job_id);
-        else if (rep->submitted->count > 1)
-            printf("Submitted job array %llu (%u tasks, jobs %llu-%llu)\n",
-                   (unsigned long long)rep->submitted->job_id, rep->submitted->count,
-                   (unsigned long long)rep->submitted->job_id,
-                   (unsigned long long)(rep->submitted->job_id + rep->submitted->count - 1));
-        else
-            printf("Submitted job %llu\n", (unsigned long long)rep->submitted->job_id);
-        rc = 0;
-    }
-    wire_free(rep);
-    client_close(&c);
-out:
-    free(environment);
-    free(script);
+    int rc = read_options(sub, argc, argv);
+    if (rc < 0)
+        rc = submit(sub, argc, argv);
+    free(sub->environment);
+    free(sub->script);
+    free(sub);
     return rc;
 }

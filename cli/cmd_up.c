@@ -47,6 +47,15 @@ typedef struct up_opts {
     const char *rate_limit;        /* ternd's --rate-limit; NULL: its default */
 } up_opts;
 
+static int up_number(const char *opt, const char *arg, uint32_t min, uint32_t max,
+                     uint32_t *out)
+{
+    if (parse_u32(arg, min, max, out) == 0)
+        return 0;
+    cli_error("up", "%s '%s': expected %u to %u", opt, arg, min, max);
+    return -1;
+}
+
 static int set_up(int c, const char *arg, void *ctx)
 {
     up_opts *o = ctx;
@@ -59,27 +68,19 @@ static int set_up(int c, const char *arg, void *ctx)
         o->dir = arg;
         return 0;
     case 'w':
-        if (parse_u32(arg, 1, 256, &o->workers) == 0) {
-            o->resize = true;
-            return 0;
-        }
-        cli_error("up", "--workers '%s': expected 1 to 256", arg);
-        return -1;
+        o->resize = true;
+        return up_number("--workers", arg, 1, 256, &o->workers);
     case 'c':
-        if (parse_u32(arg, 1, 1000000, &o->cpus) == 0)
-            return 0;
-        cli_error("up", "--cpus-per-worker '%s': expected 1 to 1000000", arg);
-        return -1;
-    case 'g':
-        if (parse_i32(arg, 0, 64, &o->gpus) == 0)
-            return 0;
-        cli_error("up", "--gpus-per-worker '%s': expected 0 to 64", arg);
-        return -1;
+        return up_number("--cpus-per-worker", arg, 1, 1000000, &o->cpus);
+    case 'g': {
+        uint32_t g;
+        if (up_number("--gpus-per-worker", arg, 0, 64, &g) < 0)
+            return -1;
+        o->gpus = (int)g;
+        return 0;
+    }
     case 's':
-        if (parse_u32(arg, 0, 256, &o->spot) == 0)
-            return 0;
-        cli_error("up", "--spot-workers '%s': expected 0 to 256", arg);
-        return -1;
+        return up_number("--spot-workers", arg, 0, 256, &o->spot);
     case 'u':
         if (strncmp(arg, "http://", 7) == 0 && strlen(arg) < 512) {
             o->notice_url = arg;
@@ -103,7 +104,7 @@ static int set_up(int c, const char *arg, void *ctx)
 /* The directory of this executable, where ternd and tern-worker live. */
 static void bindir(char *out, size_t len)
 {
-    char exe[4096];
+    char exe[FS_PATH_LEN];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) {
         snprintf(out, len, ".");
@@ -115,7 +116,7 @@ static void bindir(char *out, size_t len)
 
 static int abs_dir(const char *dir, char *out, size_t len)
 {
-    char cwd[4096];
+    char cwd[FS_PATH_LEN];
     if (!getcwd(cwd, sizeof cwd))
         return -1;
     return fs_absolute(cwd, dir ? dir : CLUSTER_DIR, out, len);
@@ -169,7 +170,7 @@ static void metrics_addr_of(const char *url, char *out, size_t len)
 static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char *rate_limit,
                        char *metrics, size_t mlen)
 {
-    char exe[4200], state[4200], logs[4200], epfile[4200], logfile[4200], maddr[96] = "";
+    char exe[FS_SUBPATH_LEN], state[FS_SUBPATH_LEN], logs[FS_SUBPATH_LEN], epfile[FS_SUBPATH_LEN], logfile[FS_SUBPATH_LEN], maddr[96] = "";
     snprintf(exe, sizeof exe, "%s/ternd", bin);
     snprintf(state, sizeof state, "%s/state.db", ci->dir);
     snprintf(logs, sizeof logs, "%s/logs", ci->dir);
@@ -183,7 +184,7 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char
         metrics_addr_of(url, maddr, sizeof maddr);
         free(old);
     }
-    char key[4200], authorized[4200];
+    char key[FS_SUBPATH_LEN], authorized[FS_SUBPATH_LEN];
     snprintf(key, sizeof key, "%s/%s", ci->dir, CLUSTER_SERVER_KEY);
     snprintf(authorized, sizeof authorized, "%s/%s", ci->dir, CLUSTER_AUTHORIZED_KEYS);
     char *argv[] = {
@@ -222,12 +223,12 @@ static int start_ternd(cluster_info *ci, const char *bin, bool fresh, const char
 
 int up_start_worker(cluster_info *ci, int i, const char *bin)
 {
-    char exe[4200], logfile[4200], cpus[16], gpus[16];
+    char exe[FS_SUBPATH_LEN], logfile[FS_SUBPATH_LEN], cpus[16], gpus[16];
     snprintf(exe, sizeof exe, "%s/tern-worker", bin);
     snprintf(logfile, sizeof logfile, "%s/worker-%s.log", ci->dir, ci->worker_names[i]);
     snprintf(cpus, sizeof cpus, "%u", ci->cpus_per_worker);
     snprintf(gpus, sizeof gpus, "%d", ci->gpus_per_worker);
-    char key[4200];
+    char key[FS_SUBPATH_LEN];
     snprintf(key, sizeof key, "%s/%s", ci->dir, CLUSTER_WORKER_KEY);
     char *argv[24] = { exe, "--scheduler", ci->worker_endpoint, "--name", ci->worker_names[i],
                        "--addr", "127.0.0.1", "--key", key, "--server-key", ci->server_key };
@@ -352,7 +353,7 @@ int cmd_up(int argc, char **argv)
     if (rc >= 0)
         return rc;
     cluster_info ci;
-    char dir[4096], bin[4096];
+    char dir[FS_PATH_LEN], bin[FS_PATH_LEN];
     if (abs_dir(o.dir, dir, sizeof dir) < 0) {
         cli_error("up", "cannot create %s: %s", o.dir ? o.dir : CLUSTER_DIR, strerror(errno));
         return 1;
@@ -386,7 +387,7 @@ int cmd_up(int argc, char **argv)
     if (up_keys(&ci) < 0)
         return 1;
     int started = 0;
-    char metrics[512] = "", epfile[4200];
+    char metrics[512] = "", epfile[FS_SUBPATH_LEN];
     if (fresh || !proc_is(ci.ternd_pid, "ternd")) {
         if (start_ternd(&ci, bin, fresh, o.rate_limit, metrics, sizeof metrics) < 0)
             return 1;
@@ -466,7 +467,7 @@ int cmd_down(int argc, char **argv)
     int rc = cli_begin(&cmd, argc, argv, &co);
     if (rc >= 0)
         return rc;
-    char dir[4096];
+    char dir[FS_PATH_LEN];
     cluster_info ci;
     if (d) {
         if (abs_dir(d, dir, sizeof dir) < 0) {

@@ -4,6 +4,7 @@
 
 #include "common/arrayspec.h"
 #include "common/depend.h"
+#include "common/fsutil.h"
 #include "common/jobspec.h"
 #include "common/parse.h"
 
@@ -20,17 +21,59 @@ enum {
     OPT_REQUEUE, OPT_NO_REQUEUE, OPT_LABEL, OPT_INSECURE,
 };
 
-/* The options whose text is kept as given (checked here, resolved by ternd). */
+#define FIELD(f) offsetof(submit_opts, f), sizeof(((submit_opts *)0)->f)
+
+/* Options that set a number within a range; 'expect' says the range
+ * ("%u to %u") when a value is outside it. */
+static const struct {
+    int opt;
+    unsigned bit;
+    size_t off, len;
+    const char *name, *expect;
+    uint32_t min, max;
+} number_opts[] = {
+    { 'N', SO_NODES, FIELD(nodes), "-N", "a job needs %u to %u nodes", 1, JOBSPEC_MAX_NODES },
+    { 'n', SO_NTASKS, FIELD(ntasks), "-n", "expected %u to %u tasks", 1, JOBSPEC_MAX_RANKS },
+    { OPT_TPN, SO_TPN, FIELD(tasks_per_node), "--ntasks-per-node", "expected %u to %u", 1,
+      JOBSPEC_MAX_TASKS_PER_NODE },
+    { 'c', SO_CPUS, FIELD(cpus_per_task), "-c", "expected %u to %u cpus per task", 1,
+      JOBSPEC_MAX_CPUS_PER_TASK },
+    { OPT_RESTARTS, SO_RESTARTS, FIELD(max_restarts), "--max-restarts", "expected %u to %u", 0,
+      JOBSPEC_MAX_RESTARTS },
+};
+
+/* Options whose text is kept as given: -p, -d and -a checked here,
+ * resolved by ternd. */
 static const struct {
     int opt;
     unsigned bit;
     size_t off, len;
     const char *name;
 } text_opts[] = {
-    { 'p', SO_PARTITION, offsetof(submit_opts, partition), sizeof(((submit_opts *)0)->partition), "--partition" },
-    { 'd', SO_DEPENDENCY, offsetof(submit_opts, dependency), sizeof(((submit_opts *)0)->dependency), "--dependency" },
-    { 'a', SO_ARRAY, offsetof(submit_opts, array), sizeof(((submit_opts *)0)->array), "--array" },
+    { 'J', SO_NAME, FIELD(name), "-J" },
+    { 'o', SO_OUTPUT, FIELD(output), "-o" },
+    { 'e', SO_ERROR, FIELD(error), "-e" },
+    { 'D', SO_CHDIR, FIELD(chdir), "-D" },
+    { OPT_CKPT, SO_CKPT, FIELD(checkpoint_dir), "--checkpoint-dir" },
+    { OPT_SCHEDULER, SO_SCHEDULER, FIELD(scheduler), "--scheduler" },
+    { 'p', SO_PARTITION, FIELD(partition), "--partition" },
+    { 'd', SO_DEPENDENCY, FIELD(dependency), "--dependency" },
+    { 'a', SO_ARRAY, FIELD(array), "--array" },
 };
+
+/* Switches. */
+static const struct {
+    int opt;
+    unsigned bit;
+    size_t off, len;
+} flag_opts[] = {
+    { OPT_PREEMPTIBLE, SO_PREEMPTIBLE, FIELD(preemptible) },
+    { OPT_PARSABLE, SO_PARSABLE, FIELD(parsable) },
+    { OPT_SLURM_ENV, SO_SLURM_ENV, FIELD(slurm_env) },
+    { OPT_INSECURE, SO_INSECURE, FIELD(insecure) },
+};
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
 static const struct option longopts[] = {
     { "nodes", required_argument, 0, 'N' },
@@ -112,6 +155,159 @@ static int bad(const char *where, const char *opt, const char *v, const char *ex
     return -1;
 }
 
+/* -d and -a are parsed here for their errors, and kept as text. */
+static int check_text(int c, const char *v, const char *where, char *err, size_t errlen)
+{
+    char why[256];
+    depend deps[DEPEND_MAX];
+    arrayspec arr;
+    if (c == 'd' && depend_parse(v, deps, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", where, why);
+        return -1;
+    }
+    if (c == 'a') {
+        if (arrayspec_parse(v, &arr, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s: %s", where, why);
+            return -1;
+        }
+        arrayspec_free(&arr);
+    }
+    return 0;
+}
+
+/* Sets an option of the tables above. Returns 1 when set, 0 when 'c' is
+ * none of theirs, -1 with 'err'. */
+static int set_from_tables(submit_opts *o, int c, const char *v, const char *where, char *err,
+                           size_t errlen)
+{
+    for (size_t i = 0; i < NELEM(number_opts); i++) {
+        if (number_opts[i].opt != c)
+            continue;
+        if (parse_u32(v, number_opts[i].min, number_opts[i].max,
+                      (uint32_t *)((char *)o + number_opts[i].off)) < 0) {
+            char expect[128];
+            snprintf(expect, sizeof expect, number_opts[i].expect, number_opts[i].min,
+                     number_opts[i].max);
+            return bad(where, number_opts[i].name, v, expect, err, errlen);
+        }
+        o->set |= number_opts[i].bit;
+        return 1;
+    }
+    for (size_t i = 0; i < NELEM(text_opts); i++) {
+        if (text_opts[i].opt != c)
+            continue;
+        if (copy((char *)o + text_opts[i].off, text_opts[i].len, v, text_opts[i].name, where,
+                 err, errlen) < 0 || check_text(c, v, where, err, errlen) < 0)
+            return -1;
+        o->set |= text_opts[i].bit;
+        return 1;
+    }
+    for (size_t i = 0; i < NELEM(flag_opts); i++) {
+        if (flag_opts[i].opt != c)
+            continue;
+        *(bool *)((char *)o + flag_opts[i].off) = true;
+        o->set |= flag_opts[i].bit;
+        return 1;
+    }
+    return 0;
+}
+
+static int set_gpus(submit_opts *o, int c, const char *v, const char *where, char *err,
+                    size_t errlen)
+{
+    if (c == 'G') {
+        if (parse_gpu_count(v, false, &o->gpus_total) < 0 ||
+            (o->gpus_total > JOBSPEC_MAX_GPUS_PER_NODE * JOBSPEC_MAX_NODES))
+            return bad(where, "--gpus", v, "expected the job's GPUs, N or TYPE:N", err, errlen);
+        o->set |= SO_GPUS_TOTAL;
+        return 0;
+    }
+    if (parse_gpu_count(v, c == OPT_GRES, &o->gpus_per_node) < 0 ||
+        o->gpus_per_node > JOBSPEC_MAX_GPUS_PER_NODE) {
+        char expect[64];
+        snprintf(expect, sizeof expect, "expected 0 to %u", JOBSPEC_MAX_GPUS_PER_NODE);
+        return bad(where, c == OPT_GRES ? "--gres" : "--gpus-per-node", v,
+                   c == OPT_GRES ? "expected gpu:N or gpu:TYPE:N" : expect, err, errlen);
+    }
+    o->set |= SO_GPUS;
+    return 0;
+}
+
+static int add_label(submit_opts *o, const char *v, const char *where, char *err,
+                     size_t errlen)
+{
+    if (o->nlabels == JOBSPEC_MAX_LABELS) {
+        char expect[64];
+        snprintf(expect, sizeof expect, "at most %u labels", JOBSPEC_MAX_LABELS);
+        return bad(where, "--label", v, expect, err, errlen);
+    }
+    if (!strchr(v, '=') || v[0] == '=')
+        return bad(where, "--label", v, "expected KEY=VALUE, e.g. dataset=sha256:ab12", err,
+                   errlen);
+    if (copy(o->labels[o->nlabels], sizeof o->labels[0], v, "--label", where, err, errlen) < 0)
+        return -1;
+    o->nlabels++;
+    o->set |= SO_LABELS;
+    return 0;
+}
+
+/* The options that fit none of the tables. Returns 0, or -1 with 'err'. */
+static int set_other(submit_opts *o, int c, const char *v, char **argv, const char *where,
+                     char *err, size_t errlen)
+{
+    switch (c) {
+    case OPT_GPUS:
+    case OPT_GRES:
+    case 'G':
+        return set_gpus(o, c, v, where, err, errlen);
+    case 't':
+        if (parse_time_limit(v, &o->time_limit_s) < 0)
+            return bad(where, "-t", v, "expected M, M:S, H:M:S, D-H, D-H:M or D-H:M:S", err,
+                       errlen);
+        o->set |= SO_TIME;
+        return 0;
+    case OPT_LABEL:
+        return add_label(o, v, where, err, errlen);
+    case OPT_REQUEUE:
+        /* sbatch --requeue: requeued after a node failure or a preemption,
+         * which tern does by default (--max-restarts). */
+        return 0;
+    case OPT_NO_REQUEUE:
+        o->max_restarts = 0;
+        o->set |= SO_RESTARTS;
+        return 0;
+    case OPT_PRIORITY:
+        if (parse_i32(v, -JOBSPEC_MAX_PRIORITY, JOBSPEC_MAX_PRIORITY, &o->priority) < 0) {
+            char expect[64];
+            snprintf(expect, sizeof expect, "expected -%d to %d", JOBSPEC_MAX_PRIORITY,
+                     JOBSPEC_MAX_PRIORITY);
+            return bad(where, "--priority", v, expect, err, errlen);
+        }
+        o->set |= SO_PRIORITY;
+        return 0;
+    case OPT_SIGNAL:
+        if (parse_signal_opt(v, &o->signal, &o->signal_secs) < 0)
+            return bad(where, "--signal", v, "expected SIG[@SECS], e.g. USR1@90", err, errlen);
+        o->set |= SO_SIGNAL;
+        return 0;
+    case OPT_LAUNCHER:
+        if (strcmp(v, "direct") != 0 && strcmp(v, "mpi") != 0)
+            return bad(where, "--launcher", v, "expected direct or mpi", err, errlen);
+        snprintf(o->launcher, sizeof o->launcher, "%s", v);
+        o->set |= SO_LAUNCHER;
+        return 0;
+    case ':':
+        snprintf(err, errlen, "%s: option '%s' needs a value", where, argv[optind - 1]);
+        return -1;
+    default: {
+        char why[512];
+        cli_bad_option(longopts, argv, why, sizeof why);
+        snprintf(err, errlen, "%s: %s", where, why);
+        return -1;
+    }
+    }
+}
+
 int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, char *err,
                       size_t errlen)
 {
@@ -119,173 +315,9 @@ int submit_opts_parse(submit_opts *o, int argc, char **argv, const char *where, 
     opterr = 0;
     int c, idx = -1;
     while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
-        const char *v = optarg;
-        switch (c) {
-        case 'N':
-            if (parse_u32(v, 1, JOBSPEC_MAX_NODES, &o->nodes) < 0)
-                return bad(where, "-N", v, "a job needs 1 to 100000 nodes", err, errlen);
-            o->set |= SO_NODES;
-            break;
-        case 'n':
-            if (parse_u32(v, 1, 1000000, &o->ntasks) < 0)
-                return bad(where, "-n", v, "expected 1 to 1000000 tasks", err, errlen);
-            o->set |= SO_NTASKS;
-            break;
-        case OPT_TPN:
-            if (parse_u32(v, 1, JOBSPEC_MAX_TASKS_PER_NODE, &o->tasks_per_node) < 0)
-                return bad(where, "--ntasks-per-node", v, "expected 1 to 4096", err, errlen);
-            o->set |= SO_TPN;
-            break;
-        case OPT_GPUS:
-        case OPT_GRES:
-            if (parse_gpu_count(v, c == OPT_GRES, &o->gpus_per_node) < 0 ||
-                o->gpus_per_node > JOBSPEC_MAX_GPUS_PER_NODE)
-                return bad(where, c == OPT_GRES ? "--gres" : "--gpus-per-node", v,
-                           c == OPT_GRES ? "expected gpu:N or gpu:TYPE:N" : "expected 0 to 64",
-                           err, errlen);
-            o->set |= SO_GPUS;
-            break;
-        case 'G':
-            if (parse_gpu_count(v, false, &o->gpus_total) < 0 ||
-                (o->gpus_total > JOBSPEC_MAX_GPUS_PER_NODE * JOBSPEC_MAX_NODES))
-                return bad(where, "--gpus", v, "expected the job's GPUs, N or TYPE:N", err,
-                           errlen);
-            o->set |= SO_GPUS_TOTAL;
-            break;
-        case 'c':
-            if (parse_u32(v, 1, JOBSPEC_MAX_CPUS_PER_TASK, &o->cpus_per_task) < 0)
-                return bad(where, "-c", v, "expected 1 to 4096 cpus per task", err, errlen);
-            o->set |= SO_CPUS;
-            break;
-        case 't':
-            if (parse_time_limit(v, &o->time_limit_s) < 0)
-                return bad(where, "-t", v, "expected M, M:S, H:M:S, D-H, D-H:M or D-H:M:S", err,
-                           errlen);
-            o->set |= SO_TIME;
-            break;
-        case 'J':
-            if (copy(o->name, sizeof o->name, v, "-J", where, err, errlen) < 0)
-                return -1;
-            o->set |= SO_NAME;
-            break;
-        case 'o':
-            if (copy(o->output, sizeof o->output, v, "-o", where, err, errlen) < 0)
-                return -1;
-            o->set |= SO_OUTPUT;
-            break;
-        case 'e':
-            if (copy(o->error, sizeof o->error, v, "-e", where, err, errlen) < 0)
-                return -1;
-            o->set |= SO_ERROR;
-            break;
-        case 'D':
-            if (copy(o->chdir, sizeof o->chdir, v, "-D", where, err, errlen) < 0)
-                return -1;
-            o->set |= SO_CHDIR;
-            break;
-        case OPT_RESTARTS:
-            if (parse_u32(v, 0, 1000, &o->max_restarts) < 0)
-                return bad(where, "--max-restarts", v, "expected 0 to 1000", err, errlen);
-            o->set |= SO_RESTARTS;
-            break;
-        case OPT_LABEL:
-            if (o->nlabels == 64)
-                return bad(where, "--label", v, "at most 64 labels", err, errlen);
-            if (!strchr(v, '=') || v[0] == '=')
-                return bad(where, "--label", v, "expected KEY=VALUE, e.g. dataset=sha256:ab12",
-                           err, errlen);
-            if (copy(o->labels[o->nlabels], sizeof o->labels[0], v, "--label", where, err,
-                     errlen) < 0)
-                return -1;
-            o->nlabels++;
-            o->set |= SO_LABELS;
-            break;
-        case OPT_REQUEUE:
-            /* sbatch --requeue: requeued after a node failure or a
-             * preemption, which tern does by default (--max-restarts). */
-            break;
-        case OPT_NO_REQUEUE:
-            o->max_restarts = 0;
-            o->set |= SO_RESTARTS;
-            break;
-        case OPT_PREEMPTIBLE:
-            o->preemptible = true;
-            o->set |= SO_PREEMPTIBLE;
-            break;
-        case OPT_PRIORITY:
-            if (parse_i32(v, -1000000, 1000000, &o->priority) < 0)
-                return bad(where, "--priority", v, "expected -1000000 to 1000000", err, errlen);
-            o->set |= SO_PRIORITY;
-            break;
-        case OPT_SIGNAL:
-            if (parse_signal_opt(v, &o->signal, &o->signal_secs) < 0)
-                return bad(where, "--signal", v, "expected SIG[@SECS], e.g. USR1@90", err,
-                           errlen);
-            o->set |= SO_SIGNAL;
-            break;
-        case OPT_CKPT:
-            if (copy(o->checkpoint_dir, sizeof o->checkpoint_dir, v, "--checkpoint-dir", where,
-                     err, errlen) < 0)
-                return -1;
-            o->set |= SO_CKPT;
-            break;
-        case OPT_LAUNCHER:
-            if (strcmp(v, "direct") != 0 && strcmp(v, "mpi") != 0)
-                return bad(where, "--launcher", v, "expected direct or mpi", err, errlen);
-            snprintf(o->launcher, sizeof o->launcher, "%s", v);
-            o->set |= SO_LAUNCHER;
-            break;
-        case OPT_PARSABLE:
-            o->parsable = true;
-            o->set |= SO_PARSABLE;
-            break;
-        case OPT_SLURM_ENV:
-            o->slurm_env = true;
-            o->set |= SO_SLURM_ENV;
-            break;
-        case OPT_SCHEDULER:
-            if (copy(o->scheduler, sizeof o->scheduler, v, "--scheduler", where, err, errlen) < 0)
-                return -1;
-            o->set |= SO_SCHEDULER;
-            break;
-        case OPT_INSECURE:
-            o->insecure = true;
-            o->set |= SO_INSECURE;
-            break;
-        case 'p':
-        case 'd':
-        case 'a': {
-            size_t t = c == 'p' ? 0 : c == 'd' ? 1 : 2;
-            if (copy((char *)o + text_opts[t].off, text_opts[t].len, v, text_opts[t].name, where,
-                     err, errlen) < 0)
-                return -1;
-            char why[256];
-            depend deps[DEPEND_MAX];
-            arrayspec arr;
-            if (c == 'd' && depend_parse(v, deps, why, sizeof why) < 0) {
-                snprintf(err, errlen, "%s: %s", where, why);
-                return -1;
-            }
-            if (c == 'a') {
-                if (arrayspec_parse(v, &arr, why, sizeof why) < 0) {
-                    snprintf(err, errlen, "%s: %s", where, why);
-                    return -1;
-                }
-                arrayspec_free(&arr);
-            }
-            o->set |= text_opts[t].bit;
-            break;
-        }
-        case ':':
-            snprintf(err, errlen, "%s: option '%s' needs a value", where, argv[optind - 1]);
+        int rc = set_from_tables(o, c, optarg, where, err, errlen);
+        if (rc < 0 || (rc == 0 && set_other(o, c, optarg, argv, where, err, errlen) < 0))
             return -1;
-        default: {
-            char why[512];
-            cli_bad_option(longopts, argv, why, sizeof why);
-            snprintf(err, errlen, "%s: %s", where, why);
-            return -1;
-        }
-        }
     }
     return optind;
 }
@@ -360,7 +392,7 @@ int submit_directives(submit_opts *o, const char *path, const char *text,
             return -1;
         }
         words[n + 1] = NULL;
-        char where[4200];
+        char where[FS_SUBPATH_LEN];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         /* Each option alone, so that an unknown #SBATCH one can be skipped. */
         for (int i = 1; i <= n; i++) {

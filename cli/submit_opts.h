@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/jobspec.h"
+
 enum submit_opt_bit {
     SO_NODES = 1u << 0, SO_TPN = 1u << 1, SO_NTASKS = 1u << 2, SO_GPUS = 1u << 3,
     SO_CPUS = 1u << 4, SO_TIME = 1u << 5, SO_NAME = 1u << 6, SO_OUTPUT = 1u << 7,
@@ -29,11 +31,12 @@ typedef struct submit_opts {
     uint32_t signal_secs;
     bool preemptible, parsable, slurm_env;
     bool insecure;                 /* --insecure: the command line's alone */
-    char name[257];
-    char output[4096], error[4096], checkpoint_dir[4096], chdir[4096];
+    char name[JOBSPEC_MAX_NAME + 1];
+    char output[JOBSPEC_MAX_PATH + 1], error[JOBSPEC_MAX_PATH + 1];
+    char checkpoint_dir[JOBSPEC_MAX_PATH + 1], chdir[JOBSPEC_MAX_PATH + 1];
     char launcher[16];
     char partition[128], dependency[1024], array[1024];
-    char labels[64][513];          /* --label KEY=VALUE, in order */
+    char labels[JOBSPEC_MAX_LABELS][JOBSPEC_MAX_LABEL + 1];   /* --label KEY=VALUE, in order */
     uint32_t nlabels;
     char scheduler[512];
 } submit_opts;

@@ -24,7 +24,7 @@ int up_keys(cluster_info *ci)
     static const char *const files[] = { CLUSTER_SERVER_KEY, CLUSTER_WORKER_KEY,
                                          CLUSTER_ADMIN_KEY };
     curve_key k[3];
-    char path[4200], err[4400];
+    char path[FS_SUBPATH_LEN], err[FS_MSG_LEN];
     snprintf(path, sizeof path, "%s/%s", ci->dir, CLUSTER_KEYS_DIR);
     if (fs_mkdir_p(path, 0700) < 0 || chmod(path, 0700) < 0) {
         cli_error("up", "cannot create %s: %s", path, strerror(errno));
@@ -84,7 +84,7 @@ int up_private_log(const char *path)
  * names for a new cluster keeps its mode. Returns 0, or -1 after saying why. */
 int up_dirs(const char *dir)
 {
-    char logs[4200], file[4200];
+    char logs[FS_SUBPATH_LEN], file[FS_SUBPATH_LEN];
     struct stat st;
     snprintf(logs, sizeof logs, "%s/logs", dir);
     snprintf(file, sizeof file, "%s/%s", dir, CLUSTER_FILE);

@@ -7,6 +7,7 @@
 #include "collectives/plugin.h"
 #include "collectives/rendezvous.h"
 #include "collectives/shmseg.h"
+#include "common/fsutil.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -137,12 +138,12 @@ static void run_id(char *out, size_t len)
 /* dlopens libtern-NAME.so from libtern's own directory, else the search path. */
 static void *open_plugin(const char *name, char *err, size_t errlen)
 {
-    char file[64], path[4200];
+    char file[64], path[FS_SUBPATH_LEN];
     snprintf(file, sizeof file, "libtern-%s.so", name);
     Dl_info info;
     void *h = NULL;
     if (dladdr((void *)open_plugin, &info) && info.dli_fname) {
-        char self[4096];
+        char self[FS_PATH_LEN];
         snprintf(self, sizeof self, "%s", info.dli_fname);
         snprintf(path, sizeof path, "%s/%s", dirname(self), file);
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

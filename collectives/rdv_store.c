@@ -6,6 +6,7 @@
 #include "collectives/coll.h"
 #include "common/grow.h"
 #include "common/strmap.h"
+#include "common/zframes.h"
 #include "common/zap.h"
 
 #include <errno.h>
@@ -60,25 +61,6 @@ typedef struct request {
     size_t idlen;
     char arg[200];
 } request;
-
-int rdv_recv_frames(void *sock, zmq_msg_t *f, int max, int flags)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, flags) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        more = zmq_msg_more(&m);
-        if (n < max)
-            f[n++] = m;
-        else
-            zmq_msg_close(&m);
-    }
-    return n;
-}
 
 static kv *kv_find(rdv_store *s, const char *key)
 {
@@ -295,7 +277,7 @@ static void serve_request(rdv_store *s, request *q, double now)
 static void serve_one(rdv_store *s, double now)
 {
     request q;
-    q.n = rdv_recv_frames(s->sock, q.f, MAX_FRAMES, ZMQ_DONTWAIT);
+    q.n = zframes_recv(s->sock, q.f, MAX_FRAMES, ZMQ_DONTWAIT);
     if (q.n >= 2 && zmq_msg_size(&q.f[0]) <= 255)   /* a routing id fits pending.id */
         serve_request(s, &q, now);
     for (int i = 0; i < q.n; i++)

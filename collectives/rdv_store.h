@@ -27,10 +27,4 @@ rdv_store *rdv_store_start(int size, const char *run, int port, const curve_key 
  * (NULL and *sp NULL are allowed). */
 void rdv_store_join(rdv_store **sp);
 
-/* Receives the frames of one message from 'sock' into f, up to 'max' (the
- * rest are dropped); 'flags' is 0 or ZMQ_DONTWAIT. Returns how many were
- * kept (0 when nothing came), which the caller closes. (The store's
- * requests and the client's replies alike.) */
-int rdv_recv_frames(void *sock, zmq_msg_t *f, int max, int flags);
-
 #endif

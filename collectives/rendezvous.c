@@ -5,6 +5,7 @@
 
 #include "collectives/rdv_store.h"
 #include "common/curve.h"
+#include "common/zframes.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -90,7 +91,7 @@ static int request(rdv *r, const char *const *parts, const size_t *lens, int npa
         r->silent = true;
         return -1;
     }
-    return rdv_recv_frames(r->sock, reply, max, 0);
+    return zframes_recv(r->sock, reply, max, 0);
 }
 
 int rdv_set(rdv *r, const char *name, const void *val, size_t len, char *err, size_t errlen)

@@ -82,7 +82,7 @@ int curve_key_load(const char *path, curve_key *k, char *err, size_t errlen)
 
 int curve_key_save(const char *path, const curve_key *k, bool force, char *err, size_t errlen)
 {
-    char dir[4096];
+    char dir[FS_PATH_LEN];
     snprintf(dir, sizeof dir, "%s", path);
     if (!force && access(path, F_OK) == 0) {
         snprintf(err, errlen, "%s: exists (give --force to replace it)", path);

@@ -11,7 +11,7 @@
 
 int fs_mkdir_p(const char *path, mode_t mode)
 {
-    char buf[4096];
+    char buf[FS_PATH_LEN];
     size_t len = strlen(path);
     if (len == 0 || len >= sizeof buf) {
         errno = len ? ENAMETOOLONG : ENOENT;
@@ -41,7 +41,7 @@ int fs_mkdir_p(const char *path, mode_t mode)
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-    char tmp[4096];
+    char tmp[FS_PATH_LEN];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
         errno = ENAMETOOLONG;
         return -1;

@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Buffer sizes for paths: FS_PATH_LEN holds any path the kernel takes
+ * (PATH_MAX with its NUL); FS_SUBPATH_LEN a file in a directory of that
+ * size (DIR/NAME, NAME up to about 100 bytes); FS_MSG_LEN a one-line
+ * message that names such a path. */
+#define FS_PATH_LEN 4096
+#define FS_SUBPATH_LEN 4200
+#define FS_MSG_LEN 4400
+
 /* mkdir -p with 'mode' for the directories it creates. */
 int fs_mkdir_p(const char *path, mode_t mode);
 

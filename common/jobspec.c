@@ -12,12 +12,31 @@ static int long_string(const char *s, size_t max)
     return s && strnlen(s, max + 1) > max;
 }
 
-int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
+/* --label KEY=VALUE: how many, and each one's form. */
+static int check_labels(const Tern__JobSpec *spec, char *err, size_t errlen)
 {
-    if (!spec) {
-        snprintf(err, errlen, "submit without a job specification");
+    if (spec->n_labels > JOBSPEC_MAX_LABELS) {
+        snprintf(err, errlen, "--label: more than %u labels", JOBSPEC_MAX_LABELS);
         return -1;
     }
+    for (size_t i = 0; i < spec->n_labels; i++) {
+        const char *l = spec->labels[i], *eq = l ? strchr(l, '=') : NULL;
+        bool ok = eq && eq > l && strlen(l) <= JOBSPEC_MAX_LABEL;
+        for (const char *p = l; ok && p < eq; p++)
+            ok = isalnum((unsigned char)*p) || strchr("_.-/", *p);
+        if (!ok || !text_printable(eq)) {
+            snprintf(err, errlen, "--label '%.64s': expected KEY=VALUE (KEY of letters, digits, "
+                     "_ . - /; at most %u characters, no control characters)", l ? l : "",
+                     JOBSPEC_MAX_LABEL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Nodes, tasks, CPUs and GPUs: each within its range, and the ranks they make. */
+static int check_shape(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
     if (spec->nodes < 1 || spec->nodes > JOBSPEC_MAX_NODES) {
         snprintf(err, errlen, "-N %u: a job needs 1 to %u nodes", spec->nodes, JOBSPEC_MAX_NODES);
         return -1;
@@ -37,11 +56,17 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
                  JOBSPEC_MAX_GPUS_PER_NODE);
         return -1;
     }
-    if ((unsigned long long)spec->nodes * spec->tasks_per_node > 1000000ull) {
-        snprintf(err, errlen, "%u nodes x %u tasks: more than 1000000 ranks", spec->nodes,
-                 spec->tasks_per_node);
+    if ((unsigned long long)spec->nodes * spec->tasks_per_node > JOBSPEC_MAX_RANKS) {
+        snprintf(err, errlen, "%u nodes x %u tasks: more than %u ranks", spec->nodes,
+                 spec->tasks_per_node, JOBSPEC_MAX_RANKS);
         return -1;
     }
+    return 0;
+}
+
+/* The command and its environment: counts, lengths, no secret. */
+static int check_command(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
     if (spec->n_argv < 1 || spec->n_argv > JOBSPEC_MAX_ARGS) {
         snprintf(err, errlen, spec->n_argv ? "more than %u arguments" : "no command to run",
                  JOBSPEC_MAX_ARGS);
@@ -73,6 +98,12 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
             return -1;
         }
     }
+    return 0;
+}
+
+/* The umask, names, paths and texts: forms and lengths. */
+static int check_names(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
     if (spec->umask & ~(JOBSPEC_UMASK_SENT | 0777u)) {
         snprintf(err, errlen, "umask %#o is not a file mode mask", spec->umask & ~JOBSPEC_UMASK_SENT);
         return -1;
@@ -85,16 +116,17 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "-J: job name may not contain '/' or control characters");
         return -1;
     }
-    if (!spec->cwd || spec->cwd[0] != '/' || long_string(spec->cwd, 4095)) {
+    if (!spec->cwd || spec->cwd[0] != '/' || long_string(spec->cwd, JOBSPEC_MAX_PATH)) {
         snprintf(err, errlen, "working directory must be an absolute path");
         return -1;
     }
     const char *paths[] = { spec->stdout_pattern, spec->stderr_pattern, spec->checkpoint_dir };
     const char *flags[] = { "-o", "-e", "--checkpoint-dir" };
     for (size_t i = 0; i < 3; i++) {
-        if (paths[i] && paths[i][0] && (paths[i][0] != '/' || long_string(paths[i], 4095))) {
-            snprintf(err, errlen, "%s: the path must be absolute and shorter than 4096 bytes",
-                     flags[i]);
+        if (paths[i] && paths[i][0] &&
+            (paths[i][0] != '/' || long_string(paths[i], JOBSPEC_MAX_PATH))) {
+            snprintf(err, errlen, "%s: the path must be absolute and shorter than %u bytes",
+                     flags[i], JOBSPEC_MAX_PATH + 1);
             return -1;
         }
     }
@@ -108,8 +140,15 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
                  "characters");
         return -1;
     }
+    return 0;
+}
+
+/* Time limit, priority, signal, launcher, labels and token. */
+static int check_policy(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
     if (spec->time_limit_s > JOBSPEC_MAX_TIME_LIMIT) {
-        snprintf(err, errlen, "-t: at most 100 years");
+        snprintf(err, errlen, "-t: at most %llu years",
+                 (unsigned long long)(JOBSPEC_MAX_TIME_LIMIT / (365 * 86400)));
         return -1;
     }
     if (spec->priority < -JOBSPEC_MAX_PRIORITY || spec->priority > JOBSPEC_MAX_PRIORITY) {
@@ -117,7 +156,7 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
                  JOBSPEC_MAX_PRIORITY, JOBSPEC_MAX_PRIORITY);
         return -1;
     }
-    if (spec->preempt_signal < 0 || spec->preempt_signal > 64) {
+    if (spec->preempt_signal < 0 || spec->preempt_signal > JOBSPEC_MAX_SIGNAL) {
         snprintf(err, errlen, "--signal: no signal %d", spec->preempt_signal);
         return -1;
     }
@@ -126,30 +165,29 @@ int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
         snprintf(err, errlen, "--launcher %.32s: expected direct or mpi", spec->launcher);
         return -1;
     }
-    if (spec->n_labels > JOBSPEC_MAX_LABELS) {
-        snprintf(err, errlen, "--label: more than %u labels", JOBSPEC_MAX_LABELS);
+    if (check_labels(spec, err, errlen) < 0)
         return -1;
-    }
-    for (size_t i = 0; i < spec->n_labels; i++) {
-        const char *l = spec->labels[i], *eq = l ? strchr(l, '=') : NULL;
-        bool ok = eq && eq > l && strlen(l) <= 512;
-        for (const char *p = l; ok && p < eq; p++)
-            ok = isalnum((unsigned char)*p) || strchr("_.-/", *p);
-        if (!ok || !text_printable(eq)) {
-            snprintf(err, errlen, "--label '%.64s': expected KEY=VALUE (KEY of letters, digits, "
-                     "_ . - /; at most 512 characters, no control characters)", l ? l : "");
-            return -1;
-        }
-    }
     if (jobspec_mpi(spec) && spec->batch) {
         snprintf(err, errlen, "--launcher mpi runs a command, not a batch script (use mpirun "
                  "in the script, or srun)");
         return -1;
     }
-    if (long_string(spec->token, 128)) {
-        snprintf(err, errlen, "submit token longer than 128 bytes");
+    if (long_string(spec->token, JOBSPEC_MAX_TOKEN)) {
+        snprintf(err, errlen, "submit token longer than %u bytes", JOBSPEC_MAX_TOKEN);
         return -1;
     }
+    return 0;
+}
+
+int jobspec_validate(const Tern__JobSpec *spec, char *err, size_t errlen)
+{
+    if (!spec) {
+        snprintf(err, errlen, "submit without a job specification");
+        return -1;
+    }
+    if (check_shape(spec, err, errlen) < 0 || check_command(spec, err, errlen) < 0 ||
+        check_names(spec, err, errlen) < 0 || check_policy(spec, err, errlen) < 0)
+        return -1;
     size_t packed = tern__job_spec__get_packed_size(spec);
     if (packed > JOBSPEC_MAX_PACKED) {
         snprintf(err, errlen, "the job (command, environment and script) takes %zu bytes; "

@@ -20,6 +20,12 @@
 #define JOBSPEC_MAX_LABELS 64u
 #define JOBSPEC_MAX_TIME_LIMIT (100ull * 365 * 86400)
 #define JOBSPEC_MAX_PRIORITY 1000000
+#define JOBSPEC_MAX_RANKS 1000000u       /* nodes x tasks per node */
+#define JOBSPEC_MAX_RESTARTS 1000u
+#define JOBSPEC_MAX_LABEL 512u           /* one KEY=VALUE */
+#define JOBSPEC_MAX_PATH 4095u           /* -o, -e, --checkpoint-dir, the working directory */
+#define JOBSPEC_MAX_TOKEN 128u
+#define JOBSPEC_MAX_SIGNAL 64
 /* The whole specification as sent: half a message, so that a launch (the
  * spec and the job's node list) always fits one. */
 #define JOBSPEC_MAX_PACKED (4u << 20)

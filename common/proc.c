@@ -1,6 +1,7 @@
 #include "common/proc.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,7 @@ bool proc_is(pid_t pid, const char *name)
 {
     if (!proc_alive(pid))
         return false;
-    char path[64], exe[4096];
+    char path[64], exe[FS_PATH_LEN];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(path, exe, sizeof exe - 1);
     if (n < 0)

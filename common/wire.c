@@ -69,6 +69,19 @@ static void drain_frames(void *sock)
     }
 }
 
+/* Replaces 'msg' with the next frame of the message. Returns 0, or -1
+ * ("truncated message") with 'msg' closed. */
+static int next_frame(void *sock, zmq_msg_t *msg, char *err, size_t errlen)
+{
+    zmq_msg_close(msg);
+    zmq_msg_init(msg);
+    if (zmq_msg_recv(msg, sock, 0) >= 0)
+        return 0;
+    zmq_msg_close(msg);
+    snprintf(err, errlen, "truncated message");
+    return -1;
+}
+
 static bool has_more(void *sock)
 {
     int more = 0;
@@ -114,24 +127,14 @@ int wire_recv(void *sock, bool router, int flags, wire_peer *peer,
             snprintf(err, errlen, "message without payload");
             return -2;
         }
-        zmq_msg_close(&msg);
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, 0) < 0) {
-            zmq_msg_close(&msg);
-            snprintf(err, errlen, "truncated message");
+        if (next_frame(sock, &msg, err, errlen) < 0)
             return -2;
-        }
         note_user(peer, &msg);
         if (zmq_msg_size(&msg) == 0 && has_more(sock)) {
             if (peer)
                 peer->delim = true;
-            zmq_msg_close(&msg);
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, sock, 0) < 0) {
-                zmq_msg_close(&msg);
-                snprintf(err, errlen, "truncated message");
+            if (next_frame(sock, &msg, err, errlen) < 0)
                 return -2;
-            }
         }
     }
     if (has_more(sock)) {

@@ -1,5 +1,8 @@
 #include "common/zap.h"
 
+#include "common/curve.h"
+#include "common/zframes.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,27 +23,6 @@ void *zap_open(void *ctx)
         return NULL;
     }
     return sock;
-}
-
-/* Receives one request's frames (up to 'max', the rest dropped). Returns
- * the count, or -1 when nothing is waiting. */
-static int recv_request(void *zap, zmq_msg_t *f, int max)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, zap, n ? 0 : ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return n ? n : -1;
-        }
-        more = zmq_msg_more(&m);
-        if (n < max)
-            f[n++] = m;
-        else
-            zmq_msg_close(&m);
-    }
-    return n;
 }
 
 static void frame_str(zmq_msg_t *m, char *out, size_t len)
@@ -65,8 +47,8 @@ int zap_serve(void *zap, zap_decide_fn fn, void *arg)
     int answered = 0;
     for (;;) {
         zmq_msg_t f[ZAP_FRAMES];
-        int n = recv_request(zap, f, ZAP_FRAMES);
-        if (n < 0)
+        int n = zframes_recv(zap, f, ZAP_FRAMES, ZMQ_DONTWAIT);
+        if (n == 0)
             return answered;
         char version[8] = "", mech[16] = "", domain[64] = "", user[128] = "", why[128] = "";
         if (n >= 6) {
@@ -81,7 +63,7 @@ int zap_serve(void *zap, zap_decide_fn fn, void *arg)
                    zmq_msg_size(&f[6]) != 32) {
             reply(zap, &f[1], "400", "CURVE authentication required", "");
         } else {
-            char key[41];
+            char key[CURVE_Z85];
             zmq_z85_encode(key, zmq_msg_data(&f[6]), 32);
             if (fn(arg, domain, key, user, sizeof user, why, sizeof why))
                 reply(zap, &f[1], "200", "OK", user);

@@ -2,6 +2,7 @@
 #include "scheduler/launch.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "scheduler/attempt.h"
@@ -48,7 +49,7 @@ int launch_nodes(sched *s, const job *j, const launch_gang *g, uint32_t from, ui
         return -1;
     for (uint32_t k = 0; k < g->nnodes; k++)
         names[k] = j->placement->nodes[gang_node(g, k)]->name;
-    char job_dir[4096];
+    char job_dir[FS_PATH_LEN];
     snprintf(job_dir, sizeof job_dir, "%s/%llu", s->opt.log_dir, (unsigned long long)j->id);
     Tern__Launch l = TERN__LAUNCH__INIT;
     curve_key key;

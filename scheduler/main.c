@@ -3,6 +3,7 @@
 #include "scheduler/options.h"
 #include "scheduler/sched.h"
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/options.h"
 
@@ -26,13 +27,13 @@ int main(int argc, char **argv)
         goto out;
     }
     if (!so->log_dir) {
-        char *copy = strdup(so->state_path), buf[4096];
+        char *copy = strdup(so->state_path), buf[FS_PATH_LEN];
         snprintf(buf, sizeof buf, "%s/logs", dirname(copy));
         free(copy);
         options_str(&so->log_dir, buf);
     }
     if (so->log_dir[0] != '/') {
-        char cwd[2048], buf[4096];
+        char cwd[2048], buf[FS_PATH_LEN];
         if (getcwd(cwd, sizeof cwd)) {
             snprintf(buf, sizeof buf, "%s/%s", cwd, so->log_dir);
             options_str(&so->log_dir, buf);

@@ -1,6 +1,7 @@
 #include "scheduler/store.h"
 
 #include "common/clock.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,7 +128,7 @@ static int exec(store *st, const char *s)
 /* One ternd per database: an flock on "<path>.lock" held while open. */
 static int take_lock(store *st, const char *path, char *err, size_t errlen)
 {
-    char lockpath[4096];
+    char lockpath[FS_PATH_LEN];
     snprintf(lockpath, sizeof lockpath, "%s.lock", path);
     st->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (st->lockfd < 0) {
@@ -217,7 +218,7 @@ static int make_private(const char *path, char *err, size_t errlen)
 {
     static const char *const sides[] = { "", "-wal", "-shm", "-journal" };
     for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
-        char file[4200];
+        char file[FS_SUBPATH_LEN];
         snprintf(file, sizeof file, "%s%s", path, sides[i]);
         if (chmod(file, 0600) < 0 && errno != ENOENT) {
             snprintf(err, errlen, "state %s: %s", file, strerror(errno));

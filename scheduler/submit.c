@@ -3,6 +3,7 @@
 
 #include "common/arrayspec.h"
 #include "common/clock.h"
+#include "common/fsutil.h"
 #include "common/jobspec.h"
 #include "common/log.h"
 #include "scheduler/jobs.h"
@@ -225,7 +226,7 @@ void submit_request(sched *s, const wire_peer *peer, const caller *c, uint64_t s
         return;
     }
     Tern__JobSpec filled;
-    char outpat[4200];
+    char outpat[FS_SUBPATH_LEN];
     submit_fill(s, c, spec, &filled, outpat, sizeof outpat);
     char token[JOBSPEC_MAX_NAME + 160];   /* a user name, a 128-byte token */
     scoped_token(&filled, token, sizeof token);

@@ -27,7 +27,7 @@ static int give_dir(const runas *ra, const char *dir)
 
 int jobfiles_make_dir(const runas *ra, const char *dir, mode_t mask)
 {
-    char parent[4096];
+    char parent[FS_PATH_LEN];
     snprintf(parent, sizeof parent, "%s", dir);
     if (fs_mkdir_p(dirname(parent), 0755) < 0 || fs_mkdir_p(dir, JOB_DIR_MODE & ~mask) < 0)
         return -1;
@@ -39,7 +39,7 @@ int jobfiles_open_output(const char *pattern, const pattern_vars *vars,
 {
     if (pattern_expand_array(pattern, vars, array, path, len) < 0)
         return -1;
-    char dir[4096];
+    char dir[FS_PATH_LEN];
     snprintf(dir, sizeof dir, "%s", path);
     if (fs_mkdir_p(dirname(dir), JOB_DIR_MODE & ~mask) < 0)
         return -1;

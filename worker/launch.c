@@ -47,7 +47,7 @@ static void batch_paths(const worker *w, uint32_t client_port, char *client, siz
     const char *colon = strrchr(ep, ':');
     if (client_port && colon)
         snprintf(client, clen, "%.*s:%u", (int)(colon - ep), ep, client_port);
-    char self[4096];
+    char self[FS_PATH_LEN];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
         self[n] = '\0';

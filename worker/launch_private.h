@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/fsutil.h"
 #include "proto/tern.pb-c.h"
 #include "worker/worker.h"
 
@@ -23,9 +24,9 @@ typedef struct launch_ctx {
     mode_t umask;                  /* the job's */
     const char *setup_err;         /* why no rank can start; NULL: none */
     char client[600];              /* TERN_SCHEDULER of a batch script and its steps */
-    char shims[4200];              /* the directory of tern's srun and scontrol */
-    char script[4200];             /* the job directory's copy of the job script */
-    char ckpt[4200];               /* the job's checkpoint directory */
+    char shims[FS_SUBPATH_LEN];              /* the directory of tern's srun and scontrol */
+    char script[FS_SUBPATH_LEN];             /* the job directory's copy of the job script */
+    char ckpt[FS_SUBPATH_LEN];               /* the job's checkpoint directory */
     char gpus[512];                /* CUDA_VISIBLE_DEVICES */
     char *nodelist;                /* "n1,n2"; NULL: out of memory */
     char **argv;                   /* the command; its strings are borrowed */

@@ -4,6 +4,7 @@
  * that cannot start says why in its output file and the log. */
 #include "worker/launch_private.h"
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/pattern.h"
 #include "worker/jobfiles.h"
@@ -20,7 +21,7 @@
 /* A rank's stdout and stderr. */
 typedef struct rank_output {
     int out_fd, err_fd;            /* -1: not open */
-    char outpath[4096], errpath[4096];
+    char outpath[FS_PATH_LEN], errpath[FS_PATH_LEN];
 } rank_output;
 
 /* The GPUs (positions in the node's list) a rank binds near: its share of
@@ -110,7 +111,7 @@ static int open_outputs(const launch_ctx *c, rank_proc *r, rank_output *out)
 /* Finds the command and starts the rank's process. */
 static void exec_rank(const launch_ctx *c, rank_proc *r, char **env, const rank_output *out)
 {
-    char exe[4096];
+    char exe[FS_PATH_LEN];
     if (spawn_resolve(c->argv[0], rankenv_get(env, "PATH"), c->spec->cwd, exe, sizeof exe) < 0) {
         int e = errno;
         spawn_failed(r, e == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "cannot run '%s': %s",

@@ -37,7 +37,7 @@ static int write_hostfile(const Tern__Launch *l, const char *path, const char **
 char **mpirun_argv(const Tern__Launch *l, const char *shims, char **words, const char **err)
 {
     const Tern__JobSpec *sp = l->spec;
-    char hostfile[4200];
+    char hostfile[FS_SUBPATH_LEN];
     snprintf(hostfile, sizeof hostfile, "%s/hostfile.%u", l->job_dir, l->attempt);
     if (write_hostfile(l, hostfile, err) < 0)
         return NULL;

@@ -72,7 +72,7 @@ typedef struct worker {
     char **rank_hints;             /* --nccl-ifname resolved at start (rankenv_nic_hints) */
     void *zctx, *sock;
     void *mon;                     /* the socket's handshake events (a refused key) */
-    char server_pub[41];           /* ternd's public key; "": no authentication */
+    char server_pub[CURVE_Z85];           /* ternd's public key; "": no authentication */
     curve_key key;                 /* this worker's, with server_pub */
     int64_t refused_logged;
     int64_t reconnect_at;          /* a new socket then (a refused handshake); 0: none */

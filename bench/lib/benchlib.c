@@ -94,7 +94,7 @@ void bench_up(bench_cluster *bc, int workers, unsigned cpus)
 
 void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *extra)
 {
-    char exe[4096], tmpl[] = "/tmp/tern-bench.XXXXXX";
+    char exe[FS_PATH_LEN], tmpl[] = "/tmp/tern-bench.XXXXXX";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0)
         die("cannot find my own executable%s", "");
@@ -128,7 +128,7 @@ void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *ex
     unsetenv("TERN_SERVER_KEY");
     if (system(cmd) != 0)
         die("cannot start the cluster: %s", cmd);
-    char path[4200], *text;
+    char path[FS_SUBPATH_LEN], *text;
     snprintf(path, sizeof path, "%s/%s", bc->dir, workers > 0 ? "cluster" : "ep");
     if (fs_read_all(path, 65536, &text, NULL) < 0)
         die("cannot read %s", path);
@@ -138,12 +138,12 @@ void bench_up_with(bench_cluster *bc, int workers, unsigned cpus, const char *ex
     sscanf(strchr(s, '=') + 1, "%511[^\n]", bc->scheduler);
     free(text);
     /* The bench's clients and the tern CLI it runs find the keys here. */
-    char key[4200];
+    char key[FS_SUBPATH_LEN];
     curve_key server;
     snprintf(key, sizeof key, "%s/keys/admin.key", bc->dir);
     setenv("TERN_KEY", key, 1);
     snprintf(key, sizeof key, "%s/keys/server.key", bc->dir);
-    char err[4400];
+    char err[FS_MSG_LEN];
     if (curve_key_load(key, &server, err, sizeof err) < 0)
         die("%s", err);
     setenv("TERN_SERVER_KEY", server.pub, 1);
@@ -170,7 +170,7 @@ void bench_connect(bench_client *c, const char *endpoint)
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     wire_socket_defaults(c->sock);
     /* A cluster of bench_up's: CURVE with its admin key. */
-    char err[4400];
+    char err[FS_MSG_LEN];
     if (curve_client_from_env(c->sock, err, sizeof err) < 0)
         die("%s", err);
     if (zmq_connect(c->sock, endpoint) < 0)
@@ -288,7 +288,7 @@ int bench_run(char *const argv[])
 
 const char *bench_self(void)
 {
-    static char exe[4096];
+    static char exe[FS_PATH_LEN];
     if (!exe[0]) {
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         exe[n > 0 ? n : 0] = '\0';
@@ -304,7 +304,7 @@ const char *bench_name(void)
 
 const char *bench_bindir(void)
 {
-    static char dir[4096];
+    static char dir[FS_PATH_LEN];
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s", bench_self());
         char *slash = strrchr(dir, '/');
@@ -366,7 +366,7 @@ static double proc_cpu(long pid)
 
 void bench_cluster_cpu(const bench_cluster *bc, double *ternd, double *workers)
 {
-    char path[4200], *text;
+    char path[FS_SUBPATH_LEN], *text;
     *ternd = *workers = 0;
     snprintf(path, sizeof path, "%s/cluster", bc->dir);
     if (fs_read_all(path, 65536, &text, NULL) < 0)

@@ -9,12 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/fsutil.h"
 #include "common/wire.h"
 
 typedef struct bench_cluster {
-    char dir[4096];                /* the cluster's .tern directory */
+    char dir[FS_PATH_LEN];                /* the cluster's .tern directory */
     char scheduler[512];
-    char bindir[4096];
+    char bindir[FS_PATH_LEN];
 } bench_cluster;
 
 /* Starts 'tern up' with 'workers' workers (0: ternd only) offering 'cpus'
