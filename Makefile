@@ -87,12 +87,15 @@ UNIT := $(BUILD)/tests/unit
 
 .PHONY: all build deps test test-unit test-integration test-asan demo bench clean fuzz \
         fuzz-build fuzz-seeds test-fuzz
+# Compiling uses every CPU (make JOBS=1 for one at a time).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 # Packages first, then a fresh make: what is built depends on the tools the
 # packages bring (mpicc), which a make that started without them cannot see.
 # `make` installs only what compiling needs; test, demo and bench add theirs
 # (scripts/install-deps.sh --build, --test, --demo, --bench).
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory -j$(JOBS) build
 
 build: $(PROGS) $(SHIMS) $(LIBTERN) $(PLUGINS) $(BENCHES) $(PEERS) $(TESTBINS) $(GPUTESTS) $(EXAMPLES)
 
@@ -213,6 +216,7 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(SCHED_OBJ) $(WORKER_OBJ) $(CLI_OBJ) $(HTTP_OB
 test:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory build/.deps-test all && \
+	$(MAKE) --no-print-directory -j$(JOBS) $(UNIT) && \
 	$(MAKE) --no-print-directory test-unit test-integration && \
 	$(MAKE) --no-print-directory test-asan && \
 	$(MAKE) --no-print-directory test-fuzz; rc=$$?; t=$$(( $$(date +%s) - start )); \
@@ -227,8 +231,9 @@ test-integration: $(PROGS) $(TESTBINS)
 	    TERN_SANITIZED=$(SAN) tests/integration/run.sh
 
 test-asan:
-	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin LIB=build/asan/lib SAN=1 \
-	    build test-unit test-integration
+	$(MAKE) --no-print-directory -j$(JOBS) $(ASAN_VARS) build build/asan/tests/unit
+	$(MAKE) --no-print-directory $(ASAN_VARS) test-unit test-integration
+ASAN_VARS = BUILD=build/asan BIN=build/asan/bin LIB=build/asan/lib SAN=1
 
 # ---- fuzzing -----------------------------------------------------------------
 # libFuzzer targets, tests/fuzz/fuzz_NAME.c, built by clang in build/fuzz
@@ -243,7 +248,7 @@ fuzz: fuzz-build
 	tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-build: build/.deps-test
-	@$(MAKE) -s --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
+	@$(MAKE) -s --no-print-directory -j$(JOBS) BUILD=build/fuzz SAN=fuzz CC=clang \
 	    $(patsubst %,build/fuzz/fuzz/fuzz_%,$(FUZZ_NAMES))
 
 test-fuzz:
