@@ -192,3 +192,54 @@ ranks_wait() {
 
 # ranks N COMMAND...: runs N ranks to the end.
 ranks() { ranks_start "$@"; ranks_wait; }
+
+# never_stopped N COMMAND...: runs N ranks of COMMAND (a train_mlp) here to
+# the end; NEVER_STOPPED is the weights line rank 0 printed, the bits that
+# a run somewhere stopped and resumed must end with.
+never_stopped() {
+    ranks "$@" || fail "train_mlp: $(cat "$T"/rank-*.err)"
+    NEVER_STOPPED=$(sed -n 's/^weights //p' "$T/rank-0.out")
+    [ -n "$NEVER_STOPPED" ] || fail "no weights line"
+}
+
+# ternd_in DIR [TERND-OPTION...]: starts a ternd without keys on loopback
+# ports, its state.db, logs/, endpoints file ep and stderr ternd.log in
+# DIR, and waits until it listens. TERND_PID is its PID; CLIENT_EP and
+# WORKER_EP are the endpoints of its clients and its workers.
+ternd_in() {
+    local dir=$1
+    shift
+    ternd --state "$dir/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
+        --endpoints-file "$dir/ep" --log-dir "$dir/logs" "$@" 2>"$dir/ternd.log" &
+    TERND_PID=$!
+    PIDS="$PIDS $TERND_PID"
+    wait_for 10 test -s "$dir/ep" || fail "ternd did not start: $(cat "$dir/ternd.log")"
+    CLIENT_EP=$(sed -n 's/^client=//p' "$dir/ep")
+    WORKER_EP=$(sed -n 's/^worker=//p' "$dir/ep")
+}
+
+# ternd_local [TERND-OPTION...]: ternd_in $T, and tern talks to it: in
+# plain text, as this ternd has no keys.
+ternd_local() {
+    ternd_in "$T" "$@"
+    export TERN_SCHEDULER=$CLIENT_EP
+    export TERN_INSECURE=1
+}
+
+# two_workers DIR [TERN-WORKER-OPTION...]: starts workers node1 and node2
+# of 2 CPUs and no GPU on loopback for the ternd at WORKER_EP, their
+# stderr in DIR/node1.log and DIR/node2.log.
+two_workers() {
+    local dir=$1 n
+    shift
+    for n in node1 node2; do
+        tern-worker --scheduler "$WORKER_EP" --name $n --addr 127.0.0.1 --cpus 2 --gpus 0 "$@" \
+            2>"$dir/$n.log" &
+        PIDS="$PIDS $!"
+    done
+}
+
+# nodes_up N: waits until 'tern nodes' shows N nodes UP.
+nodes_up() {
+    wait_for 10 sh -c "tern nodes | grep -c ' UP ' | grep -qx $1" || fail "workers did not register"
+}

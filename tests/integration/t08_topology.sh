@@ -5,19 +5,13 @@
 . "$(dirname "$0")/lib.sh"
 
 fixture="$TESTS/fixtures/topologies/2socket-4gpu.xml"
-ternd --state "$T/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
-    --endpoints-file "$T/ep" --log-dir "$T/logs" 2>"$T/ternd.log" &
-PIDS="$PIDS $!"
-wait_for 10 test -s "$T/ep" || fail "ternd did not start"
-export TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/ep")
-export TERN_INSECURE=1   # this ternd runs without keys: tern talks to it in plain text
-wep=$(sed -n 's/^worker=//p' "$T/ep")
-tern-worker --scheduler "$wep" --name gpubox --addr 127.0.0.1 --topology "$fixture" \
+ternd_local
+tern-worker --scheduler "$WORKER_EP" --name gpubox --addr 127.0.0.1 --topology "$fixture" \
     --label rack=r1 2>"$T/gpubox.log" &
 PIDS="$PIDS $!"
-tern-worker --scheduler "$wep" --name local --addr 127.0.0.1 --gpus 0 2>"$T/local.log" &
+tern-worker --scheduler "$WORKER_EP" --name local --addr 127.0.0.1 --gpus 0 2>"$T/local.log" &
 PIDS="$PIDS $!"
-wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
+nodes_up 2
 
 tern nodes --json | python3 -c '
 import json, sys
@@ -57,7 +51,7 @@ ok "on this machine the rank is bound to cpu $allowed, as chosen"
 # An 8-GPU server of two NVLink islands (4 GPUs per socket): two 4-GPU
 # jobs take one island each, never a mix.
 islands="$TESTS/fixtures/topologies/8gpu-2islands.xml"
-tern-worker --scheduler "$wep" --name twoisl --addr 127.0.0.1 --topology "$islands" \
+tern-worker --scheduler "$WORKER_EP" --name twoisl --addr 127.0.0.1 --topology "$islands" \
     --label pool=islands 2>"$T/twoisl.log" &
 PIDS="$PIDS $!"
 wait_for 10 sh -c 'tern nodes | grep -qE "^twoisl +UP"' || fail "twoisl did not register"
@@ -81,7 +75,7 @@ ok "two 4-GPU jobs on an 8-GPU, 2-island node: GPUs 0-3 and 4-7, one NVLink isla
 # Two such servers with 4 GPUs busy on each: an 8-GPU job on one node
 # waits (8 free GPUs in all, never 4 + 4 of two nodes); when one server
 # frees up it gets all eight there.
-tern-worker --scheduler "$wep" --name twoisl2 --addr 127.0.0.1 --topology "$islands" \
+tern-worker --scheduler "$WORKER_EP" --name twoisl2 --addr 127.0.0.1 --topology "$islands" \
     2>"$T/twoisl2.log" &
 PIDS="$PIDS $!"
 wait_for 10 sh -c 'tern nodes | grep -qE "^twoisl2 +UP"' || fail "twoisl2 did not register"
@@ -108,4 +102,4 @@ tern cancel "$h3" "$w8" >/dev/null
 ok "8-GPU job with -N 1 waited while 4 + 4 GPUs were free on two servers, then took one whole server"
 
 expect_error "garbage topology" "cannot parse hwloc XML" \
-    tern-worker --scheduler "$wep" --name bad --topology "$T/ep"
+    tern-worker --scheduler "$WORKER_EP" --name bad --topology "$T/ep"

@@ -4,21 +4,9 @@
 # job arrays with a throttle, dependencies, partitions.
 . "$(dirname "$0")/lib.sh"
 
-ternd --state "$T/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
-    --endpoints-file "$T/ep" --log-dir "$T/logs" --kill-wait 2 --preempt-grace 30 \
-    2>"$T/ternd.log" &
-ternd_pid=$!
-PIDS="$PIDS $ternd_pid"
-wait_for 10 test -s "$T/ep" || fail "ternd did not start"
-export TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/ep")
-export TERN_INSECURE=1   # this ternd runs without keys: tern talks to it in plain text
-wep=$(sed -n 's/^worker=//p' "$T/ep")
-for n in node1 node2; do
-    tern-worker --scheduler "$wep" --name $n --addr 127.0.0.1 --cpus 2 --gpus 0 \
-        --label partition=batch 2>"$T/$n.log" &
-    PIDS="$PIDS $!"
-done
-wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
+ternd_local --kill-wait 2 --preempt-grace 30
+two_workers "$T" --label partition=batch
+nodes_up 2
 
 # field JOB KEY: one value of 'tern show JOB --json'.
 field() { tern show "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
@@ -198,4 +186,4 @@ tern wait "$big" --timeout 20 >/dev/null || fail "the -N 2 job after resume: $(t
 ok "with node2 drained, a -N 2 job waited without holding node1 (a small job ran there); after resume it ran"
 
 # The daemons kept running through all of it.
-alive "$ternd_pid" || fail "ternd died"
+alive "$TERND_PID" || fail "ternd died"

@@ -15,19 +15,9 @@ case $? in
 esac
 ok "torch $("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null) from $py"
 
-ternd --state "$T/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
-    --endpoints-file "$T/ep" --log-dir "$T/logs" 2>"$T/ternd.log" &
-PIDS="$PIDS $!"
-wait_for 10 test -s "$T/ep" || fail "ternd did not start"
-export TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/ep")
-export TERN_INSECURE=1   # this ternd runs without keys: tern talks to it in plain text
-wep=$(sed -n 's/^worker=//p' "$T/ep")
-for n in node1 node2; do
-    tern-worker --scheduler "$wep" --name $n --addr 127.0.0.1 --cpus 2 --gpus 0 \
-        2>"$T/$n.log" &
-    PIDS="$PIDS $!"
-done
-wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
+ternd_local
+two_workers "$T"
+nodes_up 2
 
 # What a user types, with that python first on PATH (as an activated venv
 # puts it): the command line torchrun would run for each rank. The ranks

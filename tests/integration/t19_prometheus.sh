@@ -24,14 +24,7 @@ expect_error "ternd --metrics port out of range" "metrics '127.0.0.1:65536'" \
 expect_error "tern-worker --metrics bad" "metrics ':9400': expected HOST:PORT" \
     tern-worker --scheduler tcp://127.0.0.1:1 --metrics :9400
 
-ternd --state "$T/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
-    --endpoints-file "$T/ep" --log-dir "$T/logs" --metrics 127.0.0.1:0 2>"$T/ternd.log" &
-ternd_pid=$!
-PIDS="$PIDS $ternd_pid"
-wait_for 10 test -s "$T/ep" || fail "ternd did not start"
-export TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/ep")
-export TERN_INSECURE=1   # this ternd runs without keys: tern talks to it in plain text
-wep=$(sed -n 's/^worker=//p' "$T/ep")
+ternd_local --metrics 127.0.0.1:0
 murl=$(sed -n 's/^metrics=//p' "$T/ep")
 echo "$murl" | grep -qE '^http://127\.0\.0\.1:[1-9][0-9]*/metrics$' \
     || fail "endpoints file: metrics='$murl' $(cat "$T/ep")"
@@ -44,12 +37,8 @@ expect_error "a second ternd on the same metrics port" "127.0.0.1:$mport: Addres
     ternd --state "$T/other.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
     --metrics "127.0.0.1:$mport"
 
-for n in node1 node2; do
-    tern-worker --scheduler "$wep" --name $n --addr 127.0.0.1 --cpus 2 --gpus 0 \
-        --metrics 127.0.0.1:0 2>"$T/$n.log" &
-    PIDS="$PIDS $!"
-done
-wait_for 10 sh -c 'tern nodes | grep -c " UP " | grep -qx 2' || fail "workers did not register"
+two_workers "$T" --metrics 127.0.0.1:0
+nodes_up 2
 wurls=""
 for n in node1 node2; do
     u=$(grep -o 'serving metrics on http://[^ ]*/metrics' "$T/$n.log" | cut -d' ' -f4)
@@ -193,7 +182,7 @@ assert reply.startswith(b"HTTP/1.1 200"), reply
 s.close()
 stalled.close()
 EOF
-alive "$ternd_pid" || fail "ternd died on bad HTTP requests"
+alive "$TERND_PID" || fail "ternd died on bad HTTP requests"
 [ "$(http_code "$murl")" = 200 ] || fail "GET /metrics after bad requests"
 tern queue >/dev/null || fail "ternd does not answer after bad HTTP requests"
 ok "other paths 404, POST 405, malformed requests refused, a stalled client blocks no one; ternd serves on"
@@ -268,4 +257,4 @@ kill "$prom_pid"
 prometheus_gone() { ! alive "$prom_pid"; }
 wait_for 20 prometheus_gone || fail "prometheus did not stop on SIGTERM"
 tern cancel "$run_id" "$pend_id" >/dev/null
-alive "$ternd_pid" || fail "ternd died"
+alive "$TERND_PID" || fail "ternd died"

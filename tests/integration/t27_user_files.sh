@@ -44,20 +44,11 @@ PIDS="$PIDS $!"
 wait_for 10 test -s "$T/squatter.ready" || fail "the squatter did not start"
 
 mkdir "$T/plain"
-ternd --state "$T/plain/state.db" --client tcp://127.0.0.1:0 --worker tcp://127.0.0.1:0 \
-    --endpoints-file "$T/plain/ep" --log-dir "$T/plain/logs" --master-ports "$lo-$free" \
-    2>"$T/plain/ternd.log" &
-PIDS="$PIDS $!"
-wait_for 10 test -s "$T/plain/ep" || fail "ternd did not start: $(cat "$T/plain/ternd.log")"
-wep=$(sed -n 's/^worker=//p' "$T/plain/ep")
-for n in node1 node2; do
-    tern-worker --scheduler "$wep" --name $n --addr 127.0.0.1 --cpus 2 --gpus 0 \
-        2>"$T/plain/$n.log" &
-    PIDS="$PIDS $!"
-done
+ternd_in "$T/plain" --master-ports "$lo-$free"
+two_workers "$T/plain"
 # plain ARGS...: tern against that ternd, consenting to plain text
 # (--insecure: the jobs' environment has no TERN_INSECURE of its own).
-plain() { TERN_SCHEDULER=$(sed -n 's/^client=//p' "$T/plain/ep") tern --insecure "$@"; }
+plain() { TERN_SCHEDULER=$CLIENT_EP tern --insecure "$@"; }
 two_up() { [ "$(plain nodes | grep -c ' UP ')" -eq 2 ]; }
 wait_for 10 two_up \
     || fail "workers did not register: $(cat "$T"/plain/node*.log)"

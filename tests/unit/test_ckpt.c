@@ -27,13 +27,22 @@ static ckpt_manifest sample(ckpt_shard_info *sh)
                             .shards = sh };
 }
 
+/* The sample manifest as text, its length in *len; the caller frees it. */
+static char *sample_text(size_t *len)
+{
+    ckpt_shard_info sh[3];
+    ckpt_manifest m = sample(sh);
+    char *text = ckpt_manifest_format(&m, len);
+    CU_ASSERT_FATAL(text != NULL);
+    return text;
+}
+
 static void manifest_round_trip(void)
 {
     ckpt_shard_info sh[3];
     ckpt_manifest m = sample(sh), back;
     size_t len;
-    char *text = ckpt_manifest_format(&m, &len), why[CKPT_WHY];
-    CU_ASSERT_FATAL(text != NULL);
+    char *text = sample_text(&len), why[CKPT_WHY];
     CU_ASSERT_EQUAL_FATAL(ckpt_manifest_parse(text, len, &back, why, sizeof why), 0);
     CU_ASSERT_EQUAL(back.step, m.step);
     CU_ASSERT_EQUAL(back.job, 42);
@@ -50,11 +59,9 @@ static void manifest_round_trip(void)
 /* Every prefix and every single-bit change of a manifest is refused. */
 static void manifest_damage_refused(void)
 {
-    ckpt_shard_info sh[3];
-    ckpt_manifest m = sample(sh), back;
     size_t len;
-    char *text = ckpt_manifest_format(&m, &len), why[CKPT_WHY];
-    CU_ASSERT_FATAL(text != NULL);
+    char *text = sample_text(&len), why[CKPT_WHY];
+    ckpt_manifest back;
     int accepted = 0;
     for (size_t cut = 0; cut < len; cut++)
         if (ckpt_manifest_parse(text, cut, &back, why, sizeof why) == 0) {

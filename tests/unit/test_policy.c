@@ -106,6 +106,27 @@ int pol_scene(pol *p, const char *name, const pol_node *nodes, const pol_job job
     return 0;
 }
 
+const pol_node pol_a[] = { { "a", 8, 0, false }, { NULL, 0, 0, false } };
+const pol_node pol_ab[] = { { "a", 8, 0, false }, { "b", 8, 0, false }, { NULL, 0, 0, false } };
+const pol_node pol_abc[] = { { "a", 8, 0, false }, { "b", 8, 0, false }, { "c", 8, 0, false },
+                             { NULL, 0, 0, false } };
+const pol_node pol_ab_small_c[] = { { "a", 8, 0, false }, { "b", 8, 0, false },
+                                    { "c", 2, 0, false }, { NULL, 0, 0, false } };
+
+int pol_row_pass(pol *p, const pol_row *row)
+{
+    if (pol_scene(p, row->name, row->nodes, row->jobs, row->running) < 0)
+        return -1;
+    if (row->backfill_depth)
+        p->s.opt.backfill_depth = row->backfill_depth;
+    if (row->just_started)
+        p->s.started_mono = clock_mono_ms();
+    p->pass_from_ms = clock_wall_ms();
+    sched_schedule(&p->s);
+    p->pass_to_ms = clock_wall_ms();
+    return 0;
+}
+
 /* What ternd answered a refused submission: its last client message. */
 static void say_refusal(const pol *p)
 {

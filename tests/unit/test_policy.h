@@ -58,11 +58,29 @@ typedef struct pol_run {
     uint32_t ending_ms;                /* >0: cancelled, its ranks given this long */
 } pol_run;
 
+/* 8-CPU nodes without GPUs: "a"; "a", "b"; "a", "b", "c"; and "a", "b"
+ * with a 2-CPU "c". */
+extern const pol_node pol_a[], pol_ab[], pol_abc[], pol_ab_small_c[];
+/* A row's job asking for a whole 8-CPU node: POL_JOB("bob", 0, POL_WHOLE). */
+#define POL_WHOLE .cpus = 8
+
+/* A row of a table whose rows each check one scheduling pass: the scene
+ * and the ternd options that differ from the model's. */
+typedef struct pol_row {
+    const char *name;
+    const pol_node *nodes;
+    pol_job jobs[POL_MAX];
+    pol_run running[4];
+    uint32_t backfill_depth;           /* ternd --backfill-depth; 0: the model's */
+    bool just_started;                 /* ternd started less than a node timeout ago */
+} pol_row;
+
 typedef struct pol {
     sched s;
     char *dir;
     const char *name;                  /* the table row, for messages */
     int64_t t0;                        /* unix ms when the model opened */
+    int64_t pass_from_ms, pass_to_ms;  /* unix ms around pol_row_pass's pass */
 } pol;
 
 /* Opens the model of row 'name' with nodes[] (may be NULL). Returns 0,
@@ -74,6 +92,9 @@ void pol_close(pol *p);
  * Returns 0, or -1 when the model could not be built. */
 int pol_scene(pol *p, const char *name, const pol_node *nodes, const pol_job jobs[POL_MAX],
               const pol_run *runs);
+/* Opens the scene of 'row', sets its options and runs one sched_schedule.
+ * Returns 0, or -1 when the model could not be built (nothing left open). */
+int pol_row_pass(pol *p, const pol_row *row);
 /* Submits 'j' as a trusted client. Returns its id (an array's first
  * task), or 0 when ternd refused it. */
 uint64_t pol_submit(pol *p, const pol_job *j);

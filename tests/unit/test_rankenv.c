@@ -55,6 +55,29 @@ static const char *once(char *const *env, const char *key)
         CU_ASSERT_TRUE(v_ && strcmp(v_, (want)) == 0);                              \
     } while (0)
 
+/* One variable a rank must see exactly once, with its value. */
+typedef struct {
+    const char *key;
+    const char *want;
+} var_want;
+
+/* Check each of 'want', ended by a NULL key, against 'env'. */
+static void expect_vars(char *const *env, const var_want *want)
+{
+    for (const var_want *w = want; w->key; w++)
+        ASSERT_VAR(env, w->key, w->want);
+}
+
+/* The environment of 'in', checked against 'want' (ended by a NULL key);
+ * the caller checks more if it will and frees it with rankenv_free. */
+static char **build_expecting(const rankenv_in *in, const var_want *want)
+{
+    char **env = rankenv_build(in);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    expect_vars(env, want);
+    return env;
+}
+
 static char *job_argv[] = { "python", "train.py" };
 
 static void job_spec(Tern__JobSpec *sp, char **env, size_t nenv)
@@ -87,6 +110,21 @@ static rankenv_in rank_in(const Tern__JobSpec *sp, uint32_t rank)
     };
 }
 
+/* Global rank r's own numbers in the 2 x 2 job, as its environment spells
+ * them: the rank, the rank on its node and the node's. */
+typedef struct rank_ids {
+    char rank[16], local[16], node[16];
+} rank_ids;
+
+static rank_ids rank_ids_of(uint32_t r)
+{
+    rank_ids id;
+    snprintf(id.rank, sizeof id.rank, "%u", r);
+    snprintf(id.local, sizeof id.local, "%u", r % 2);
+    snprintf(id.node, sizeof id.node, "%u", r / 2);
+    return id;
+}
+
 static void test_ranks(void)
 {
     char *inherited[] = {
@@ -96,36 +134,24 @@ static void test_ranks(void)
     Tern__JobSpec sp;
     job_spec(&sp, inherited, N_ELEMS(inherited));
     for (uint32_t r = 0; r < 4; r++) {
+        rank_ids id = rank_ids_of(r);
+        const var_want want[] = {
+            { "RANK", id.rank }, { "WORLD_SIZE", "4" },
+            { "LOCAL_RANK", id.local }, { "LOCAL_WORLD_SIZE", "2" },
+            { "GROUP_RANK", id.node }, { "TERN_NODE_RANK", id.node },
+            { "GROUP_WORLD_SIZE", "2" }, { "TERN_NNODES", "2" },
+            { "MASTER_ADDR", "10.0.0.1" }, { "MASTER_PORT", "29500" },
+            { "TERN_JOB_ID", "42" }, { "TERN_ATTEMPT", "1" },
+            { "TORCHELASTIC_RESTART_COUNT", "1" }, { "TERN_CHECKPOINT_DIR", "/ckpt/42" },
+            { "TERN_PREEMPT_SIGNAL", "SIGUSR1" },
+            { "CUDA_VISIBLE_DEVICES", r < 2 ? "0,1" : "2,3" }, { "OMP_NUM_THREADS", "3" },
+            /* the submitter's environment is kept */
+            { "PATH", "/usr/local/bin:/usr/bin:/bin" }, { "FOO", "bar" },
+            { "HOME", "/home/alice" }, { "EMPTY", "" }, { "WEIRD", "a=b" },
+            { NULL, NULL },
+        };
         rankenv_in in = rank_in(&sp, r);
-        char **env = rankenv_build(&in);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-        char want[32];
-        snprintf(want, sizeof want, "%u", r);
-        ASSERT_VAR(env, "RANK", want);
-        ASSERT_VAR(env, "WORLD_SIZE", "4");
-        snprintf(want, sizeof want, "%u", r % 2);
-        ASSERT_VAR(env, "LOCAL_RANK", want);
-        ASSERT_VAR(env, "LOCAL_WORLD_SIZE", "2");
-        snprintf(want, sizeof want, "%u", r / 2);
-        ASSERT_VAR(env, "GROUP_RANK", want);
-        ASSERT_VAR(env, "TERN_NODE_RANK", want);
-        ASSERT_VAR(env, "GROUP_WORLD_SIZE", "2");
-        ASSERT_VAR(env, "TERN_NNODES", "2");
-        ASSERT_VAR(env, "MASTER_ADDR", "10.0.0.1");
-        ASSERT_VAR(env, "MASTER_PORT", "29500");
-        ASSERT_VAR(env, "TERN_JOB_ID", "42");
-        ASSERT_VAR(env, "TERN_ATTEMPT", "1");
-        ASSERT_VAR(env, "TORCHELASTIC_RESTART_COUNT", "1");
-        ASSERT_VAR(env, "TERN_CHECKPOINT_DIR", "/ckpt/42");
-        ASSERT_VAR(env, "TERN_PREEMPT_SIGNAL", "SIGUSR1");
-        ASSERT_VAR(env, "CUDA_VISIBLE_DEVICES", r < 2 ? "0,1" : "2,3");
-        ASSERT_VAR(env, "OMP_NUM_THREADS", "3");
-        /* the submitter's environment is kept */
-        ASSERT_VAR(env, "PATH", "/usr/local/bin:/usr/bin:/bin");
-        ASSERT_VAR(env, "FOO", "bar");
-        ASSERT_VAR(env, "HOME", "/home/alice");
-        ASSERT_VAR(env, "EMPTY", "");
-        ASSERT_VAR(env, "WEIRD", "a=b");
+        char **env = build_expecting(&in, want);
         /* no SLURM_* without --slurm-env */
         CU_ASSERT_EQUAL(count_prefix(env, "SLURM_"), 0);
         CU_ASSERT_EQUAL(count_prefix(env, "SLURMD_"), 0);
@@ -149,10 +175,8 @@ static void test_preempt_signal(void)
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         sp.preempt_signal = cases[i].signo;
         rankenv_in in = rank_in(&sp, 3);
-        char **env = rankenv_build(&in);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-        ASSERT_VAR(env, "TERN_PREEMPT_SIGNAL", cases[i].want);
-        rankenv_free(env);
+        const var_want want[] = { { "TERN_PREEMPT_SIGNAL", cases[i].want }, { NULL, NULL } };
+        rankenv_free(build_expecting(&in, want));
     }
 }
 
@@ -162,18 +186,14 @@ static void test_omp_threads(void)
     Tern__JobSpec sp;
     job_spec(&sp, with_omp, N_ELEMS(with_omp));
     rankenv_in in = rank_in(&sp, 0);
-    char **env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "OMP_NUM_THREADS", "8");     /* the submitter's choice wins */
-    rankenv_free(env);
+    static const var_want theirs[] = { { "OMP_NUM_THREADS", "8" }, { NULL, NULL } };
+    rankenv_free(build_expecting(&in, theirs));   /* the submitter's choice wins */
 
     sp.cpus_per_task = 16;
     sp.env = NULL;
     sp.n_env = 0;
-    env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "OMP_NUM_THREADS", "16");
-    rankenv_free(env);
+    static const var_want per_task[] = { { "OMP_NUM_THREADS", "16" }, { NULL, NULL } };
+    rankenv_free(build_expecting(&in, per_task));
 }
 
 static void test_slurm_env(void)
@@ -183,28 +203,19 @@ static void test_slurm_env(void)
     job_spec(&sp, inherited, 1);
     sp.slurm_env = true;
     for (uint32_t r = 0; r < 4; r++) {
+        rank_ids id = rank_ids_of(r);
+        const var_want want[] = {
+            { "SLURM_PROCID", id.rank }, { "RANK", id.rank }, { "SLURM_NTASKS", "4" },
+            { "SLURM_LOCALID", id.local }, { "SLURM_NODEID", id.node },
+            { "SLURM_JOB_ID", "42" }, { "SLURM_RESTART_COUNT", "2" }, { "TERN_ATTEMPT", "2" },
+            { "SLURM_NNODES", "2" }, { "SLURM_CPUS_PER_TASK", "3" },
+            { "SLURM_JOB_NODELIST", "node-a,node-b" },
+            { "SLURMD_NODENAME", r < 2 ? "node-a" : "node-b" }, { "FOO", "bar" },
+            { NULL, NULL },
+        };
         rankenv_in in = rank_in(&sp, r);
         in.attempt = 2;
-        char **env = rankenv_build(&in);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-        char want[32];
-        snprintf(want, sizeof want, "%u", r);
-        ASSERT_VAR(env, "SLURM_PROCID", want);
-        ASSERT_VAR(env, "RANK", want);
-        ASSERT_VAR(env, "SLURM_NTASKS", "4");
-        snprintf(want, sizeof want, "%u", r % 2);
-        ASSERT_VAR(env, "SLURM_LOCALID", want);
-        snprintf(want, sizeof want, "%u", r / 2);
-        ASSERT_VAR(env, "SLURM_NODEID", want);
-        ASSERT_VAR(env, "SLURM_JOB_ID", "42");
-        ASSERT_VAR(env, "SLURM_RESTART_COUNT", "2");
-        ASSERT_VAR(env, "TERN_ATTEMPT", "2");
-        ASSERT_VAR(env, "SLURM_NNODES", "2");
-        ASSERT_VAR(env, "SLURM_CPUS_PER_TASK", "3");
-        ASSERT_VAR(env, "SLURM_JOB_NODELIST", "node-a,node-b");
-        ASSERT_VAR(env, "SLURMD_NODENAME", r < 2 ? "node-a" : "node-b");
-        ASSERT_VAR(env, "FOO", "bar");
-        rankenv_free(env);
+        rankenv_free(build_expecting(&in, want));
     }
 }
 
@@ -230,12 +241,10 @@ static void test_inherited_slurm(void)
 
     /* with --slurm-env, tern's values replace the allocation's */
     sp.slurm_env = true;
-    env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "SLURM_PROCID", "3");
-    ASSERT_VAR(env, "SLURM_NTASKS", "4");
-    ASSERT_VAR(env, "SLURM_JOB_ID", "42");
-    rankenv_free(env);
+    static const var_want replaced[] = {
+        { "SLURM_PROCID", "3" }, { "SLURM_NTASKS", "4" }, { "SLURM_JOB_ID", "42" }, { NULL, NULL },
+    };
+    rankenv_free(build_expecting(&in, replaced));
 }
 
 static void test_get(void)
@@ -262,11 +271,10 @@ static void test_inherited_junk(void)
     Tern__JobSpec sp;
     job_spec(&sp, inherited, N_ELEMS(inherited));
     rankenv_in in = rank_in(&sp, 1);
-    char **env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "FOO", "2");
-    ASSERT_VAR(env, "BAR", "x");
-    ASSERT_VAR(env, "LOCAL_RANK", "1");
+    static const var_want want[] = {
+        { "FOO", "2" }, { "BAR", "x" }, { "LOCAL_RANK", "1" }, { NULL, NULL },
+    };
+    char **env = build_expecting(&in, want);
     for (char **p = env; *p; p++) {
         CU_ASSERT_NOT_EQUAL((*p)[0], '=');
         CU_ASSERT_PTR_NOT_NULL(strchr(*p, '='));
@@ -302,19 +310,17 @@ static void test_array_task(void)
     Tern__JobSpec sp;
     job_spec(&sp, inherited, N_ELEMS(inherited));
     array_task(&sp);
+    static const var_want task7[] = {
+        { "TERN_ARRAY_JOB_ID", "100" }, { "TERN_ARRAY_TASK_ID", "7" },
+        { "SLURM_ARRAY_JOB_ID", "100" }, { "SLURM_ARRAY_TASK_ID", "7" },
+        { "SLURM_ARRAY_TASK_COUNT", "10" }, { "SLURM_ARRAY_TASK_MIN", "0" },
+        { "SLURM_ARRAY_TASK_MAX", "9" },
+        { "TERN_JOB_ID", "42" },   /* the task's own id */
+        { "FOO", "bar" }, { NULL, NULL },
+    };
     for (uint32_t r = 0; r < 4; r++) {
         rankenv_in in = rank_in(&sp, r);
-        char **env = rankenv_build(&in);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-        ASSERT_VAR(env, "TERN_ARRAY_JOB_ID", "100");
-        ASSERT_VAR(env, "TERN_ARRAY_TASK_ID", "7");
-        ASSERT_VAR(env, "SLURM_ARRAY_JOB_ID", "100");
-        ASSERT_VAR(env, "SLURM_ARRAY_TASK_ID", "7");
-        ASSERT_VAR(env, "SLURM_ARRAY_TASK_COUNT", "10");
-        ASSERT_VAR(env, "SLURM_ARRAY_TASK_MIN", "0");
-        ASSERT_VAR(env, "SLURM_ARRAY_TASK_MAX", "9");
-        ASSERT_VAR(env, "TERN_JOB_ID", "42");   /* the task's own id */
-        ASSERT_VAR(env, "FOO", "bar");
+        char **env = build_expecting(&in, task7);
         /* the array's five, and no other SLURM_* */
         CU_ASSERT_EQUAL(count_prefix(env, "SLURM_"), 5);
         CU_ASSERT_EQUAL(count_prefix(env, "SLURMD_"), 0);
@@ -324,20 +330,18 @@ static void test_array_task(void)
     /* task 0: ids of 0 are ids all the same */
     sp.array_task_id = 0;
     rankenv_in in = rank_in(&sp, 0);
-    char **env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "TERN_ARRAY_TASK_ID", "0");
-    ASSERT_VAR(env, "SLURM_ARRAY_TASK_ID", "0");
-    rankenv_free(env);
+    static const var_want task0[] = {
+        { "TERN_ARRAY_TASK_ID", "0" }, { "SLURM_ARRAY_TASK_ID", "0" }, { NULL, NULL },
+    };
+    rankenv_free(build_expecting(&in, task0));
 
     /* with --slurm-env: SLURM_JOB_ID is the task's, SLURM_ARRAY_JOB_ID the array's */
     sp.slurm_env = true;
-    env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "SLURM_JOB_ID", "42");
-    ASSERT_VAR(env, "SLURM_ARRAY_JOB_ID", "100");
-    ASSERT_VAR(env, "SLURM_ARRAY_TASK_COUNT", "10");
-    rankenv_free(env);
+    static const var_want slurm[] = {
+        { "SLURM_JOB_ID", "42" }, { "SLURM_ARRAY_JOB_ID", "100" },
+        { "SLURM_ARRAY_TASK_COUNT", "10" }, { NULL, NULL },
+    };
+    rankenv_free(build_expecting(&in, slurm));
 }
 
 /* A job that is not an array task gets none of them, with or without
@@ -530,8 +534,10 @@ static void test_nic_hints_given(void)
     for (size_t i = 0; i < N_ELEMS(given); i++) {
         char **h = hints_for(given[i], TOPOLOGIES "dgx-h100-8gpu-nvswitch.xml");
         CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-        ASSERT_VAR(h, "NCCL_SOCKET_IFNAME", given[i]);
-        ASSERT_VAR(h, "GLOO_SOCKET_IFNAME", given[i]);
+        const var_want both[] = {
+            { "NCCL_SOCKET_IFNAME", given[i] }, { "GLOO_SOCKET_IFNAME", given[i] }, { NULL, NULL },
+        };
+        expect_vars(h, both);
         CU_ASSERT_PTR_NULL(rankenv_get(h, "NCCL_IB_HCA"));   /* only "auto" looks */
         CU_ASSERT_EQUAL(count_vars(h), 2);
         rankenv_free(h);
@@ -551,32 +557,29 @@ static void test_nic_hints_job_wins(void)
     char *inherited[] = { "NCCL_SOCKET_IFNAME=eth7", "GLOO_SOCKET_IFNAME=", "FOO=bar" };
     Tern__JobSpec sp;
     job_spec(&sp, inherited, N_ELEMS(inherited));
+    static const var_want job_wins[] = {
+        { "NCCL_SOCKET_IFNAME", "eth7" }, { "GLOO_SOCKET_IFNAME", "" },
+        { "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3" }, { "FOO", "bar" }, { NULL, NULL },
+    };
     for (uint32_t r = 0; r < 4; r++) {
         rankenv_in in = rank_in(&sp, r);
         in.hints = hints;
-        char **env = rankenv_build(&in);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-        ASSERT_VAR(env, "NCCL_SOCKET_IFNAME", "eth7");
-        ASSERT_VAR(env, "GLOO_SOCKET_IFNAME", "");
-        ASSERT_VAR(env, "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3");
-        ASSERT_VAR(env, "FOO", "bar");
-        rankenv_free(env);
+        rankenv_free(build_expecting(&in, job_wins));
     }
 
     /* a job that sets none gets them all */
     job_spec(&sp, NULL, 0);
     rankenv_in in = rank_in(&sp, 0);
     in.hints = hints;
-    char **env = rankenv_build(&in);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
-    ASSERT_VAR(env, "NCCL_SOCKET_IFNAME", "ib0,ib1,ib2,ib3");
-    ASSERT_VAR(env, "GLOO_SOCKET_IFNAME", "ib0,ib1,ib2,ib3");
-    ASSERT_VAR(env, "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3");
-    rankenv_free(env);
+    static const var_want all[] = {
+        { "NCCL_SOCKET_IFNAME", "ib0,ib1,ib2,ib3" }, { "GLOO_SOCKET_IFNAME", "ib0,ib1,ib2,ib3" },
+        { "NCCL_IB_HCA", "mlx5_0,mlx5_1,mlx5_2,mlx5_3" }, { NULL, NULL },
+    };
+    rankenv_free(build_expecting(&in, all));
 
     /* no hints: nothing of the sort */
     in.hints = NULL;
-    env = rankenv_build(&in);
+    char **env = rankenv_build(&in);
     CU_ASSERT_PTR_NOT_NULL_FATAL(env);
     CU_ASSERT_EQUAL(count_prefix(env, "NCCL_"), 0);
     CU_ASSERT_EQUAL(count_prefix(env, "GLOO_"), 0);

@@ -88,6 +88,25 @@ static int send_raw_envelope(void *sock, const Tern__Envelope *env)
     return rc < 0 ? -1 : 0;
 }
 
+/* 'env' numbered 'seq' with 'ok' as its body, the Ok left empty. */
+static void ok_envelope(Tern__Envelope *env, Tern__Ok *ok, uint64_t seq)
+{
+    tern__ok__init(ok);
+    wire_init(env, seq);
+    env->body_case = TERN__ENVELOPE__BODY_OK;
+    env->ok = ok;
+}
+
+/* 'env' numbered 'seq' asking for the job list 'q', sent from 'sock'. */
+static int send_jobs_query(void *sock, Tern__Envelope *env, Tern__JobsRequest *q, uint64_t seq)
+{
+    tern__jobs_request__init(q);
+    wire_init(env, seq);
+    env->body_case = TERN__ENVELOPE__BODY_JOBS_QUERY;
+    env->jobs_query = q;
+    return wire_send(sock, NULL, env, 0);
+}
+
 static void peer_is_w1(const wire_peer *peer, bool delim)
 {
     CU_ASSERT_EQUAL(peer->id_len, 2);
@@ -195,11 +214,8 @@ static void test_req_peer(void)
     pair p;
     CU_ASSERT_EQUAL_FATAL(pair_open(&p, ZMQ_REQ, 0), 0);
     Tern__Envelope env;
-    Tern__JobsRequest q = TERN__JOBS_REQUEST__INIT;
-    wire_init(&env, 11);
-    env.body_case = TERN__ENVELOPE__BODY_JOBS_QUERY;
-    env.jobs_query = &q;
-    CU_ASSERT_EQUAL_FATAL(wire_send(p.peer, NULL, &env, 0), 0);
+    Tern__JobsRequest q;
+    CU_ASSERT_EQUAL_FATAL(send_jobs_query(p.peer, &env, &q, 11), 0);
 
     wire_peer peer;
     Tern__Envelope *in = NULL;
@@ -210,11 +226,9 @@ static void test_req_peer(void)
     CU_ASSERT_EQUAL(in->seq, 11);
     wire_free(in);
 
-    Tern__Ok ok = TERN__OK__INIT;
+    Tern__Ok ok;
+    ok_envelope(&env, &ok, 11);
     ok.message = "fine";
-    wire_init(&env, 11);
-    env.body_case = TERN__ENVELOPE__BODY_OK;
-    env.ok = &ok;
     CU_ASSERT_EQUAL(wire_send(p.router, &peer, &env, 0), 0);
     in = NULL;
     /* REQ only takes the reply when the delimiter came back with it */
@@ -225,10 +239,7 @@ static void test_req_peer(void)
     wire_free(in);
 
     /* a second request/reply on the same REQ socket works too */
-    wire_init(&env, 12);
-    env.body_case = TERN__ENVELOPE__BODY_JOBS_QUERY;
-    env.jobs_query = &q;
-    CU_ASSERT_EQUAL_FATAL(wire_send(p.peer, NULL, &env, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(send_jobs_query(p.peer, &env, &q, 12), 0);
     CU_ASSERT_EQUAL_FATAL(wire_recv(p.router, true, 0, &peer, &in, err, sizeof err), 0);
     CU_ASSERT_TRUE(peer.delim);
     wire_free(in);
@@ -378,11 +389,8 @@ static void test_malformed(void)
 
     /* after all that, a good message still gets through */
     Tern__Envelope env;
-    Tern__NodesRequest nq = TERN__NODES_REQUEST__INIT;
-    wire_init(&env, 99);
-    env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
-    env.nodes_query = &nq;
-    CU_ASSERT_EQUAL_FATAL(wire_send(p.peer, NULL, &env, 0), 0);
+    Tern__JobsRequest q;
+    CU_ASSERT_EQUAL_FATAL(send_jobs_query(p.peer, &env, &q, 99), 0);
     CU_ASSERT_EQUAL(wire_recv(p.router, true, 0, &peer, &in, err, sizeof err), 0);
     CU_ASSERT_EQUAL(in ? in->seq : 0, 99);
     wire_free(in);
@@ -394,10 +402,8 @@ static void test_extra_frames(void)
     pair p;
     CU_ASSERT_EQUAL_FATAL(pair_open(&p, ZMQ_DEALER, 0), 0);
     Tern__Envelope env;
-    Tern__Ok ok = TERN__OK__INIT;
-    wire_init(&env, 1);
-    env.body_case = TERN__ENVELOPE__BODY_OK;
-    env.ok = &ok;
+    Tern__Ok ok;
+    ok_envelope(&env, &ok, 1);
     uint8_t buf[64];
     size_t len = tern__envelope__pack(&env, buf);
     char err[256];
@@ -563,10 +569,8 @@ static void test_unreachable(void)
     int on = 1;
     CU_ASSERT_EQUAL_FATAL(zmq_setsockopt(p.router, ZMQ_ROUTER_MANDATORY, &on, sizeof on), 0);
     Tern__Envelope env;
-    Tern__Ok ok = TERN__OK__INIT;
-    wire_init(&env, 1);
-    env.body_case = TERN__ENVELOPE__BODY_OK;
-    env.ok = &ok;
+    Tern__Ok ok;
+    ok_envelope(&env, &ok, 1);
     wire_peer ghost = { .id = "ghost", .id_len = 5 };
     errno = 0;
     CU_ASSERT_EQUAL(wire_send(p.router, &ghost, &env, ZMQ_DONTWAIT), -1);
