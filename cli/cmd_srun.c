@@ -28,7 +28,8 @@ static const char srun_usage[] =
     "      --ntasks-per-node n  tasks per node (default: the job's)\n"
     "  -w, --nodelist LIST      these of the job's nodes (node1,node2 or node[1-2])\n"
     "  -c, --cpus-per-task c    CPUs per task (default: the job's)\n"
-    "  -l, --label, --mpi=..., --export=ALL, --kill-on-bad-exit are accepted\n"
+    "  -l, --label, -u, --unbuffered, --mpi=..., --export=ALL, --kill-on-bad-exit are\n"
+    "  accepted (the tasks' output is written as it comes)\n"
     "The tasks' output goes where srun's goes (the batch script's output file).\n";
 
 /* The job's shape as the batch environment gives it. */
@@ -68,12 +69,13 @@ static int srun_parse(int argc, char **argv, srun_opts *o)
         { "cpus-per-task", required_argument, 0, 'c' }, { "label", no_argument, 0, 'l' },
         { "mpi", required_argument, 0, 'M' }, { "export", required_argument, 0, 'E' },
         { "kill-on-bad-exit", optional_argument, 0, 'K' }, { "help", no_argument, 0, 'h' },
+        { "unbuffered", no_argument, 0, 'u' },
         { 0, 0, 0, 0 },
     };
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:N:n:w:c:lh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:N:n:w:c:luh", longopts, NULL)) != -1) {
         uint32_t *dst = c == 'N' ? &o->nodes : c == 'n' ? &o->ntasks : c == 'T' ? &o->tpn
                         : c == 'c'             ? &o->cpus
                                                : NULL;

@@ -19,7 +19,7 @@ echo "batch on $SLURMD_NODENAME job=$SLURM_JOB_ID nodes=$SLURM_JOB_NUM_NODES nta
 echo "hosts $(scontrol show hostnames "$SLURM_JOB_NODELIST" | tr '\n' ' ')"
 echo "srun is $(command -v srun)"
 srun bash -c 'echo "task $SLURM_PROCID of $SLURM_NTASKS local=$SLURM_LOCALID node=$SLURM_NODEID on=$SLURMD_NODENAME rank=$RANK world=$WORLD_SIZE step=$SLURM_STEP_ID job=$SLURM_JOB_ID master=$MASTER_ADDR:$MASTER_PORT"'
-srun --nodes=1 --ntasks=1 bash -c 'echo "single on $SLURMD_NODENAME step=$SLURM_STEP_ID ntasks=$SLURM_NTASKS"'
+srun --unbuffered -u --nodes=1 --ntasks=1 bash -c 'echo "single on $SLURMD_NODENAME step=$SLURM_STEP_ID ntasks=$SLURM_NTASKS"'
 srun -N 1 -n 1 -w "$(scontrol show hostnames "$SLURM_JOB_NODELIST" | tail -n 1)" bash -c 'echo "pinned on $SLURMD_NODENAME"'
 srun bash -c 'exit $((SLURM_PROCID == 2 ? 3 : 0))'
 echo "srun exit $?"
@@ -39,7 +39,7 @@ for p in 0 1 2 3; do
         || fail "task $p: $(grep '^task' "$out")"
 done
 [ "$(grep -c '^task ' "$out")" -eq 4 ] || fail "$(grep -c '^task ' "$out") task lines"
-grep -qx "single on node1 step=1 ntasks=1" "$out" || fail "srun --nodes=1 --ntasks=1: $(cat "$out")"
+grep -qx "single on node1 step=1 ntasks=1" "$out" || fail "srun --unbuffered -u --nodes=1 --ntasks=1: $(cat "$out")"
 grep -qx "pinned on node2" "$out" || fail "srun -w node2: $(cat "$out")"
 grep -qx "srun exit 3" "$out" || fail "srun's exit status: $(grep 'srun exit' "$out")"
 [ "$(tail -n 1 "$out")" = "batch done" ] || fail "the batch part did not finish last: $(tail -n 3 "$out")"
