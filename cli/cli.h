@@ -117,6 +117,16 @@ Tern__Envelope *cli_jobs(client *c, const char *cmd, const uint64_t *ids, size_t
  * next_after says where the next page starts) or NULL after printing. */
 Tern__Envelope *cli_jobs_page(client *c, const char *cmd, uint64_t after_id, bool all);
 
+/* Fetches every node (tern nodes' listing). Returns the reply or NULL
+ * after printing the error. */
+Tern__Envelope *cli_nodes(client *c, const char *cmd);
+
+/* Sends the node command 'command' (drain, resume or preempt, with its
+ * reason, "" for none, and preempt's notice in seconds, 0: the scheduler's
+ * default) for 'node'. Returns 0, or -1 after printing the error. */
+int cli_node_command(client *c, const char *cmd, const char *node, const char *command,
+                     const char *reason, uint32_t notice_s);
+
 /* Prints 'doc' indented and drops the reference. Returns 0, or 1 when
  * 'doc' is NULL (a failed json_pack) or cannot be encoded. */
 struct json_t;

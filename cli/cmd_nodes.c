@@ -79,12 +79,7 @@ int cmd_nodes(int argc, char **argv)
     client *c = cli_connect("nodes", co.scheduler);
     if (!c)
         return 1;
-    Tern__Envelope env;
-    Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;
-    wire_init(&env, 0);
-    env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
-    env.nodes_query = &rq;
-    Tern__Envelope *rep = cli_call(c, "nodes", &env, TERN__ENVELOPE__BODY_NODES);
+    Tern__Envelope *rep = cli_nodes(c, "nodes");
     client_close(&c);
     if (!rep)
         return 1;
@@ -180,18 +175,7 @@ int cmd_node_command(int argc, char **argv)
     client *c = cli_connect(cmd, co.scheduler);
     if (!c)
         return 1;
-    Tern__Envelope env;
-    Tern__NodeCommand rq = TERN__NODE_COMMAND__INIT;
-    wire_init(&env, 0);
-    rq.node = (char *)co.node;
-    rq.command = (char *)cmd;
-    rq.reason = (char *)(o.reason ? o.reason : "");
-    rq.notice_s = o.notice_s;
-    env.body_case = TERN__ENVELOPE__BODY_NODE_COMMAND;
-    env.node_command = &rq;
-    Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_OK);
+    rc = cli_node_command(c, cmd, co.node, cmd, o.reason ? o.reason : "", o.notice_s) < 0;
     client_close(&c);
-    rc = rep ? 0 : 1;
-    wire_free(rep);
     return rc;
 }

@@ -113,12 +113,7 @@ int cmd_top(int argc, char **argv)
         return 1;
     rc = 0;
     for (;;) {
-        Tern__Envelope env;
-        Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;
-        wire_init(&env, 0);
-        env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
-        env.nodes_query = &rq;
-        Tern__Envelope *nodes = cli_call(c, "top", &env, TERN__ENVELOPE__BODY_NODES);
+        Tern__Envelope *nodes = cli_nodes(c, "top");
         if (!nodes) {
             rc = 1;
             break;

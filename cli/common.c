@@ -321,3 +321,31 @@ void cli_time(int64_t unix_ms, char *buf, unsigned len)
     localtime_r(&t, &tm);
     strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 }
+
+Tern__Envelope *cli_nodes(client *c, const char *cmd)
+{
+    Tern__Envelope env;
+    Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;
+    wire_init(&env, 0);
+    env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
+    env.nodes_query = &rq;
+    return cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_NODES);
+}
+
+int cli_node_command(client *c, const char *cmd, const char *node, const char *command,
+                     const char *reason, uint32_t notice_s)
+{
+    Tern__Envelope env;
+    Tern__NodeCommand rq = TERN__NODE_COMMAND__INIT;
+    wire_init(&env, 0);
+    rq.node = (char *)node;
+    rq.command = (char *)command;
+    rq.reason = (char *)reason;
+    rq.notice_s = notice_s;
+    env.body_case = TERN__ENVELOPE__BODY_NODE_COMMAND;
+    env.node_command = &rq;
+    Tern__Envelope *rep = cli_call(c, cmd, &env, TERN__ENVELOPE__BODY_OK);
+    int rc = rep ? 0 : -1;
+    wire_free(rep);
+    return rc;
+}

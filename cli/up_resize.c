@@ -12,37 +12,12 @@
  * same name is resumed only from this drain, not from an admin's. */
 #define RESIZE_REASON "stopped by tern up --workers"
 
-static Tern__Envelope *nodes_of(client *c)
-{
-    Tern__Envelope env;
-    Tern__NodesRequest rq = TERN__NODES_REQUEST__INIT;
-    wire_init(&env, 0);
-    env.body_case = TERN__ENVELOPE__BODY_NODES_QUERY;
-    env.nodes_query = &rq;
-    return cli_call(c, "up", &env, TERN__ENVELOPE__BODY_NODES);
-}
-
 static const Tern__NodeInfo *node_named(const Tern__Envelope *rep, const char *name)
 {
     for (size_t i = 0; i < rep->nodes->n_nodes; i++)
         if (strcmp(rep->nodes->nodes[i]->name, name) == 0)
             return rep->nodes->nodes[i];
     return NULL;
-}
-
-static int node_command(client *c, const char *node, const char *command, const char *reason)
-{
-    Tern__Envelope env;
-    Tern__NodeCommand rq = TERN__NODE_COMMAND__INIT;
-    wire_init(&env, 0);
-    rq.node = (char *)node;
-    rq.command = (char *)command;
-    rq.reason = (char *)reason;
-    env.body_case = TERN__ENVELOPE__BODY_NODE_COMMAND;
-    env.node_command = &rq;
-    Tern__Envelope *rep = cli_call(c, "up", &env, TERN__ENVELOPE__BODY_OK);
-    wire_free(rep);
-    return rep ? 0 : -1;
 }
 
 /* Names worker 'at' "nodeK", the first K from 'from' on that no other
@@ -108,11 +83,11 @@ static int shrink_workers(cluster_info *ci, int want)
         cli_error("up", "%s", err);
         return 1;
     }
-    Tern__Envelope *rep = nodes_of(c);
+    Tern__Envelope *rep = cli_nodes(c, "up");
     int rc = rep ? check_idle(rep, ci, spot_at - k, spot_at, want) : 1;
     wire_free(rep);
     for (int i = spot_at - k; rc == 0 && i < spot_at; i++)
-        if (node_command(c, ci->worker_names[i], "drain", RESIZE_REASON) < 0)
+        if (cli_node_command(c, "up", ci->worker_names[i], "drain", RESIZE_REASON, 0) < 0)
             rc = 1;
     client_close(&c);
     if (rc != 0)
@@ -144,12 +119,12 @@ int up_resume_added(const cluster_info *ci, const bool added[256])
         cli_error("up", "%s", err);
         return -1;
     }
-    Tern__Envelope *rep = nodes_of(c);
+    Tern__Envelope *rep = cli_nodes(c, "up");
     int rc = rep ? 0 : -1;
     for (int i = 0; rep && rc == 0 && i < ci->nworkers; i++) {
         const Tern__NodeInfo *n = added[i] ? node_named(rep, ci->worker_names[i]) : NULL;
         if (n && strcmp(n->state, "DRAIN") == 0 && strcmp(n->reason, RESIZE_REASON) == 0)
-            rc = node_command(c, n->name, "resume", "");
+            rc = cli_node_command(c, "up", n->name, "resume", "", 0);
     }
     wire_free(rep);
     client_close(&c);
